@@ -1,0 +1,27 @@
+// Owned and borrowed byte buffers: the currency between layers. Messages on the wire, records on
+// disk and commands in a replicated log are all opaque bytes to the layer that carries them.
+#pragma once
+
+#include <cstddef>
+#include <cstring>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace lockstep {
+
+using Bytes = std::vector<std::byte>;
+using ByteView = std::span<const std::byte>;
+
+inline Bytes to_bytes(std::string_view s) {
+  Bytes b(s.size());
+  if (!s.empty()) std::memcpy(b.data(), s.data(), s.size());
+  return b;
+}
+
+inline std::string to_string(ByteView b) {
+  return std::string(reinterpret_cast<const char*>(b.data()), b.size());
+}
+
+}  // namespace lockstep
