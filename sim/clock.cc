@@ -1,0 +1,98 @@
+#include "sim/clock.h"
+
+#include <cmath>
+#include <limits>
+#include <string>
+
+#include "core/assert.h"
+
+namespace lockstep::sim {
+namespace {
+
+__extension__ using int128 = __int128;
+
+constexpr int128 kInt64Max = std::numeric_limits<std::int64_t>::max();
+
+// Drift in parts per trillion, rounded to nearest once (std::llround: halves away from zero).
+std::int64_t ppm_to_ppt(double drift_ppm) {
+  LS_ASSERT_MSG(std::abs(drift_ppm) <= NodeClock::drift_ppm_limit,
+                "drift_ppm = " + std::to_string(drift_ppm) + " is outside [-500000, 500000]");
+  return std::llround(drift_ppm * 1e6);
+}
+
+}  // namespace
+
+NodeClock::NodeClock(Nanos initial_offset, double drift_ppm, Nanos true_start)
+    : rate_ppt_(kScale + ppm_to_ppt(drift_ppm)),
+      anchor_true_(true_start),
+      anchor_mono_(Nanos::zero()),
+      offset_(initial_offset) {}
+
+Nanos NodeClock::monotonic(Nanos true_now) const {
+  LS_ASSERT_GE(true_now, anchor_true_);
+  if (paused_) return anchor_mono_;
+  const int128 elapsed = static_cast<int128>(true_now.count - anchor_true_.count);
+  const int128 whole = (anchor_frac_ + elapsed * rate_ppt_) / kScale;
+  const int128 reading = anchor_mono_.count + whole;
+  LS_ASSERT_MSG(reading <= kInt64Max, "monotonic clock overflows 64-bit nanoseconds");
+  return Nanos{static_cast<std::int64_t>(reading)};
+}
+
+Nanos NodeClock::wall(Nanos true_now) const { return monotonic(true_now) + offset_; }
+
+Nanos NodeClock::true_time_for_monotonic(Nanos true_now, Nanos mono_target) const {
+  LS_ASSERT_GE(true_now, anchor_true_);
+  if (monotonic(true_now) >= mono_target) return true_now;
+  if (paused_) return Nanos::max();
+  // The smallest elapsed e >= 0 with anchor_frac_ + e * rate >= needed * kScale, i.e.
+  // floor((anchor_frac_ + e * rate) / kScale) >= needed. needed >= 1 here, so the numerator is
+  // positive and the ceiling division below is on non-negative values.
+  const int128 needed = static_cast<int128>(mono_target.count) - anchor_mono_.count;
+  LS_ASSERT(needed >= 1);
+  const int128 numerator = needed * kScale - anchor_frac_;
+  const int128 elapsed = (numerator + rate_ppt_ - 1) / rate_ppt_;
+  const int128 at = static_cast<int128>(anchor_true_.count) + elapsed;
+  if (at > kInt64Max) return Nanos::max();
+  return Nanos{static_cast<std::int64_t>(at)};
+}
+
+void NodeClock::reanchor(Nanos true_now) {
+  LS_ASSERT_GE(true_now, anchor_true_);
+  if (!paused_) {
+    const int128 elapsed = static_cast<int128>(true_now.count - anchor_true_.count);
+    const int128 total = anchor_frac_ + elapsed * rate_ppt_;
+    const int128 reading = anchor_mono_.count + total / kScale;
+    LS_ASSERT_MSG(reading <= kInt64Max, "monotonic clock overflows 64-bit nanoseconds");
+    anchor_mono_ = Nanos{static_cast<std::int64_t>(reading)};
+    anchor_frac_ = static_cast<std::int64_t>(total % kScale);
+  }
+  anchor_true_ = true_now;
+}
+
+void NodeClock::set_drift(Nanos true_now, double drift_ppm) {
+  reanchor(true_now);
+  rate_ppt_ = kScale + ppm_to_ppt(drift_ppm);
+}
+
+void NodeClock::jump(Nanos delta) { offset_ += delta; }
+
+void NodeClock::pause(Nanos true_now) {
+  LS_ASSERT(!paused_);
+  reanchor(true_now);
+  paused_ = true;
+}
+
+void NodeClock::resume(Nanos true_now) {
+  LS_ASSERT(paused_);
+  reanchor(true_now);  // paused: only the true anchor moves, the frozen reading stays
+  paused_ = false;
+}
+
+double NodeClock::drift_ppm() const { return static_cast<double>(rate_ppt_ - kScale) / 1e6; }
+
+std::int64_t NodeClock::drift_ppb() const {
+  const std::int64_t ppt = rate_ppt_ - kScale;
+  return ppt >= 0 ? (ppt + 500) / 1000 : -((-ppt + 500) / 1000);
+}
+
+}  // namespace lockstep::sim
