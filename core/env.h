@@ -48,12 +48,16 @@ class Env {
 
   virtual NodeId self() const = 0;
 
-  // The node's own wall clock: subject to offset, drift and jumps. Use it for leases and for
-  // anything a real node would read from its clock. Never compare it with another node's clock.
+  // The node's wall clock: subject to offset, drift and jumps, as a real host's time of day is.
+  // Never compare it with another node's clock.
   virtual Nanos now() const = 0;
 
-  // Fires Process::on_timer(id) once the node's monotonic clock has advanced by `delay`
-  // (drift applies, clock jumps do not). Cancelling an already-fired timer is a no-op.
+  // The node's monotonic clock: drift and pauses apply, jumps do not. Use it for timeouts and
+  // elapsed-time measurements; the readings of different nodes are not comparable.
+  virtual Nanos monotonic() const = 0;
+
+  // Fires Process::on_timer(id) once the node's monotonic clock has advanced by `delay`.
+  // Timer ids are never 0. Cancelling an already-fired timer is a no-op.
   virtual TimerId set_timer(Nanos delay) = 0;
   virtual void cancel_timer(TimerId id) = 0;
 

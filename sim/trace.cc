@@ -33,7 +33,7 @@ constexpr std::array<KindInfo, static_cast<std::size_t>(TraceKind::count_)> kKin
     {"heal", "", ""},
     {"clog", "from", "to"},
     {"disk_sync", "", "bytes"},
-    {"disk_corrupt", "", ""},
+    {"disk_corrupt", "bit", ""},
     {"fiber_wake", "fiber", ""},
     {"note", "", ""},
     {"fault", "", ""},

@@ -1,0 +1,426 @@
+#include "sim/world.h"
+
+#include <algorithm>
+#include <string>
+#include <unordered_set>
+
+#include "core/assert.h"
+
+namespace lockstep::sim {
+
+std::string_view to_string(StopReason reason) {
+  switch (reason) {
+    case StopReason::time_reached: return "time_reached";
+    case StopReason::quiescent: return "quiescent";
+    case StopReason::event_limit: return "event_limit";
+  }
+  return "?";
+}
+
+struct World::Node {
+  Node(NodeId node_id, std::string node_name, ProcessFactory node_factory, NodeClock node_clock,
+       const DiskConfig& disk_config, Rng node_rng, Rng node_disk_rng)
+      : id(node_id),
+        name(std::move(node_name)),
+        factory(std::move(node_factory)),
+        clock(node_clock),
+        disk(disk_config),
+        rng(node_rng),
+        disk_rng(node_disk_rng) {}
+
+  NodeId id;
+  std::string name;
+  ProcessFactory factory;
+  std::unique_ptr<Process> process;
+  std::unique_ptr<NodeEnv> env;
+  NodeClock clock;
+  SimDisk disk;
+  Rng rng;
+  Rng disk_rng;
+  bool up = false;
+  bool paused = false;
+  std::uint32_t incarnation = 0;
+
+  // Pending timers as a min-heap on monotonic deadline. Cancelled timers stay in the heap and are
+  // skipped when they surface; `live_timers` says which are still wanted.
+  std::vector<Timer> timers;
+  std::unordered_set<std::uint64_t> live_timers;  // lookup only: never iterated
+  // At most one wake event is valid per node: the one carrying the current generation.
+  std::uint64_t wake_generation = 0;
+  Nanos wake_pending_mono = Nanos::max();
+  // Deliveries that reached the node while it was paused, in arrival order.
+  std::vector<std::uint64_t> deferred_slots;
+};
+
+// The Env a node sees: a thin forwarding layer onto the world, bound to one node.
+class World::NodeEnv final : public Env {
+ public:
+  NodeEnv(World& world, NodeId id) : world_(world), id_(id) {}
+
+  NodeId self() const override { return id_; }
+  Nanos now() const override { return world_.node(id_).clock.wall(world_.now_); }
+  Nanos monotonic() const override { return world_.node(id_).clock.monotonic(world_.now_); }
+  TimerId set_timer(Nanos delay) override { return world_.set_timer(id_, delay); }
+  void cancel_timer(TimerId id) override { world_.node(id_).live_timers.erase(id.value); }
+  void send(NodeId to, ByteView payload) override { world_.send(id_, to, payload); }
+  Disk& disk() override { return world_.node(id_).disk; }
+  std::uint64_t random() override { return world_.node(id_).rng.next(); }
+  void note(std::string_view kind, std::string_view detail) override {
+    std::string text;
+    text.reserve(kind.size() + 1 + detail.size());
+    text.append(kind);
+    if (!detail.empty()) {
+      text.push_back(' ');
+      text.append(detail);
+    }
+    world_.trace_.record(world_.now_, id_.value, TraceKind::note, 0, 0, text);
+  }
+
+ private:
+  World& world_;
+  NodeId id_;
+};
+
+namespace {
+
+bool timer_after(const auto& a, const auto& b) {
+  return a.deadline_mono > b.deadline_mono || (a.deadline_mono == b.deadline_mono && a.id > b.id);
+}
+
+}  // namespace
+
+World::World(WorldConfig config) : config_(config) {}
+
+World::~World() {
+  // Destroy processes (and any fibers they host) before the nodes' Envs go away.
+  for (auto& n : nodes_) n->process.reset();
+}
+
+NodeId World::add_node(std::string name, ProcessFactory factory) {
+  LS_ASSERT(!started_);
+  const auto id = static_cast<std::uint32_t>(nodes_.size());
+  Rng clock_rng = derive_rng("clock", id);
+  const Nanos offset{config_.clocks.offset_max.count == 0
+                         ? 0
+                         : clock_rng.between(-config_.clocks.offset_max.count,
+                                             config_.clocks.offset_max.count)};
+  const double drift = config_.clocks.drift_ppm_max == 0.0
+                           ? 0.0
+                           : (clock_rng.unit() * 2.0 - 1.0) * config_.clocks.drift_ppm_max;
+  nodes_.push_back(std::make_unique<Node>(NodeId{id}, std::move(name), std::move(factory),
+                                          NodeClock(offset, drift), config_.disk,
+                                          derive_rng("node", id), derive_rng("disk", id)));
+  nodes_.back()->env = std::make_unique<NodeEnv>(*this, NodeId{id});
+  // The network is sized for the nodes; nothing has been sent before the run starts, so it is
+  // simply made again for the larger count.
+  network_ = std::make_unique<Network>(id + 1, config_.network, derive_rng("network"));
+  queue_.push(now_, kStart, id, 0);
+  return NodeId{id};
+}
+
+World::Node& World::node(NodeId id) {
+  LS_ASSERT_LT(id.value, nodes_.size());
+  return *nodes_[id.value];
+}
+
+const World::Node& World::node(NodeId id) const {
+  LS_ASSERT_LT(id.value, nodes_.size());
+  return *nodes_[id.value];
+}
+
+const std::string& World::name(NodeId id) const { return node(id).name; }
+bool World::is_up(NodeId id) const { return node(id).up; }
+bool World::is_paused(NodeId id) const { return node(id).paused; }
+std::uint32_t World::incarnation(NodeId id) const { return node(id).incarnation; }
+Process* World::process(NodeId id) { return node(id).process.get(); }
+const NodeClock& World::clock(NodeId id) const { return node(id).clock; }
+SimDisk& World::disk(NodeId id) { return node(id).disk; }
+
+void World::at(Nanos when, std::function<void()> action) {
+  LS_ASSERT_GE(when, now_);
+  std::uint32_t index;
+  if (!free_actions_.empty()) {
+    index = free_actions_.back();
+    free_actions_.pop_back();
+    actions_[index] = std::move(action);
+  } else {
+    index = static_cast<std::uint32_t>(actions_.size());
+    actions_.push_back(std::move(action));
+  }
+  queue_.push(when, kAction, 0, index);
+}
+
+bool World::step() {
+  started_ = true;
+  if (queue_.empty()) return false;
+  const Event event = queue_.pop();
+  LS_ASSERT_GE(event.at, now_);
+  now_ = event.at;
+  ++stats_.events;
+  dispatch(event);
+  if (observer_) observer_();
+  return true;
+}
+
+StopReason World::run_until(Nanos deadline) {
+  while (!queue_.empty() && queue_.top().at <= deadline) {
+    if (stats_.events >= event_limit_) return StopReason::event_limit;
+    step();
+  }
+  if (deadline > now_) now_ = deadline;
+  return StopReason::time_reached;
+}
+
+StopReason World::run_until_quiescent() {
+  while (!queue_.empty()) {
+    if (stats_.events >= event_limit_) return StopReason::event_limit;
+    step();
+  }
+  return StopReason::quiescent;
+}
+
+void World::dispatch(const Event& event) {
+  switch (event.kind) {
+    case kStart:
+      start_node(NodeId{event.target});
+      return;
+    case kDeliver:
+      deliver(NodeId{event.target}, event.arg, ArrivalAttempt::first);
+      return;
+    case kDeliverAfterHold:
+      deliver(NodeId{event.target}, event.arg, ArrivalAttempt::after_hold);
+      return;
+    case kDeliverLocal:
+      hand_over(NodeId{event.target}, event.arg);
+      return;
+    case kTimerWake:
+      wake_timers(NodeId{event.target}, event.arg);
+      return;
+    case kAction: {
+      std::function<void()> action = std::move(actions_[event.arg]);
+      actions_[event.arg] = nullptr;
+      free_actions_.push_back(static_cast<std::uint32_t>(event.arg));
+      action();
+      return;
+    }
+    default:
+      LS_ASSERT_MSG(false, "unknown event kind " + std::to_string(event.kind));
+  }
+}
+
+void World::start_node(NodeId id) {
+  Node& n = node(id);
+  LS_ASSERT(!n.up);
+  n.up = true;
+  network_->set_node_up(id, true);
+  ++n.incarnation;
+  trace_.record(now_, id.value, TraceKind::start, n.incarnation);
+  n.process = n.factory(id);
+  LS_ASSERT(n.process != nullptr);
+  n.process->on_start(*n.env);
+}
+
+void World::send(NodeId from, NodeId to, ByteView payload) {
+  LS_ASSERT_LT(to.value, nodes_.size());
+  ++stats_.messages_sent;
+  stats_.bytes_sent += payload.size();
+  trace_.record(now_, from.value, TraceKind::send, to.value, payload.size());
+  const SendDecision decision = network_->on_send(now_, from, to, payload.size());
+  if (decision.copies == 0) {
+    trace_.record(now_, from.value, TraceKind::drop, to.value,
+                  static_cast<std::uint64_t>(decision.reason));
+    return;
+  }
+  std::uint64_t slot;
+  if (!free_slots_.empty()) {
+    slot = free_slots_.back();
+    free_slots_.pop_back();
+  } else {
+    slot = in_flight_.size();
+    in_flight_.emplace_back();
+  }
+  InFlight& msg = in_flight_[slot];
+  msg.from = from;
+  msg.to = to;
+  msg.copies_left = decision.copies;
+  msg.payload.assign(payload.begin(), payload.end());
+  for (std::uint32_t c = 0; c < decision.copies; ++c) {
+    if (c > 0) trace_.record(now_, from.value, TraceKind::duplicate, to.value, payload.size());
+    queue_.push(decision.deliver_at[c], kDeliver, to.value, slot);
+  }
+}
+
+void World::release_slot(std::uint64_t slot) {
+  InFlight& msg = in_flight_[slot];
+  LS_ASSERT_GT(msg.copies_left, 0u);
+  if (--msg.copies_left == 0) free_slots_.push_back(static_cast<std::uint32_t>(slot));
+}
+
+void World::deliver(NodeId to, std::uint64_t slot, ArrivalAttempt attempt) {
+  InFlight& msg = in_flight_[slot];
+  const ArrivalDecision arrival =
+      network_->on_arrival(now_, msg.from, to, msg.payload.size(), attempt);
+  if (arrival.kind == ArrivalKind::hold) {
+    queue_.push(arrival.hold_until, kDeliverAfterHold, to.value, slot);
+    return;
+  }
+  if (arrival.kind == ArrivalKind::drop) {
+    trace_.record(now_, msg.from.value, TraceKind::drop, to.value,
+                  static_cast<std::uint64_t>(arrival.reason));
+    release_slot(slot);
+    return;
+  }
+  hand_over(to, slot);
+}
+
+void World::hand_over(NodeId to, std::uint64_t slot) {
+  Node& n = node(to);
+  InFlight& msg = in_flight_[slot];
+  if (!n.up) {
+    trace_.record(now_, msg.from.value, TraceKind::drop, to.value,
+                  static_cast<std::uint64_t>(DropReason::node_down));
+    release_slot(slot);
+    return;
+  }
+  if (n.paused) {
+    n.deferred_slots.push_back(slot);
+    return;
+  }
+  ++stats_.messages_delivered;
+  trace_.record(now_, to.value, TraceKind::deliver, msg.from.value, msg.payload.size());
+  // in_flight_ is a deque, so the payload stays put while the handler sends (and so appends new
+  // slots); the slot is released only afterwards, which also keeps its buffer for reuse.
+  n.process->on_message(*n.env, msg.from, msg.payload);
+  release_slot(slot);
+}
+
+TimerId World::set_timer(NodeId id, Nanos delay) {
+  LS_ASSERT_GE(delay, Nanos::zero());
+  Node& n = node(id);
+  const std::uint64_t timer_id = next_timer_id_++;
+  n.timers.push_back(Timer{n.clock.monotonic(now_) + delay, timer_id});
+  std::push_heap(n.timers.begin(), n.timers.end(), timer_after<Timer, Timer>);
+  n.live_timers.insert(timer_id);
+  reschedule_wake(n);
+  return TimerId{timer_id};
+}
+
+void World::reschedule_wake(Node& n) {
+  while (!n.timers.empty() && !n.live_timers.contains(n.timers.front().id)) {
+    std::pop_heap(n.timers.begin(), n.timers.end(), timer_after<Timer, Timer>);
+    n.timers.pop_back();
+  }
+  if (n.timers.empty() || n.paused || !n.up) return;
+  const Nanos deadline = n.timers.front().deadline_mono;
+  if (deadline >= n.wake_pending_mono) return;
+  const Nanos when = n.clock.true_time_for_monotonic(now_, deadline);
+  if (when == Nanos::max()) return;
+  ++n.wake_generation;
+  n.wake_pending_mono = deadline;
+  queue_.push(when, kTimerWake, n.id.value, n.wake_generation);
+}
+
+void World::wake_timers(NodeId id, std::uint64_t generation) {
+  Node& n = node(id);
+  if (generation != n.wake_generation || !n.up || n.paused) return;  // superseded
+  n.wake_pending_mono = Nanos::max();
+  const Nanos mono_now = n.clock.monotonic(now_);
+  // Fire every due timer, earliest first. A handler may set new timers (pushed onto the heap) or
+  // cancel pending ones; a zero-delay timer set here is due now and fires in this loop too.
+  while (!n.timers.empty() && n.timers.front().deadline_mono <= mono_now && n.up && !n.paused) {
+    const Timer due = n.timers.front();
+    std::pop_heap(n.timers.begin(), n.timers.end(), timer_after<Timer, Timer>);
+    n.timers.pop_back();
+    if (n.live_timers.erase(due.id) == 0) continue;  // cancelled
+    trace_.record(now_, id.value, TraceKind::timer, due.id);
+    n.process->on_timer(*n.env, TimerId{due.id});
+  }
+  reschedule_wake(n);
+}
+
+void World::crash(NodeId id) {
+  Node& n = node(id);
+  if (!n.up) return;
+  ++stats_.crashes;
+  trace_.record(now_, id.value, TraceKind::crash);
+  n.process.reset();
+  n.up = false;
+  network_->set_node_up(id, false);
+  if (n.paused) {  // a crash ends a freeze: the machine reboots with its clock running
+    n.paused = false;
+    n.clock.resume(now_);
+  }
+  n.timers.clear();
+  n.live_timers.clear();
+  ++n.wake_generation;
+  n.wake_pending_mono = Nanos::max();
+  for (std::uint64_t slot : n.deferred_slots) release_slot(slot);
+  n.deferred_slots.clear();
+  n.disk.crash(n.disk_rng);
+}
+
+void World::restart(NodeId id) {
+  Node& n = node(id);
+  if (n.up) return;
+  ++stats_.restarts;
+  start_node(id);
+}
+
+void World::pause(NodeId id) {
+  Node& n = node(id);
+  if (!n.up || n.paused) return;
+  trace_.record(now_, id.value, TraceKind::pause);
+  n.paused = true;
+  n.clock.pause(now_);
+  ++n.wake_generation;
+  n.wake_pending_mono = Nanos::max();
+}
+
+void World::resume(NodeId id) {
+  Node& n = node(id);
+  if (!n.up || !n.paused) return;
+  trace_.record(now_, id.value, TraceKind::resume);
+  n.paused = false;
+  n.clock.resume(now_);
+  // What queued up during the freeze runs now, in arrival order, then any timers now due.
+  std::vector<std::uint64_t> backlog = std::move(n.deferred_slots);
+  n.deferred_slots.clear();
+  for (std::uint64_t slot : backlog) queue_.push(now_, kDeliverLocal, id.value, slot);
+  reschedule_wake(n);
+}
+
+void World::clock_jump(NodeId id, Nanos delta) {
+  Node& n = node(id);
+  trace_.record(now_, id.value, TraceKind::clock_jump, static_cast<std::uint64_t>(delta.count));
+  n.clock.jump(delta);  // wall clock only: monotonic timers are unaffected
+}
+
+void World::set_clock_drift(NodeId id, double ppm) {
+  Node& n = node(id);
+  trace_.record(now_, id.value, TraceKind::clock_drift,
+                static_cast<std::uint64_t>(static_cast<std::int64_t>(ppm * 1000.0)));
+  n.clock.set_drift(now_, ppm);
+  ++n.wake_generation;
+  n.wake_pending_mono = Nanos::max();
+  reschedule_wake(n);
+}
+
+std::optional<std::string> World::corrupt_disk(NodeId id) {
+  Node& n = node(id);
+  std::vector<std::string> candidates;
+  for (const std::string& file : n.disk.list()) {
+    if (!n.disk.read_durable(file).empty()) candidates.push_back(file);
+  }
+  if (candidates.empty()) return std::nullopt;
+  const std::string& file = candidates[n.disk_rng.below(candidates.size())];
+  const auto bit = n.disk.corrupt_bit(n.disk_rng, file);
+  LS_ASSERT(bit.has_value());
+  trace_.record(now_, id.value, TraceKind::disk_corrupt, *bit, 0, file);
+  return file;
+}
+
+void World::trace_fault(std::string_view description) {
+  trace_.record(now_, 0, TraceKind::fault, 0, 0, description);
+}
+
+}  // namespace lockstep::sim

@@ -1,0 +1,171 @@
+// The simulated world: one seeded, single-threaded event loop that runs every node of a run on
+// virtual time, with a fake network, a fake clock and a fake disk per node (DESIGN.md, "The
+// simulator").
+//
+// Nodes are lockstep::Process objects driven through the Env interface (core/env.h); the world is
+// the Env's simulated implementation. Everything that happens is an Event in one queue ordered by
+// (true time, sequence number); every random draw comes from a stream derived from the master seed
+// by name (network, node i, disk i, nemesis, ...). Same seed, binary and inputs ⇒ same trace hash.
+//
+// Node lifecycle:
+//  - crash:   the Process object is destroyed (volatile state gone); unsynced disk writes are lost
+//             (or torn, per DiskConfig); timers die; messages arriving while down are dropped.
+//  - restart: a fresh Process from the node's factory; on_start() must recover from the disk.
+//  - pause:   the node neither runs nor sees time pass (its clock freezes) while true time goes on;
+//             messages and timer expiries that arrive meanwhile wait and run, in order, on resume.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/env.h"
+#include "core/rng.h"
+#include "sim/clock.h"
+#include "sim/config.h"
+#include "sim/disk.h"
+#include "sim/event_queue.h"
+#include "sim/network.h"
+#include "sim/trace.h"
+
+namespace lockstep::sim {
+
+struct WorldConfig {
+  std::uint64_t seed = 1;
+  NetworkConfig network;
+  ClockConfig clocks;
+  DiskConfig disk;
+};
+
+using ProcessFactory = std::function<std::unique_ptr<Process>(NodeId)>;
+
+enum class StopReason : std::uint8_t { time_reached, quiescent, event_limit };
+
+std::string_view to_string(StopReason reason);
+
+struct WorldStats {
+  std::uint64_t events = 0;
+  std::uint64_t messages_sent = 0;
+  std::uint64_t messages_delivered = 0;
+  std::uint64_t bytes_sent = 0;
+  std::uint64_t crashes = 0;
+  std::uint64_t restarts = 0;
+};
+
+class World {
+ public:
+  explicit World(WorldConfig config);
+  ~World();
+  World(const World&) = delete;
+  World& operator=(const World&) = delete;
+
+  // Adds a node; all nodes must be added before the first run call. Returns its id (0, 1, ...).
+  NodeId add_node(std::string name, ProcessFactory factory);
+
+  // Runs events in (time, sequence) order. `run_until` stops before the first event later than
+  // `deadline` and leaves now() at `deadline`; every call also stops after `event_limit` events
+  // in total since the world was made.
+  StopReason run_until(Nanos deadline);
+  StopReason run_until_quiescent();
+  // Runs the next event if any; false when the queue is empty.
+  bool step();
+  void set_event_limit(std::uint64_t limit) { event_limit_ = limit; }
+
+  Nanos now() const { return now_; }
+
+  // Runs `action` at true time `at` (>= now) as an event of its own: fault schedules, nemesis,
+  // test scripts. Returns nothing to cancel; guard inside the action if it may become moot.
+  void at(Nanos at, std::function<void()> action);
+  // Called after every event: the invariant checkers hook in here.
+  void set_step_observer(std::function<void()> observer) { observer_ = std::move(observer); }
+
+  // Faults and lifecycle. Each is traced. Crashing a crashed node or resuming a running one is a
+  // no-op (a random nemesis may well pick such a node).
+  void crash(NodeId node);
+  void restart(NodeId node);
+  void pause(NodeId node);
+  void resume(NodeId node);
+  void clock_jump(NodeId node, Nanos delta);
+  void set_clock_drift(NodeId node, double ppm);
+  // Flips one bit of a random file's durable bytes; returns the file, nullopt if none has any.
+  std::optional<std::string> corrupt_disk(NodeId node);
+  Network& network() {
+    LS_ASSERT(network_ != nullptr);  // add nodes first
+    return *network_;
+  }
+  const Network& network() const {
+    LS_ASSERT(network_ != nullptr);
+    return *network_;
+  }
+  void trace_fault(std::string_view description);
+
+  std::uint32_t node_count() const { return static_cast<std::uint32_t>(nodes_.size()); }
+  const std::string& name(NodeId node) const;
+  bool is_up(NodeId node) const;
+  bool is_paused(NodeId node) const;
+  std::uint32_t incarnation(NodeId node) const;
+  // The live Process of a node, nullptr while it is crashed.
+  Process* process(NodeId node);
+  const NodeClock& clock(NodeId node) const;
+  SimDisk& disk(NodeId node);
+
+  Trace& trace() { return trace_; }
+  const Trace& trace() const { return trace_; }
+  const WorldStats& stats() const { return stats_; }
+  std::uint64_t seed() const { return config_.seed; }
+  // A random stream derived from the master seed: the same name and index always give the same
+  // stream, whatever else the world contains.
+  Rng derive_rng(std::string_view name, std::uint64_t index = 0) const {
+    return Rng::derive(config_.seed, name, index);
+  }
+
+ private:
+  class NodeEnv;
+  struct Node;
+  struct Timer {
+    Nanos deadline_mono;
+    std::uint64_t id = 0;
+  };
+  struct InFlight {
+    NodeId from;
+    NodeId to;
+    std::uint32_t copies_left = 0;
+    Bytes payload;
+  };
+  enum EventKind : std::uint32_t { kStart, kDeliver, kDeliverAfterHold, kDeliverLocal, kTimerWake, kAction };
+
+  void dispatch(const Event& event);
+  void deliver(NodeId to, std::uint64_t slot, ArrivalAttempt attempt);
+  void hand_over(NodeId to, std::uint64_t slot);
+  void wake_timers(NodeId node_id, std::uint64_t generation);
+  void start_node(NodeId node_id);
+  void send(NodeId from, NodeId to, ByteView payload);
+  TimerId set_timer(NodeId node_id, Nanos delay);
+  void reschedule_wake(Node& node);
+  void release_slot(std::uint64_t slot);
+  Node& node(NodeId id);
+  const Node& node(NodeId id) const;
+
+  WorldConfig config_;
+  Nanos now_ = Nanos::zero();
+  EventQueue queue_;
+  Trace trace_;
+  WorldStats stats_;
+  std::uint64_t event_limit_ = ~0ULL;
+  std::unique_ptr<Network> network_;
+  std::vector<std::unique_ptr<Node>> nodes_;
+  std::deque<InFlight> in_flight_;  // slots referenced by queued deliveries
+  std::vector<std::uint32_t> free_slots_;
+  std::vector<std::function<void()>> actions_;
+  std::vector<std::uint32_t> free_actions_;
+  std::function<void()> observer_;
+  std::uint64_t next_timer_id_ = 1;
+  bool started_ = false;
+};
+
+}  // namespace lockstep::sim
