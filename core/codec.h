@@ -1,0 +1,104 @@
+// Little-endian binary encoding for messages and records. The Writer appends; the Reader is
+// bounds-checked and never trusts a length it reads: bytes may come from a socket or a corrupt
+// disk, so every read can fail, and a failed read poisons the reader (ok() turns false) instead
+// of crashing. Decoders read everything, then check ok() and done() once.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <string_view>
+
+#include "core/assert.h"
+#include "core/bytes.h"
+
+namespace lockstep {
+
+class Writer {
+ public:
+  explicit Writer(std::size_t reserve = 64) { out_.reserve(reserve); }
+
+  Writer& u8(std::uint8_t v) {
+    out_.push_back(static_cast<std::byte>(v));
+    return *this;
+  }
+  Writer& u32(std::uint32_t v) { return put_le(v, 4); }
+  Writer& u64(std::uint64_t v) { return put_le(v, 8); }
+  Writer& boolean(bool v) { return u8(v ? 1 : 0); }
+  // A length-prefixed byte string (u32 length).
+  Writer& bytes(ByteView b) {
+    LS_ASSERT_LE(b.size(), std::size_t{0xffffffff});
+    u32(static_cast<std::uint32_t>(b.size()));
+    out_.insert(out_.end(), b.begin(), b.end());
+    return *this;
+  }
+  Writer& str(std::string_view s) {
+    return bytes(ByteView(reinterpret_cast<const std::byte*>(s.data()), s.size()));
+  }
+  // Raw bytes with no length: only as the last field.
+  Writer& rest(ByteView b) {
+    out_.insert(out_.end(), b.begin(), b.end());
+    return *this;
+  }
+
+  Bytes take() { return std::move(out_); }
+
+ private:
+  Writer& put_le(std::uint64_t v, int n) {
+    for (int i = 0; i < n; ++i) out_.push_back(static_cast<std::byte>((v >> (8 * i)) & 0xff));
+    return *this;
+  }
+  Bytes out_;
+};
+
+class Reader {
+ public:
+  explicit Reader(ByteView in) : in_(in) {}
+
+  std::uint8_t u8() { return static_cast<std::uint8_t>(get_le(1)); }
+  std::uint32_t u32() { return static_cast<std::uint32_t>(get_le(4)); }
+  std::uint64_t u64() { return get_le(8); }
+  bool boolean() {
+    const std::uint8_t v = u8();
+    if (v > 1) ok_ = false;
+    return v == 1;
+  }
+  // A view into the input; valid as long as the input is.
+  ByteView bytes() {
+    const std::uint32_t n = u32();
+    if (!ok_ || n > in_.size() - pos_) {
+      ok_ = false;
+      return {};
+    }
+    ByteView out = in_.subspan(pos_, n);
+    pos_ += n;
+    return out;
+  }
+  std::string str() { return to_string(bytes()); }
+  ByteView rest() {
+    ByteView out = in_.subspan(pos_);
+    pos_ = in_.size();
+    return out;
+  }
+
+  bool ok() const { return ok_; }
+  bool done() const { return ok_ && pos_ == in_.size(); }
+
+ private:
+  std::uint64_t get_le(std::size_t n) {
+    if (!ok_ || n > in_.size() - pos_) {
+      ok_ = false;
+      return 0;
+    }
+    std::uint64_t v = 0;
+    for (std::size_t i = 0; i < n; ++i) v |= static_cast<std::uint64_t>(in_[pos_ + i]) << (8 * i);
+    pos_ += n;
+    return v;
+  }
+  ByteView in_;
+  std::size_t pos_ = 0;
+  bool ok_ = true;
+};
+
+}  // namespace lockstep

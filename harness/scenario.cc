@@ -1,0 +1,373 @@
+// Loading a scenario: the file, the top-level fields and the settings blocks. The fault schedule
+// is read in scenario_faults.cc; writing back is in scenario_json.cc.
+#include "harness/scenario.h"
+
+#include <fmt/format.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <memory>
+
+#include "core/assert.h"
+#include "harness/scenario_parse.h"
+
+namespace lockstep::harness {
+
+namespace detail {
+
+bool same_latency(const sim::LatencyDistribution& a, const sim::LatencyDistribution& b) {
+  return a.kind == b.kind && a.value == b.value && a.min == b.min && a.max == b.max &&
+         a.median == b.median && a.p99 == b.p99;
+}
+
+namespace {
+
+sim::LatencyDistribution read_latency(JsonReader r) {
+  using Kind = sim::LatencyDistribution::Kind;
+  sim::LatencyDistribution l;
+  l.kind = static_cast<Kind>(r.required_enum("kind", kLatencyKindNames));
+  switch (l.kind) {
+    case Kind::constant:
+      l.value = r.required_duration("value", Nanos::zero(), kLatencyMax);
+      break;
+    case Kind::uniform:
+      l.min = r.required_duration("min", Nanos::zero(), kLatencyMax);
+      l.max = r.required_duration("max", l.min, kLatencyMax);
+      break;
+    case Kind::lognormal:
+      l.median = r.required_duration("median", nanoseconds(1), kLatencyMax);
+      l.p99 = r.required_duration("p99", l.median, kLatencyMax);
+      l.max = r.required_duration("max", l.p99, kLatencyMax);
+      break;
+  }
+  r.finish();
+  return l;
+}
+
+}  // namespace
+
+NetworkChange read_network_change(JsonReader& r) {
+  NetworkChange c;
+  if (auto latency = r.optional_object("latency")) c.latency = read_latency(*latency);
+  if (auto f = r.find("loss")) c.loss = f->as_probability();
+  if (auto f = r.find("duplicate")) c.duplicate = f->as_probability();
+  if (auto f = r.find("reorder")) c.reorder = f->as_probability();
+  if (auto f = r.find("reorder_delay_max")) {
+    c.reorder_delay_max = f->as_duration(Nanos::zero(), kLatencyMax);
+  }
+  if (auto f = r.find("in_flight_max")) c.in_flight_max = f->as_unsigned(1, kInFlightMax);
+  return c;
+}
+
+}  // namespace detail
+
+void NetworkChange::apply_to(sim::NetworkConfig& config) const {
+  if (latency) config.latency = *latency;
+  if (loss) config.loss = *loss;
+  if (duplicate) config.duplicate = *duplicate;
+  if (reorder) config.reorder = *reorder;
+  if (reorder_delay_max) config.reorder_delay_max = *reorder_delay_max;
+  if (in_flight_max) config.in_flight_max = *in_flight_max;
+}
+
+// sim's config structs have no operator== yet; once they do, these can be defaulted.
+bool operator==(const NetworkChange& a, const NetworkChange& b) {
+  const bool same_latency = a.latency.has_value() == b.latency.has_value() &&
+                            (!a.latency || detail::same_latency(*a.latency, *b.latency));
+  return same_latency && a.loss == b.loss && a.duplicate == b.duplicate && a.reorder == b.reorder &&
+         a.reorder_delay_max == b.reorder_delay_max && a.in_flight_max == b.in_flight_max;
+}
+
+bool operator==(const Scenario& a, const Scenario& b) {
+  const auto& n = a.network;
+  const auto& m = b.network;
+  const bool same_network = detail::same_latency(n.latency, m.latency) && n.loss == m.loss &&
+                            n.duplicate == m.duplicate && n.reorder == m.reorder &&
+                            n.reorder_delay_max == m.reorder_delay_max &&
+                            n.in_flight_max == m.in_flight_max;
+  const bool same_clocks = a.clocks.offset_max == b.clocks.offset_max &&
+                           a.clocks.drift_ppm_max == b.clocks.drift_ppm_max;
+  const bool same_disk = a.disk.torn_writes == b.disk.torn_writes &&
+                         a.disk.torn_corruption == b.disk.torn_corruption &&
+                         a.disk.capacity_bytes == b.disk.capacity_bytes;
+  return a.name == b.name && a.description == b.description && a.protocols == b.protocols &&
+         a.nodes == b.nodes && a.seed == b.seed && a.duration == b.duration &&
+         a.event_limit == b.event_limit && same_network && same_clocks && same_disk &&
+         a.protocol_options == b.protocol_options && a.clients == b.clients &&
+         a.faults == b.faults && a.nemesis == b.nemesis && a.checks == b.checks &&
+         a.expect == b.expect;
+}
+
+std::string_view property_name(Property p) { return kPropertyNames[static_cast<std::size_t>(p)]; }
+
+namespace {
+
+using detail::kNemesisKindNames;
+using detail::kWorkloadNames;
+
+std::string default_name(std::string_view file_label) {
+  std::string stem = std::filesystem::path(file_label).stem().string();
+  return stem.empty() ? std::string("scenario") : stem;
+}
+
+std::string read_text(JsonReader& root, std::string_view key, std::string fallback,
+                      std::size_t length_min, std::size_t length_max) {
+  auto field = root.find(key);
+  if (!field) return fallback;
+  if (!field->value().is_string() ||
+      field->value().get_ref<const std::string&>().size() < length_min ||
+      field->value().get_ref<const std::string&>().size() > length_max) {
+    field->fail_expected(fmt::format("a string of {}..{} characters", length_min, length_max));
+  }
+  return field->as<std::string>();
+}
+
+std::vector<std::string> read_protocols(JsonReader& root, std::span<const std::string_view> known) {
+  std::vector<std::string_view> names_or_all(known.begin(), known.end());
+  names_or_all.push_back("all");
+  JsonReader field = root.require(
+      "protocol",
+      fmt::format("a protocol name (one of {}), an array of them, or \"all\"", join_names(known)));
+  std::vector<std::string> protocols;
+  if (field.value().is_array()) {
+    for (const JsonReader& p : field.as_array(1)) {
+      std::string name(known[p.as_enum(known)]);
+      if (std::find(protocols.begin(), protocols.end(), name) != protocols.end()) {
+        p.fail(fmt::format("expected each protocol once, got \"{}\" a second time", name));
+      }
+      protocols.push_back(std::move(name));
+    }
+    return protocols;
+  }
+  const std::size_t index = field.as_enum(names_or_all);
+  if (index == known.size()) return {known.begin(), known.end()};
+  return {std::string(known[index])};
+}
+
+std::map<std::string, ProtocolOptions, std::less<>> read_protocol_options(
+    JsonReader& root, std::span<const std::string_view> known) {
+  std::map<std::string, ProtocolOptions, std::less<>> options;
+  auto block = root.optional_object("protocol_options");
+  if (!block) return options;
+  for (std::string_view name : known) {
+    if (auto o = block->optional_object(name)) {
+      options.emplace(std::string(name), ProtocolOptions{o->value(), o->pointer()});
+    }
+  }
+  block->finish();
+  return options;
+}
+
+ClientGroup read_client_group(JsonReader& r, Nanos duration) {
+  r.expect_object();
+  ClientGroup g;
+  const std::size_t kind = r.required_enum("workload", kWorkloadNames);
+  g.count = static_cast<std::uint32_t>(r.integer("count", 1, kClientsMax, g.count));
+  g.request_timeout =
+      r.duration("request_timeout", g.request_timeout, nanoseconds(1), kDurationMax);
+  g.start = r.duration("start", g.start, Nanos::zero(), duration);
+  if (auto stop = r.find("stop")) g.stop = stop->as_duration(g.start, duration);
+  LS_ASSERT_EQ(kind, 0U);  // "append" is the only workload so far; a new one adds a case here
+  AppendWorkload append;
+  append.interval = r.duration("interval", append.interval, Nanos::zero(), kDurationMax);
+  g.workload = append;
+  r.finish();
+  return g;
+}
+
+std::vector<ClientGroup> read_clients(JsonReader& root, Nanos duration,
+                                      std::vector<ClientGroup> fallback) {
+  auto field = root.find("clients");
+  if (!field) return fallback;
+  std::vector<ClientGroup> groups;
+  std::uint32_t total = 0;
+  for (JsonReader& r : field->as_array(0, kClientsMax)) {
+    groups.push_back(read_client_group(r, duration));
+    total += groups.back().count;
+    if (total > kClientsMax) {
+      r.find("count")->fail(
+          fmt::format("expected at most {} clients over all groups, got {}", kClientsMax, total));
+    }
+  }
+  return groups;
+}
+
+Nemesis read_nemesis(JsonReader& root, std::uint32_t nodes, Nanos duration) {
+  Nemesis m;
+  auto block = root.optional_object("nemesis");
+  if (!block) return m;
+  JsonReader& n = *block;
+  m.enabled = n.optional<bool>("enabled", true);
+  m.interval = n.duration("interval", m.interval, nanoseconds(1), kDurationMax);
+  auto min_field = n.find("fault_duration_min");
+  auto max_field = n.find("fault_duration_max");
+  if (min_field) m.fault_duration_min = min_field->as_duration(nanoseconds(1), kDurationMax);
+  if (max_field) {
+    m.fault_duration_max = max_field->as_duration(m.fault_duration_min, kDurationMax);
+  } else if (m.fault_duration_min > m.fault_duration_max) {
+    min_field->fail_expected("a duration in 1ns.." + duration_text(m.fault_duration_max) +
+                             " (the default fault_duration_max)");
+  }
+  if (auto kinds = n.find("kinds")) {
+    m.kinds.clear();
+    for (const JsonReader& k : kinds->as_array(1)) {
+      const auto kind = static_cast<NemesisKind>(k.as_enum(kNemesisKindNames));
+      if (std::find(m.kinds.begin(), m.kinds.end(), kind) != m.kinds.end()) {
+        k.fail(
+            fmt::format("expected each kind once, got {} a second time", describe_json(k.value())));
+      }
+      m.kinds.push_back(kind);
+    }
+  }
+  if (auto max_down = n.find("max_down")) {
+    const auto& v = max_down->value();
+    if (!(v.is_string() && v.get_ref<const std::string&>() == "minority")) {
+      if (!v.is_number_integer()) {
+        max_down->fail_expected(fmt::format("\"minority\" or an integer in 0..{}", nodes));
+      }
+      m.max_down = static_cast<std::uint32_t>(max_down->as_integer(0, nodes));
+    }
+  }
+  m.clock_jump_max = n.duration("clock_jump_max", m.clock_jump_max, Nanos::zero(), kDurationMax);
+  m.clock_drift_ppm_max = n.number("clock_drift_ppm_max", 0.0, kDriftPpmMax, m.clock_drift_ppm_max);
+  m.start = n.duration("start", m.start, Nanos::zero(), duration);
+  if (auto stop = n.find("stop")) m.stop = stop->as_duration(m.start, duration);
+  n.finish();
+  return m;
+}
+
+Checks read_checks(JsonReader& root) {
+  Checks c;
+  auto block = root.optional_object("checks");
+  if (!block) return c;
+  if (auto properties = block->find("properties")) {
+    c.properties.clear();
+    for (const JsonReader& p : properties->as_array()) {
+      const auto property = static_cast<Property>(p.as_enum(kPropertyNames));
+      if (std::find(c.properties.begin(), c.properties.end(), property) != c.properties.end()) {
+        p.fail(fmt::format("expected each property once, got {} a second time",
+                           describe_json(p.value())));
+      }
+      c.properties.push_back(property);
+    }
+  }
+  c.liveness_bound =
+      block->duration("liveness_bound", c.liveness_bound, nanoseconds(1), kDurationMax);
+  block->finish();
+  return c;
+}
+
+Expectation read_expect(JsonReader& root, const Checks& checks) {
+  Expectation e;
+  auto field = root.find("expect");
+  if (!field) return e;
+  const auto& v = field->value();
+  if (v.is_string() && v.get_ref<const std::string&>() == "pass") return e;
+  if (!v.is_object()) {
+    field->fail_expected("\"pass\" or {\"violation\": <property>}");
+  }
+  const auto property = static_cast<Property>(field->required_enum("violation", kPropertyNames));
+  if (std::find(checks.properties.begin(), checks.properties.end(), property) ==
+      checks.properties.end()) {
+    std::vector<std::string_view> checked;
+    for (Property p : checks.properties) checked.push_back(property_name(p));
+    field->find("violation")
+        ->fail_expected(checked.empty()
+                            ? std::string("a checked property, but checks.properties is empty")
+                            : "one of the checked properties " + join_names(checked));
+  }
+  e.violation = property;
+  field->finish();
+  return e;
+}
+
+Scenario read_scenario(const nlohmann::json& document, std::string_view file_label,
+                       std::span<const std::string_view> known) {
+  JsonReader root(document);
+  root.expect_object();
+  Scenario s;
+  s.name = read_text(root, "name", default_name(file_label), 1, kNameLengthMax);
+  s.description = read_text(root, "description", "", 0, kDescriptionLengthMax);
+  s.protocols = read_protocols(root, known);
+  s.nodes = static_cast<std::uint32_t>(root.required_integer("nodes", 1, kNodesMax));
+  s.seed = root.optional<std::uint64_t>("seed", s.seed);
+  s.duration = root.duration("duration", s.duration, nanoseconds(1), kDurationMax);
+  s.event_limit = root.unsigned_integer("event_limit", 1, kEventLimitMax, s.event_limit);
+  if (auto network = root.optional_object("network")) {
+    detail::read_network_change(*network).apply_to(s.network);
+    network->finish();
+  }
+  if (auto clocks = root.optional_object("clocks")) {
+    s.clocks.offset_max =
+        clocks->duration("offset_max", s.clocks.offset_max, Nanos::zero(), kDurationMax);
+    s.clocks.drift_ppm_max =
+        clocks->number("drift_ppm_max", 0.0, kDriftPpmMax, s.clocks.drift_ppm_max);
+    clocks->finish();
+  }
+  if (auto disk = root.optional_object("disk")) {
+    s.disk.torn_writes = disk->optional<bool>("torn_writes", s.disk.torn_writes);
+    s.disk.torn_corruption = disk->probability("torn_corruption", s.disk.torn_corruption);
+    disk->finish();
+  }
+  s.protocol_options = read_protocol_options(root, known);
+  s.clients = read_clients(root, s.duration, s.clients);
+  s.faults = detail::read_faults(root, detail::FaultLimits{s.nodes, s.duration});
+  s.nemesis = read_nemesis(root, s.nodes, s.duration);
+  s.checks = read_checks(root);
+  s.expect = read_expect(root, s.checks);
+  root.finish();
+  return s;
+}
+
+}  // namespace
+
+std::string format_error(std::string_view file_label, const JsonError& error) {
+  return fmt::format("{}: {}", file_label, error.to_string());
+}
+
+std::variant<Scenario, LoadError> parse_scenario(
+    const nlohmann::json& document, std::string_view file_label,
+    std::span<const std::string_view> known_protocols) {
+  LS_ASSERT(!known_protocols.empty());
+  JsonResult<Scenario> result =
+      read_json([&] { return read_scenario(document, file_label, known_protocols); });
+  if (const auto* error = std::get_if<JsonError>(&result)) {
+    return LoadError{format_error(file_label, *error)};
+  }
+  return std::get<Scenario>(std::move(result));
+}
+
+std::variant<Scenario, LoadError> parse_scenario_text(
+    std::string_view text, std::string_view file_label,
+    std::span<const std::string_view> known_protocols) {
+  JsonResult<nlohmann::json> document = parse_json_strict(text);
+  if (const auto* error = std::get_if<JsonError>(&document)) {
+    return LoadError{format_error(file_label, *error)};
+  }
+  return parse_scenario(std::get<nlohmann::json>(document), file_label, known_protocols);
+}
+
+std::variant<Scenario, LoadError> load_scenario_file(
+    const std::string& path, std::span<const std::string_view> known_protocols) {
+  const std::unique_ptr<std::FILE, int (*)(std::FILE*)> file(std::fopen(path.c_str(), "rb"),
+                                                             &std::fclose);
+  if (!file) return LoadError{fmt::format("{}: cannot open: {}", path, std::strerror(errno))};
+  std::string text;
+  char buffer[1 << 16];
+  std::size_t n = 0;
+  while ((n = std::fread(buffer, 1, sizeof buffer, file.get())) > 0) {
+    text.append(buffer, n);
+    if (text.size() > kFileBytesMax) {
+      return LoadError{fmt::format("{}: cannot read: the file is larger than {} MiB, the limit",
+                                   path, kFileBytesMax >> 20)};
+    }
+  }
+  if (std::ferror(file.get())) {
+    return LoadError{fmt::format("{}: cannot read: {}", path, std::strerror(errno))};
+  }
+  return parse_scenario_text(text, path, known_protocols);
+}
+
+}  // namespace lockstep::harness

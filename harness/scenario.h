@@ -1,0 +1,296 @@
+// A scenario: everything one run needs besides the binary — which protocols, the cluster, the
+// simulated network, clocks and disks, the client workload, the faults (scripted and random),
+// the properties to check and the verdict expected. Users write scenarios as JSON files; the
+// fields, their defaults and an example are documented in scenarios/README.md, which this header
+// must agree with.
+//
+// Loading is strict: an unknown field, a value of the wrong type or out of range, a node id the
+// cluster does not have, all stop the load with ONE line naming the file, the JSON pointer, what
+// was allowed and what was found:
+//
+//   scenarios/x.json: /faults/3/node: expected a node id in 0..4, got 7
+//
+// Node selectors such as "leader" are stored as written and resolved by the runner at the time
+// the fault fires. A Scenario prints back to JSON (to_json) and loads back equal, so the fuzzer
+// can write a shrunk failing run as a regression scenario.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "core/json_reader.h"
+#include "core/types.h"
+#include "sim/config.h"
+
+namespace lockstep::harness {
+
+// Limits on what a scenario may ask for (STYLE.md 7).
+inline constexpr std::uint32_t kNodesMax = 9;
+inline constexpr Nanos kDurationMax = seconds(3600);  // simulated time of one run
+inline constexpr std::uint64_t kEventLimitMax = 10'000'000'000;
+inline constexpr std::uint32_t kClientsMax = 100;  // over all client groups
+inline constexpr std::size_t kFaultsMax = 10'000;
+inline constexpr Nanos kLatencyMax = seconds(60);
+inline constexpr std::uint64_t kInFlightMax = 100'000'000;  // messages in flight network-wide
+inline constexpr double kDriftPpmMax = 100'000;             // a clock 10% fast or slow
+inline constexpr std::size_t kNameLengthMax = 100;
+inline constexpr std::size_t kDescriptionLengthMax = 10'000;
+inline constexpr std::size_t kFileBytesMax = 16 << 20;
+
+// Which servers a fault applies to. Symbolic selectors are resolved by the runner when the fault
+// fires, with the fault stream of the seed for the random choices.
+struct NodeSelector {
+  enum class Kind : std::uint8_t {
+    ids,       // the listed servers
+    leader,    // the current leader, as the protocol reports it (none: the fault does nothing)
+    follower,  // one server that is not the leader
+    minority,  // (nodes - 1) / 2 servers
+    majority,  // nodes / 2 + 1 servers
+    random,    // one server
+    all,       // every server
+  };
+  Kind kind = Kind::ids;
+  std::vector<NodeId> ids;  // Kind::ids only: distinct, each < nodes, one or more
+
+  static NodeSelector of(std::initializer_list<std::uint32_t> ids);
+  static NodeSelector symbolic(Kind kind) { return NodeSelector{kind, {}}; }
+  friend bool operator==(const NodeSelector&, const NodeSelector&) = default;
+};
+
+// Partition shapes (Jepsen's names). A partition replaces any partition in force.
+struct PartitionSymmetric {  // servers talk only within their group; unlisted servers form one more
+  std::vector<std::vector<NodeId>> groups;
+  friend bool operator==(const PartitionSymmetric&, const PartitionSymmetric&) = default;
+};
+struct PartitionOneWay {  // messages from `from` to `to` are dropped; the other direction flows
+  NodeSelector from;
+  NodeSelector to;
+  friend bool operator==(const PartitionOneWay&, const PartitionOneWay&) = default;
+};
+struct PartitionBridge {  // two halves that cannot talk, and one server that talks to both
+  std::optional<NodeSelector> node;  // the bridge (one server); nullopt: chosen by the seed
+  friend bool operator==(const PartitionBridge&, const PartitionBridge&) = default;
+};
+struct PartitionMajoritiesRing {  // every server sees a majority, no two the same majority
+  friend bool operator==(const PartitionMajoritiesRing&, const PartitionMajoritiesRing&) = default;
+};
+struct PartitionIsolate {  // `node` talks to no one
+  NodeSelector node;
+  friend bool operator==(const PartitionIsolate&, const PartitionIsolate&) = default;
+};
+using PartitionShape = std::variant<PartitionSymmetric, PartitionOneWay, PartitionBridge,
+                                    PartitionMajoritiesRing, PartitionIsolate>;
+
+// Network settings changed mid-run: only the fields present change, the others keep their value.
+struct NetworkChange {
+  std::optional<sim::LatencyDistribution> latency;
+  std::optional<double> loss;
+  std::optional<double> duplicate;
+  std::optional<double> reorder;
+  std::optional<Nanos> reorder_delay_max;
+  std::optional<std::uint64_t> in_flight_max;
+
+  void apply_to(sim::NetworkConfig& config) const;
+  friend bool operator==(const NetworkChange&, const NetworkChange&);
+};
+
+// The fault actions. JSON "action" is the snake_case name of the struct.
+struct Partition {
+  PartitionShape shape;
+  friend bool operator==(const Partition&, const Partition&) = default;
+};
+struct Heal {  // removes every partition and clog
+  friend bool operator==(const Heal&, const Heal&) = default;
+};
+struct Crash {  // the server stops; what it had not synced to disk is lost
+  NodeSelector node;
+  std::optional<Nanos> restart_after;  // JSON "for": restart it automatically after this long
+  friend bool operator==(const Crash&, const Crash&) = default;
+};
+struct Restart {      // crashed servers recover from their disk
+  NodeSelector node;  // ids or all (default)
+  friend bool operator==(const Restart&, const Restart&) = default;
+};
+struct Pause {  // the server and its clock stop (a GC or VM freeze); true time goes on
+  NodeSelector node;
+  std::optional<Nanos> resume_after;  // JSON "for"
+  friend bool operator==(const Pause&, const Pause&) = default;
+};
+struct Resume {
+  NodeSelector node;  // ids or all (default)
+  friend bool operator==(const Resume&, const Resume&) = default;
+};
+struct ClockJump {  // the server's wall clock jumps by `by` (negative: backwards)
+  NodeSelector node;
+  Nanos by;
+  friend bool operator==(const ClockJump&, const ClockJump&) = default;
+};
+struct ClockDrift {  // the server's clock now runs `ppm` parts per million fast (negative: slow)
+  NodeSelector node;
+  double ppm = 0.0;
+  friend bool operator==(const ClockDrift&, const ClockDrift&) = default;
+};
+struct Clog {  // messages from `from` to `to` are held, then delivered when the clog ends
+  NodeSelector from;
+  NodeSelector to;
+  Nanos duration;  // JSON "for"
+  friend bool operator==(const Clog&, const Clog&) = default;
+};
+struct SetNetwork {
+  NetworkChange change;
+  friend bool operator==(const SetNetwork&, const SetNetwork&) = default;
+};
+struct CorruptDisk {  // flips a bit in the server's stored data; recovery must detect it
+  NodeSelector node;
+  friend bool operator==(const CorruptDisk&, const CorruptDisk&) = default;
+};
+using FaultAction = std::variant<Partition, Heal, Crash, Restart, Pause, Resume, ClockJump,
+                                 ClockDrift, Clog, SetNetwork, CorruptDisk>;
+
+// "partition", "heal", ...: the JSON name of an action.
+std::string_view fault_action_name(const FaultAction& action);
+
+struct Fault {
+  Nanos at;  // simulated time since the start of the run
+  FaultAction action;
+  friend bool operator==(const Fault&, const Fault&) = default;
+};
+
+// Client workloads: a kind with its own settings, plus settings common to every kind.
+struct AppendWorkload {  // each client appends a command to the replicated log, one at a time
+  Nanos interval = milliseconds(50);  // pause between a reply (or timeout) and the next request
+  friend bool operator==(const AppendWorkload&, const AppendWorkload&) = default;
+};
+using Workload = std::variant<AppendWorkload>;
+
+struct ClientGroup {
+  Workload workload;
+  std::uint32_t count = 1;             // clients running this workload
+  Nanos request_timeout = seconds(1);  // a request without reply by then has outcome unknown
+  Nanos start = Nanos::zero();         // when the clients start
+  std::optional<Nanos> stop;           // when they stop issuing requests; nullopt: the end
+  friend bool operator==(const ClientGroup&, const ClientGroup&) = default;
+};
+
+// The workload of a scenario that names none: three append clients.
+inline std::vector<ClientGroup> default_clients() {
+  ClientGroup group;
+  group.count = 3;
+  return {group};
+}
+
+// Random faults drawn from the seed: one every `interval` on average (exponential gaps), each
+// undone after a uniform [fault_duration_min, fault_duration_max].
+enum class NemesisKind : std::uint8_t {
+  partition,
+  crash,
+  pause,
+  clock_jump,
+  clock_drift,
+  clog,
+  corrupt_disk,
+};
+struct Nemesis {
+  bool enabled = false;
+  Nanos interval = seconds(1);
+  Nanos fault_duration_min = milliseconds(500);
+  Nanos fault_duration_max = seconds(5);
+  std::vector<NemesisKind> kinds = {NemesisKind::partition,   NemesisKind::crash,
+                                    NemesisKind::pause,       NemesisKind::clock_jump,
+                                    NemesisKind::clock_drift, NemesisKind::clog};
+  // Servers crashed or paused at the same time, at most; nullopt: a minority, (nodes - 1) / 2.
+  std::optional<std::uint32_t> max_down;
+  Nanos clock_jump_max = seconds(1);
+  double clock_drift_ppm_max = 1000.0;
+  Nanos start = Nanos::zero();
+  std::optional<Nanos> stop;  // every fault still in force is undone here; nullopt: the end
+  friend bool operator==(const Nemesis&, const Nemesis&) = default;
+};
+
+enum class Property : std::uint8_t {
+  linearizability,
+  mutual_exclusion,
+  fencing,
+  invariants,
+  durability,
+  liveness,
+};
+inline constexpr std::string_view kPropertyNames[] = {
+    "linearizability", "mutual_exclusion", "fencing", "invariants", "durability", "liveness",
+};
+std::string_view property_name(Property p);
+
+struct Checks {
+  std::vector<Property> properties = {Property::linearizability, Property::mutual_exclusion,
+                                      Property::fencing,         Property::invariants,
+                                      Property::durability,      Property::liveness};
+  // After the last fault is healed, with a majority up, every pending client call must finish
+  // within this bound.
+  Nanos liveness_bound = seconds(5);
+  friend bool operator==(const Checks&, const Checks&) = default;
+};
+
+struct Expectation {
+  std::optional<Property> violation;  // nullopt: every checked property holds
+  friend bool operator==(const Expectation&, const Expectation&) = default;
+};
+
+// A protocol's option block, kept as written; the protocol module reads it with a JsonReader
+// built from `value` and `pointer`, so its errors point into the scenario file.
+struct ProtocolOptions {
+  nlohmann::json value;
+  std::string pointer;  // "/protocol_options/raft"
+  friend bool operator==(const ProtocolOptions&, const ProtocolOptions&) = default;
+};
+
+struct Scenario {
+  std::string name;  // default: the file name without directory and extension
+  std::string description;
+  std::vector<std::string> protocols;  // required; "all" is expanded to the known protocols
+  std::uint32_t nodes = 3;             // required: servers, 1..kNodesMax
+  std::uint64_t seed = 1;
+  Nanos duration = seconds(10);
+  std::uint64_t event_limit = 50'000'000;
+  sim::NetworkConfig network;
+  sim::ClockConfig clocks;
+  sim::DiskConfig disk;
+  std::map<std::string, ProtocolOptions, std::less<>> protocol_options;
+  std::vector<ClientGroup> clients = default_clients();
+  std::vector<Fault> faults;  // sorted by `at`; equal times keep file order
+  Nemesis nemesis;
+  Checks checks;
+  Expectation expect;
+
+  friend bool operator==(const Scenario&, const Scenario&);
+};
+
+// One line, ready to print: "FILE: /pointer: expected ..., got ...".
+struct LoadError {
+  std::string message;
+};
+
+// `file_label` names the input in messages and gives the default name. `known_protocols` are the
+// names the caller can run (or may run later); "all" means all of them.
+std::variant<Scenario, LoadError> parse_scenario(const nlohmann::json& document,
+                                                 std::string_view file_label,
+                                                 std::span<const std::string_view> known_protocols);
+std::variant<Scenario, LoadError> parse_scenario_text(
+    std::string_view text, std::string_view file_label,
+    std::span<const std::string_view> known_protocols);
+std::variant<Scenario, LoadError> load_scenario_file(
+    const std::string& path, std::span<const std::string_view> known_protocols);
+
+// "FILE: /pointer: message", for errors found later in a loaded scenario (protocol options).
+std::string format_error(std::string_view file_label, const JsonError& error);
+
+// Every field written out, defaults included, in the order of scenarios/README.md.
+nlohmann::ordered_json to_json(const Scenario& scenario);
+
+}  // namespace lockstep::harness
