@@ -1,6 +1,48 @@
+// lockstep: the command-line front end. Exit codes: 0 the outcome the scenario expects, 1 a
+// different outcome, 2 bad input (arguments or files). Nothing thrown escapes main().
 #include <cstdio>
+#include <exception>
+#include <iostream>
+#include <string>
+#include <vector>
 
-int main() {
-  std::puts("lockstep: under construction");
-  return 0;
+#include "cli/args.h"
+#include "cli/commands.h"
+
+namespace {
+
+constexpr const char* kUsage =
+    "lockstep — deterministic simulation testbed for lock-service protocols\n"
+    "\n"
+    "usage: lockstep <command> [arguments]\n"
+    "\n"
+    "commands:\n"
+    "  run FILE     run a scenario file and print its verdict table\n"
+    "\n"
+    "Run 'lockstep <command> --help' for the command's flags.\n";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace lockstep::cli;
+  std::vector<std::string> args(argv + 1, argv + argc);
+  try {
+    if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
+      std::cout << kUsage;
+      return args.empty() ? kExitBadInput : kExitExpected;
+    }
+    const std::string command = args[0];
+    args.erase(args.begin());
+    if (command == "run") return run_command(args);
+    std::cerr << "lockstep: unknown command \"" << command
+              << "\" (commands: run; see lockstep --help)\n";
+    return kExitBadInput;
+  } catch (const UsageError& e) {
+    std::cerr << e.what() << "\n";
+    return kExitBadInput;
+  } catch (const std::exception& e) {
+    std::cerr << "lockstep: internal error (a bug in Lockstep, please report it): " << e.what()
+              << "\n";
+    return 70;
+  }
 }

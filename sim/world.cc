@@ -13,6 +13,7 @@ std::string_view to_string(StopReason reason) {
     case StopReason::time_reached: return "time_reached";
     case StopReason::quiescent: return "quiescent";
     case StopReason::event_limit: return "event_limit";
+    case StopReason::stopped: return "stopped";
   }
   return "?";
 }
@@ -163,18 +164,22 @@ bool World::step() {
 }
 
 StopReason World::run_until(Nanos deadline) {
+  stop_requested_ = false;
   while (!queue_.empty() && queue_.top().at <= deadline) {
     if (stats_.events >= event_limit_) return StopReason::event_limit;
     step();
+    if (stop_requested_) return StopReason::stopped;
   }
   if (deadline > now_) now_ = deadline;
   return StopReason::time_reached;
 }
 
 StopReason World::run_until_quiescent() {
+  stop_requested_ = false;
   while (!queue_.empty()) {
     if (stats_.events >= event_limit_) return StopReason::event_limit;
     step();
+    if (stop_requested_) return StopReason::stopped;
   }
   return StopReason::quiescent;
 }

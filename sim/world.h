@@ -44,7 +44,7 @@ struct WorldConfig {
 
 using ProcessFactory = std::function<std::unique_ptr<Process>(NodeId)>;
 
-enum class StopReason : std::uint8_t { time_reached, quiescent, event_limit };
+enum class StopReason : std::uint8_t { time_reached, quiescent, event_limit, stopped };
 
 std::string_view to_string(StopReason reason);
 
@@ -75,6 +75,9 @@ class World {
   // Runs the next event if any; false when the queue is empty.
   bool step();
   void set_event_limit(std::uint64_t limit) { event_limit_ = limit; }
+  // Makes the current run call return StopReason::stopped after the event in progress (for
+  // example when a checker found a violation); the next run call clears it.
+  void request_stop() { stop_requested_ = true; }
 
   Nanos now() const { return now_; }
 
@@ -166,6 +169,7 @@ class World {
   std::function<void()> observer_;
   std::uint64_t next_timer_id_ = 1;
   bool started_ = false;
+  bool stop_requested_ = false;
 };
 
 }  // namespace lockstep::sim

@@ -1,0 +1,11 @@
+// The subcommands of lockstep; each returns the process exit code (see args.h).
+#pragma once
+
+#include <span>
+#include <string>
+
+namespace lockstep::cli {
+
+int run_command(std::span<const std::string> args);
+
+}  // namespace lockstep::cli

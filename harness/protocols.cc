@@ -1,0 +1,66 @@
+#include "harness/protocols.h"
+
+#include <array>
+
+#include "protocols/raft/raft.h"
+
+namespace lockstep::harness {
+
+namespace {
+
+constexpr std::array<std::string_view, 3> kKnown = {"raft", "paxos", "zab"};
+
+JsonResult<raft::RaftConfig> parse_raft_options(const ProtocolOptions* options) {
+  raft::RaftConfig c;
+  if (options == nullptr) return c;
+  return read_json([&] {
+    JsonReader r(options->value, options->pointer);
+    c.election_timeout_min =
+        r.duration("election_timeout_min", c.election_timeout_min, milliseconds(1), seconds(60));
+    c.election_timeout_max =
+        r.duration("election_timeout_max", c.election_timeout_max, milliseconds(1), seconds(60));
+    c.heartbeat_interval =
+        r.duration("heartbeat_interval", c.heartbeat_interval, microseconds(100), seconds(60));
+    c.prevote = r.optional<bool>("prevote", c.prevote);
+    c.check_quorum = r.optional<bool>("check_quorum", c.check_quorum);
+    c.lease_reads = r.optional<bool>("lease_reads", c.lease_reads);
+    c.lease_clock_drift_bound =
+        r.duration("lease_clock_drift_bound", c.lease_clock_drift_bound, Nanos::zero(), seconds(60));
+    c.max_entries_per_append =
+        r.unsigned_integer("max_entries_per_append", 1, 1 << 20, c.max_entries_per_append);
+    c.max_inflight_appends =
+        r.unsigned_integer("max_inflight_appends", 1, 1 << 16, c.max_inflight_appends);
+    c.snapshot_threshold =
+        r.unsigned_integer("snapshot_threshold", 0, 1ULL << 32, c.snapshot_threshold);
+    r.finish();
+    if (auto problem = raft::validate(c)) r.fail(*problem);
+    return c;
+  });
+}
+
+const std::array<ProtocolModule, 1> kRunnable = {{
+    {"raft",
+     [](const ProtocolOptions* options) -> JsonResult<ReplicaMaker> {
+       auto parsed = parse_raft_options(options);
+       if (auto* error = std::get_if<JsonError>(&parsed)) return *error;
+       const raft::RaftConfig config = std::get<raft::RaftConfig>(parsed);
+       return ReplicaMaker([config](NodeId self, std::vector<NodeId> members, std::uint64_t seed) {
+         return raft::make_raft_replica(config, self, std::move(members), seed);
+       });
+     },
+     [] { return raft::make_raft_checker(); }},
+}};
+
+}  // namespace
+
+std::span<const std::string_view> known_protocols() { return kKnown; }
+std::span<const ProtocolModule> runnable_protocols() { return kRunnable; }
+
+const ProtocolModule* find_protocol(std::string_view name) {
+  for (const ProtocolModule& m : kRunnable) {
+    if (m.name == name) return &m;
+  }
+  return nullptr;
+}
+
+}  // namespace lockstep::harness

@@ -1,0 +1,359 @@
+#include "harness/run.h"
+
+#include <algorithm>
+#include <map>
+
+#include <fmt/format.h>
+
+#include "core/assert.h"
+#include "core/duration.h"
+#include "harness/append_workload.h"
+#include "harness/nemesis.h"
+#include "harness/protocols.h"
+#include "service/append_log.h"
+#include "service/replica_host.h"
+
+namespace lockstep::harness {
+
+std::string_view to_string(Verdict verdict) {
+  switch (verdict) {
+    case Verdict::pass: return "pass";
+    case Verdict::fail: return "FAIL";
+    case Verdict::not_applicable: return "n/a";
+  }
+  return "?";
+}
+
+std::optional<std::string> check_protocols(const Scenario& scenario, std::string_view file_label) {
+  for (const std::string& name : scenario.protocols) {
+    const ProtocolModule* module = find_protocol(name);
+    if (module == nullptr) {
+      std::vector<std::string_view> runnable;
+      for (const ProtocolModule& m : runnable_protocols()) runnable.push_back(m.name);
+      return fmt::format("{}: /protocol: \"{}\" is not in this build yet (runnable: {})",
+                         file_label, name, join_names(runnable));
+    }
+    const auto it = scenario.protocol_options.find(name);
+    const ProtocolOptions* options = it == scenario.protocol_options.end() ? nullptr : &it->second;
+    const auto configured = module->configure(options);
+    if (const auto* error = std::get_if<JsonError>(&configured)) {
+      return format_error(file_label, *error);
+    }
+  }
+  return std::nullopt;
+}
+
+namespace {
+
+// Everything a run owns, so that the world's callbacks can refer to it by reference.
+class Run {
+ public:
+  Run(const Scenario& scenario, const RunOptions& options)
+      : scenario_(scenario),
+        options_(options),
+        seed_(options.seed.value_or(scenario.seed)),
+        world_(sim::WorldConfig{seed_, scenario.network, scenario.clocks, scenario.disk}) {}
+
+  RunResult execute();
+
+ private:
+  void add_servers();
+  void add_clients();
+  service::ReplicaHost* host(std::uint32_t server);
+  std::optional<NodeId> current_leader();
+  void after_step();
+  void check_durability_and_agreement();
+  void check_liveness(Nanos healed_at);
+  ClientStats client_stats() const;
+  void verdict(Property p, Verdict v, std::string detail);
+
+  const Scenario& scenario_;
+  const RunOptions& options_;
+  const std::uint64_t seed_;
+  sim::World world_;
+  std::unique_ptr<consensus::ClusterChecker> checker_;
+  std::vector<const consensus::Replica*> replicas_;  // scratch for the checker, per step
+  std::uint64_t steps_checked_ = 0;
+  std::optional<consensus::Violation> violation_;
+  std::optional<std::pair<NodeId, std::uint64_t>> leader_;  // (leader, term) last seen
+  std::uint64_t leader_changes_ = 0;
+  AppendHistory history_;
+  std::map<Property, PropertyVerdict> verdicts_;
+};
+
+service::ReplicaHost* Run::host(std::uint32_t server) {
+  // Servers are the first nodes and always run a ReplicaHost; nullptr while crashed.
+  return static_cast<service::ReplicaHost*>(world_.process(NodeId{server}));
+}
+
+void Run::add_servers() {
+  const ProtocolModule* module = find_protocol(options_.protocol);
+  LS_ASSERT(module != nullptr);
+  const auto it = scenario_.protocol_options.find(options_.protocol);
+  const auto configured =
+      module->configure(it == scenario_.protocol_options.end() ? nullptr : &it->second);
+  LS_ASSERT_MSG(std::holds_alternative<ReplicaMaker>(configured), "check_protocols first");
+  const ReplicaMaker maker = std::get<ReplicaMaker>(configured);
+  checker_ = module->make_checker();
+  std::vector<NodeId> members;
+  for (std::uint32_t i = 0; i < scenario_.nodes; ++i) members.push_back(NodeId{i});
+  for (std::uint32_t i = 0; i < scenario_.nodes; ++i) {
+    world_.add_node(fmt::format("server{}", i), [maker, members](NodeId) {
+      return std::make_unique<service::ReplicaHost>(
+          [maker, members](NodeId self, std::uint64_t seed) { return maker(self, members, seed); },
+          [] { return std::make_unique<service::AppendLog>(); });
+    });
+  }
+}
+
+void Run::add_clients() {
+  std::uint32_t index = 0;
+  for (const ClientGroup& group : scenario_.clients) {
+    const auto* append = std::get_if<AppendWorkload>(&group.workload);
+    LS_ASSERT(append != nullptr);  // the only workload kind so far
+    AppendClientSettings settings{scenario_.nodes, *append, group.request_timeout, group.start,
+                                  std::min(group.stop.value_or(scenario_.duration),
+                                           scenario_.duration)};
+    for (std::uint32_t c = 0; c < group.count; ++c, ++index) {
+      world_.add_node(fmt::format("client{}", index), [this, settings](NodeId) {
+        return std::make_unique<sim::FiberHost>(std::vector<sim::FiberBody>{
+            append_client(settings, [this] { return world_.now(); }, &history_)});
+      });
+    }
+  }
+}
+
+std::optional<NodeId> Run::current_leader() {
+  std::optional<NodeId> leader;
+  std::uint64_t term = 0;
+  for (std::uint32_t i = 0; i < scenario_.nodes; ++i) {
+    service::ReplicaHost* h = host(i);
+    if (h == nullptr || world_.is_paused(NodeId{i})) continue;
+    const consensus::Status status = h->replica().status();
+    if (status.role == consensus::Role::leader && (!leader || status.term > term)) {
+      leader = NodeId{i};
+      term = status.term;
+    }
+  }
+  return leader;
+}
+
+void Run::after_step() {
+  replicas_.clear();
+  std::optional<std::pair<NodeId, std::uint64_t>> leader;
+  for (std::uint32_t i = 0; i < scenario_.nodes; ++i) {
+    service::ReplicaHost* h = host(i);
+    replicas_.push_back(h == nullptr ? nullptr : &h->replica());
+  }
+  ++steps_checked_;
+  if (auto violation = checker_->check(replicas_)) {
+    violation_ = std::move(violation);
+    world_.request_stop();
+    return;
+  }
+  if (const auto l = current_leader()) {
+    const std::uint64_t term = host(l->value)->replica().status().term;
+    if (!leader_ || leader_->first != *l || leader_->second != term) {
+      if (leader_) ++leader_changes_;
+      leader_ = std::make_pair(*l, term);
+    }
+  }
+}
+
+void Run::verdict(Property p, Verdict v, std::string detail) {
+  verdicts_[p] = PropertyVerdict{p, v, std::move(detail)};
+}
+
+void Run::check_durability_and_agreement() {
+  // Every acknowledged append must sit at the index it was acknowledged at, on every replica
+  // that has applied that far; and replicas must agree wherever both have applied.
+  std::vector<std::pair<std::uint32_t, const service::AppendLog*>> logs;
+  for (std::uint32_t i = 0; i < scenario_.nodes; ++i) {
+    if (service::ReplicaHost* h = host(i)) {
+      logs.emplace_back(i, static_cast<const service::AppendLog*>(&h->state_machine()));
+    }
+  }
+  std::uint64_t acked = 0;
+  for (const AppendCall& call : history_.calls) {
+    if (call.outcome != CallOutcome::ok) continue;
+    ++acked;
+    for (const auto& [server, log] : logs) {
+      const auto& entries = log->entries();
+      const auto it = std::lower_bound(
+          entries.begin(), entries.end(), call.index,
+          [](const service::AppendLog::Entry& e, std::uint64_t index) { return e.index < index; });
+      const bool applied_that_far = !entries.empty() && entries.back().index >= call.index;
+      if (!applied_that_far) continue;
+      if (it == entries.end() || it->index != call.index || it->client != call.client ||
+          it->request != call.request) {
+        verdict(Property::durability, Verdict::fail,
+                fmt::format("client {} request {} was acknowledged at index {}, but server {} "
+                            "has {} there",
+                            call.client, call.request, call.index, server,
+                            it != entries.end() && it->index == call.index
+                                ? fmt::format("client {} request {}", it->client, it->request)
+                                : std::string("nothing")));
+        return;
+      }
+    }
+  }
+  for (std::size_t a = 0; a + 1 < logs.size(); ++a) {
+    const auto& x = logs[a].second->entries();
+    const auto& y = logs[a + 1].second->entries();
+    const std::size_t common = std::min(x.size(), y.size());
+    for (std::size_t k = 0; k < common; ++k) {
+      if (x[k] != y[k]) {
+        verdict(Property::durability, Verdict::fail,
+                fmt::format("servers {} and {} disagree at their entry {}: index {} vs index {}",
+                            logs[a].first, logs[a + 1].first, k + 1, x[k].index, y[k].index));
+        return;
+      }
+    }
+  }
+  verdict(Property::durability, Verdict::pass,
+          fmt::format("{} acknowledged appends in place on every server that applied them; "
+                      "servers' logs agree",
+                      acked));
+}
+
+void Run::check_liveness(Nanos healed_at) {
+  const Nanos bound = scenario_.checks.liveness_bound;
+  std::uint64_t pending_at_heal = 0;
+  for (const AppendCall& call : history_.calls) {
+    const bool pending = call.invoked <= healed_at && (!call.returned || *call.returned > healed_at);
+    if (!pending) continue;
+    ++pending_at_heal;
+    if (!call.returned || *call.returned > healed_at + bound) {
+      verdict(Property::liveness, Verdict::fail,
+              fmt::format("client {} request {} (invoked at {}) was still pending {} after the "
+                          "final heal at {}",
+                          call.client, call.request, format_duration(call.invoked),
+                          format_duration(bound), format_duration(healed_at)));
+      return;
+    }
+  }
+  verdict(Property::liveness, Verdict::pass,
+          fmt::format("{} calls pending at the final heal ({}) all finished within {}",
+                      pending_at_heal, format_duration(healed_at), format_duration(bound)));
+}
+
+ClientStats Run::client_stats() const {
+  ClientStats stats;
+  for (const ClientGroup& g : scenario_.clients) stats.clients += g.count;
+  std::vector<Nanos> latencies;
+  for (const AppendCall& call : history_.calls) {
+    ++stats.calls;
+    if (call.outcome == CallOutcome::ok) {
+      ++stats.ok;
+      latencies.push_back(*call.returned - call.invoked);
+    } else {
+      ++stats.unknown;
+    }
+  }
+  if (!latencies.empty()) {
+    std::sort(latencies.begin(), latencies.end());
+    stats.latency_p50 = latencies[latencies.size() / 2];
+    stats.latency_p99 = latencies[std::min(latencies.size() - 1, latencies.size() * 99 / 100)];
+    stats.latency_max = latencies.back();
+  }
+  return stats;
+}
+
+RunResult Run::execute() {
+  if (options_.trace_sink != nullptr) world_.trace().set_sink(options_.trace_sink);
+  world_.set_event_limit(scenario_.event_limit);
+  add_servers();
+  add_clients();
+  FaultInjector injector(world_, scenario_.nodes, [this] { return current_leader(); },
+                         world_.derive_rng(kFaultStream));
+  injector.schedule(scenario_.faults);
+  NemesisDriver nemesis(scenario_.nemesis, injector, world_.derive_rng("nemesis"),
+                        scenario_.duration);
+  nemesis.start();
+  world_.set_step_observer([this] { after_step(); });
+
+  RunResult result;
+  result.stop = world_.run_until(scenario_.duration);
+  const Nanos healed_at = world_.now();
+  if (result.stop == sim::StopReason::time_reached) {
+    if (!scenario_.faults.empty() || scenario_.nemesis.enabled) injector.heal_all();
+    result.stop = world_.run_until(scenario_.duration + scenario_.checks.liveness_bound);
+  }
+
+  const std::vector<std::string> names = checker_->properties();
+  std::string all_names;
+  for (const auto& n : names) all_names += (all_names.empty() ? "" : ", ") + n;
+  if (violation_) {
+    verdict(Property::invariants, Verdict::fail,
+            fmt::format("{} at {}: {}", violation_->property, format_duration(world_.now()),
+                        violation_->detail));
+  } else {
+    verdict(Property::invariants, Verdict::pass,
+            fmt::format("{} held after each of {} events", all_names, steps_checked_));
+  }
+  const bool finished = result.stop == sim::StopReason::time_reached;
+  if (finished) {
+    check_durability_and_agreement();
+    check_liveness(healed_at);
+  } else {
+    const std::string why = result.stop == sim::StopReason::stopped
+                                ? "not checked: the run stopped at the invariant violation"
+                                : "not checked: the run hit its event limit";
+    verdict(Property::durability, Verdict::not_applicable, why);
+    verdict(Property::liveness, Verdict::not_applicable, why);
+  }
+  for (Property p : {Property::linearizability, Property::mutual_exclusion, Property::fencing}) {
+    verdict(p, Verdict::not_applicable, "the append workload has no reads or locks to judge");
+  }
+
+  result.scenario = scenario_.name;
+  result.protocol = options_.protocol;
+  result.seed = seed_;
+  result.duration = scenario_.duration;
+  result.simulated = world_.now();
+  result.events = world_.stats().events;
+  result.messages_sent = world_.stats().messages_sent;
+  result.messages_delivered = world_.stats().messages_delivered;
+  result.bytes_sent = world_.stats().bytes_sent;
+  result.trace_hash = world_.trace().hash();
+  result.leader_changes = leader_changes_;
+  result.faults = injector.log();
+  result.faults_applied = injector.applied();
+  if (scenario_.nemesis.enabled) result.nemesis = nemesis.describe();
+  result.clients = client_stats();
+
+  std::vector<Property> failed;
+  for (Property p : scenario_.checks.properties) {
+    const auto it = verdicts_.find(p);
+    LS_ASSERT(it != verdicts_.end());
+    result.properties.push_back(it->second);
+    if (it->second.verdict == Verdict::fail) failed.push_back(p);
+  }
+  result.expected = scenario_.expect.violation
+                        ? fmt::format("violation of {}", property_name(*scenario_.expect.violation))
+                        : "pass";
+  if (failed.empty()) {
+    result.observed = finished ? "pass" : "incomplete (event limit)";
+  } else {
+    result.observed = "violation of ";
+    for (std::size_t i = 0; i < failed.size(); ++i) {
+      result.observed += (i ? ", " : "") + std::string(property_name(failed[i]));
+    }
+  }
+  if (scenario_.expect.violation) {
+    result.as_expected = std::find(failed.begin(), failed.end(), *scenario_.expect.violation) !=
+                         failed.end();
+  } else {
+    result.as_expected = failed.empty() && finished;
+  }
+  return result;
+}
+
+}  // namespace
+
+RunResult run_scenario(const Scenario& scenario, const RunOptions& options) {
+  Run run(scenario, options);
+  return run.execute();
+}
+
+}  // namespace lockstep::harness

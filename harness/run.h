@@ -1,0 +1,85 @@
+// One run of one scenario over one protocol: build the world (servers hosting replicas, clients
+// running the workload), apply the fault schedule and the random nemesis, check every property,
+// and compare the outcome with what the scenario expects.
+//
+// Timeline of a run of duration D:
+//   [0, D)        clients run their workload; scripted faults and the nemesis fire;
+//   D             every fault still in force is undone (heal, resume, restart; see heal_all);
+//   [D, D + L]    the settle window, L = checks.liveness_bound: no new requests start, calls in
+//                 progress must finish; then the final checks run.
+// The protocol's invariants are checked after every simulated event; the first violation stops
+// the run there, so the trace ends at the bug.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "harness/faults.h"
+#include "harness/scenario.h"
+#include "sim/world.h"
+
+namespace lockstep::harness {
+
+enum class Verdict : std::uint8_t {
+  pass,
+  fail,
+  not_applicable,  // the workload gives this property nothing to judge
+};
+std::string_view to_string(Verdict verdict);
+
+struct PropertyVerdict {
+  Property property;
+  Verdict verdict = Verdict::pass;
+  std::string detail;  // what was checked, or what broke
+};
+
+struct ClientStats {
+  std::uint32_t clients = 0;
+  std::uint64_t calls = 0;
+  std::uint64_t ok = 0;
+  std::uint64_t unknown = 0;
+  Nanos latency_p50;  // of acknowledged calls, invoke to acknowledgement, true time
+  Nanos latency_p99;
+  Nanos latency_max;
+};
+
+struct RunResult {
+  std::string scenario;
+  std::string protocol;
+  std::uint64_t seed = 0;
+  Nanos duration;           // the scenario's duration
+  Nanos simulated;          // how far true time got (duration + settle, or less if stopped)
+  sim::StopReason stop = sim::StopReason::time_reached;
+  std::uint64_t events = 0;
+  std::uint64_t messages_sent = 0;
+  std::uint64_t messages_delivered = 0;
+  std::uint64_t bytes_sent = 0;
+  std::uint64_t trace_hash = 0;
+  std::uint64_t leader_changes = 0;
+  std::vector<AppliedFault> faults;
+  std::size_t faults_applied = 0;
+  std::string nemesis;  // the nemesis profile, empty when off
+  ClientStats clients;
+  std::vector<PropertyVerdict> properties;
+  bool as_expected = false;
+  std::string expected;  // "pass" or "violation of <property>"
+  std::string observed;  // "pass" or "violation of <property>[, <property>]"
+};
+
+struct RunOptions {
+  std::optional<std::uint64_t> seed;  // overrides the scenario's seed
+  std::string protocol;               // one of the scenario's protocols
+  std::ostream* trace_sink = nullptr;  // JSON lines of every event, when set
+};
+
+// Checks the scenario's option block of every protocol it names against the modules this build
+// runs. Returns "FILE: /pointer: message" for the first problem, nullopt when all are usable.
+std::optional<std::string> check_protocols(const Scenario& scenario, std::string_view file_label);
+
+// Runs it. The scenario must have passed check_protocols for options.protocol.
+RunResult run_scenario(const Scenario& scenario, const RunOptions& options);
+
+}  // namespace lockstep::harness

@@ -1,0 +1,100 @@
+#include "service/client_wire.h"
+
+#include "core/codec.h"
+
+namespace lockstep::service {
+
+std::string_view to_string(ReplyStatus status) {
+  switch (status) {
+    case ReplyStatus::ok: return "ok";
+    case ReplyStatus::not_leader: return "not_leader";
+    case ReplyStatus::busy: return "busy";
+    case ReplyStatus::rejected: return "rejected";
+  }
+  return "?";
+}
+
+Bytes encode_peer(ByteView protocol_message) {
+  Writer w(protocol_message.size() + 1);
+  w.u8(static_cast<std::uint8_t>(Envelope::peer)).rest(protocol_message);
+  return w.take();
+}
+
+Bytes encode(const ClientRequest& r) {
+  Writer w(r.payload.size() + 32);
+  w.u8(static_cast<std::uint8_t>(Envelope::request))
+      .u64(r.client)
+      .u64(r.request)
+      .u8(static_cast<std::uint8_t>(r.op))
+      .bytes(r.payload);
+  return w.take();
+}
+
+Bytes encode(const ClientReply& r) {
+  Writer w(r.payload.size() + 32);
+  w.u8(static_cast<std::uint8_t>(Envelope::reply))
+      .u64(r.request)
+      .u8(static_cast<std::uint8_t>(r.status))
+      .u32(r.leader_hint ? r.leader_hint->value + 1 : 0)
+      .u64(r.index)
+      .bytes(r.payload);
+  return w.take();
+}
+
+Bytes encode(const LoggedCommand& c) {
+  Writer w(c.payload.size() + 24);
+  w.u64(c.client).u64(c.request).bytes(c.payload);
+  return w.take();
+}
+
+std::optional<Envelope> envelope_of(ByteView message) {
+  if (message.empty()) return std::nullopt;
+  const auto tag = static_cast<std::uint8_t>(message[0]);
+  if (tag < 1 || tag > 3) return std::nullopt;
+  return static_cast<Envelope>(tag);
+}
+
+ByteView peer_payload(ByteView message) { return message.subspan(1); }
+
+std::optional<ClientRequest> decode_request(ByteView message) {
+  Reader r(message);
+  if (r.u8() != static_cast<std::uint8_t>(Envelope::request)) return std::nullopt;
+  ClientRequest out;
+  out.client = r.u64();
+  out.request = r.u64();
+  const std::uint8_t op = r.u8();
+  const ByteView payload = r.bytes();
+  if (!r.done() || (op != 1 && op != 2)) return std::nullopt;
+  out.op = static_cast<ClientOp>(op);
+  out.payload.assign(payload.begin(), payload.end());
+  return out;
+}
+
+std::optional<ClientReply> decode_reply(ByteView message) {
+  Reader r(message);
+  if (r.u8() != static_cast<std::uint8_t>(Envelope::reply)) return std::nullopt;
+  ClientReply out;
+  out.request = r.u64();
+  const std::uint8_t status = r.u8();
+  const std::uint32_t hint = r.u32();
+  out.index = r.u64();
+  const ByteView payload = r.bytes();
+  if (!r.done() || status > 3) return std::nullopt;
+  out.status = static_cast<ReplyStatus>(status);
+  if (hint != 0) out.leader_hint = NodeId{hint - 1};
+  out.payload.assign(payload.begin(), payload.end());
+  return out;
+}
+
+std::optional<LoggedCommand> decode_logged(ByteView command) {
+  Reader r(command);
+  LoggedCommand out;
+  out.client = r.u64();
+  out.request = r.u64();
+  const ByteView payload = r.bytes();
+  if (!r.done()) return std::nullopt;
+  out.payload.assign(payload.begin(), payload.end());
+  return out;
+}
+
+}  // namespace lockstep::service

@@ -1,0 +1,70 @@
+// What travels between clients and servers, and how a server tells peer traffic from client
+// traffic. Every message a ReplicaHost sends or receives starts with an Envelope byte:
+//
+//   peer    [1][protocol message bytes]                     replica to replica
+//   request [2][client u64][request u64][op u8][payload]    client to server
+//   reply   [3][request u64][status u8][hint u32+1][index u64][payload]   server to client
+//
+// A client names each request by (client, request); a retry reuses both, so a server can tell a
+// retry from a new request (at-most-once).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+
+#include "core/bytes.h"
+#include "core/types.h"
+
+namespace lockstep::service {
+
+enum class Envelope : std::uint8_t { peer = 1, request = 2, reply = 3 };
+
+enum class ClientOp : std::uint8_t {
+  write = 1,  // goes through the log; the reply carries the state machine's result
+  read = 2,   // linearizable: served after a read barrier
+};
+
+enum class ReplyStatus : std::uint8_t {
+  ok = 0,
+  not_leader = 1,  // try `leader_hint` if present
+  busy = 2,        // flow control: retry later
+  rejected = 3,    // malformed or unsupported request
+};
+
+std::string_view to_string(ReplyStatus status);
+
+struct ClientRequest {
+  std::uint64_t client = 0;
+  std::uint64_t request = 0;
+  ClientOp op = ClientOp::write;
+  Bytes payload;
+};
+
+struct ClientReply {
+  std::uint64_t request = 0;
+  ReplyStatus status = ReplyStatus::ok;
+  std::optional<NodeId> leader_hint;
+  std::uint64_t index = 0;  // log index the write was committed at, or the read's apply index
+  Bytes payload;
+};
+
+// A command as the log carries it: who asked, and what.
+struct LoggedCommand {
+  std::uint64_t client = 0;
+  std::uint64_t request = 0;
+  Bytes payload;
+};
+
+Bytes encode_peer(ByteView protocol_message);
+Bytes encode(const ClientRequest& request);
+Bytes encode(const ClientReply& reply);
+Bytes encode(const LoggedCommand& command);
+
+std::optional<Envelope> envelope_of(ByteView message);
+// The protocol bytes of a peer message (everything after the envelope byte).
+ByteView peer_payload(ByteView message);
+std::optional<ClientRequest> decode_request(ByteView message);
+std::optional<ClientReply> decode_reply(ByteView message);
+std::optional<LoggedCommand> decode_logged(ByteView command);
+
+}  // namespace lockstep::service

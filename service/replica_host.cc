@@ -1,0 +1,201 @@
+#include "service/replica_host.h"
+
+#include <string>
+
+#include "core/assert.h"
+#include "core/record_log.h"
+
+namespace lockstep::service {
+
+namespace {
+
+constexpr std::string_view kRewriteFile = "replica.log.new";
+
+}  // namespace
+
+ReplicaHost::ReplicaHost(ReplicaFactory replica_factory,
+                         StateMachineFactory state_machine_factory, HostConfig config)
+    : replica_factory_(std::move(replica_factory)),
+      state_machine_factory_(std::move(state_machine_factory)),
+      config_(config) {}
+
+// The replica's clock is the node's monotonic clock: timeouts and leases are measured on it, so
+// drift and pauses affect the protocol and wall-clock jumps do not (as with CLOCK_MONOTONIC).
+void ReplicaHost::on_start(Env& env) {
+  Disk& disk = env.disk();
+  if (disk.exists(kRewriteFile)) disk.remove(kRewriteFile);  // a compaction cut short by a crash
+  const Recovered recovered = recover_records(disk, kReplicaLogFile);
+  recovered_records_ = recovered.records.size();
+  recovery_problem_ = recovered.problem;
+  if (!recovered.problem.empty()) env.note("recovery", recovered.problem);
+  state_machine_ = state_machine_factory_();
+  replica_ = replica_factory_(env.self(), env.random());
+  replica_->recover(env.monotonic(), recovered.records);
+  drain(env);
+}
+
+void ReplicaHost::on_message(Env& env, NodeId from, ByteView payload) {
+  const auto envelope = envelope_of(payload);
+  if (!envelope) return;  // not ours: dropped (bytes from outside are never trusted)
+  switch (*envelope) {
+    case Envelope::peer:
+      replica_->receive(env.monotonic(), from, peer_payload(payload));
+      break;
+    case Envelope::request:
+      if (auto request = decode_request(payload)) {
+        handle_request(env, from, *request);
+      }
+      break;
+    case Envelope::reply:
+      return;  // servers do not take replies
+  }
+  drain(env);
+}
+
+void ReplicaHost::on_timer(Env& env, TimerId id) {
+  if (!timer_ || timer_->value != id.value) return;
+  timer_.reset();
+  timer_deadline_ = Nanos::max();
+  replica_->tick(env.monotonic());
+  drain(env);
+}
+
+void ReplicaHost::handle_request(Env& env, NodeId from, const ClientRequest& request) {
+  if (request.op == ClientOp::read) {
+    const std::uint64_t read_id = next_read_id_++;
+    const consensus::ProposeResult result = replica_->read_barrier(env.monotonic(), read_id);
+    if (result.outcome != consensus::Outcome::accepted) {
+      reply(env, from,
+            ClientReply{request.request,
+                        result.outcome == consensus::Outcome::not_leader ? ReplyStatus::not_leader
+                                                                          : ReplyStatus::busy,
+                        result.leader_hint, 0, {}});
+      return;
+    }
+    if (pending_reads_.size() >= config_.pending_max) pending_reads_.erase(pending_reads_.begin());
+    pending_reads_[read_id] = PendingRead{from, request.request, request.payload, 0, false};
+    return;
+  }
+  const auto key = std::make_pair(request.client, request.request);
+  if (auto it = pending_writes_.find(key); it != pending_writes_.end()) {
+    it->second.client_node = from;  // a retry of a proposal still in flight here: just wait
+    return;
+  }
+  const Bytes command = encode(LoggedCommand{request.client, request.request, request.payload});
+  const consensus::ProposeResult result = replica_->propose(env.monotonic(), command);
+  if (result.outcome != consensus::Outcome::accepted) {
+    reply(env, from,
+          ClientReply{request.request,
+                      result.outcome == consensus::Outcome::not_leader ? ReplyStatus::not_leader
+                                                                        : ReplyStatus::busy,
+                      result.leader_hint, 0, {}});
+    return;
+  }
+  if (pending_write_order_.size() >= config_.pending_max) {
+    pending_writes_.erase(pending_write_order_.front());
+    pending_write_order_.pop_front();
+  }
+  pending_writes_[key] = PendingWrite{from, request.client, request.request};
+  pending_write_order_.push_back(key);
+}
+
+void ReplicaHost::drain(Env& env) {
+  // Applying and compacting can produce more output (compact rewrites the log), so loop until
+  // the replica has nothing more to say.
+  for (int rounds = 0; rounds < 8; ++rounds) {
+    consensus::Output out = replica_->take_output();
+    if (out.empty()) break;
+    persist(env, out);
+    for (const consensus::Message& m : out.messages) env.send(m.to, encode_peer(m.payload));
+    if (out.role_change) {
+      const auto& rc = *out.role_change;
+      env.note("role", std::string(consensus::to_string(rc.role)) + " term=" +
+                           std::to_string(rc.term) +
+                           (rc.leader ? " leader=" + std::to_string(rc.leader->value) : ""));
+    }
+    apply_committed(env, out);
+    for (const consensus::ReadReady& r : out.reads) {
+      if (auto it = pending_reads_.find(r.read_id); it != pending_reads_.end()) {
+        it->second.apply_index = r.apply_index;
+        it->second.ready = true;
+      }
+    }
+    serve_reads(env);
+    maybe_compact(env);
+  }
+  arm_timer(env);
+}
+
+void ReplicaHost::persist(Env& env, consensus::Output& out) {
+  Disk& disk = env.disk();
+  if (out.persist_rewrite) {
+    // Write the new log aside, make it durable, then rename it into place: a crash at any point
+    // leaves either the old log or the new one, never a mix.
+    if (disk.exists(kRewriteFile)) disk.remove(kRewriteFile);
+    for (const Bytes& record : out.persist) append_record(disk, kRewriteFile, record);
+    disk.sync(kRewriteFile);
+    disk.rename(kRewriteFile, kReplicaLogFile);
+    disk.sync(kReplicaLogFile);
+    return;
+  }
+  if (out.persist.empty()) return;
+  for (const Bytes& record : out.persist) append_record(disk, kReplicaLogFile, record);
+  if (out.sync_before_send) disk.sync(kReplicaLogFile);
+}
+
+void ReplicaHost::apply_committed(Env& env, consensus::Output& out) {
+  if (out.snapshot) {
+    state_machine_->restore(out.snapshot->data);
+    applied_index_ = out.snapshot->index;
+    snapshot_index_ = out.snapshot->index;
+  }
+  for (const consensus::CommittedCommand& c : out.committed) {
+    LS_ASSERT_GT(c.index, applied_index_);
+    applied_index_ = c.index;
+    const auto logged = decode_logged(c.command);
+    LS_ASSERT(logged.has_value());  // only this host proposes, and only encoded commands
+    Bytes result = state_machine_->apply(c.index, *logged);
+    const auto key = std::make_pair(logged->client, logged->request);
+    if (auto it = pending_writes_.find(key); it != pending_writes_.end()) {
+      reply(env, it->second.client_node,
+            ClientReply{logged->request, ReplyStatus::ok, std::nullopt, c.index, std::move(result)});
+      pending_writes_.erase(it);
+    }
+  }
+}
+
+void ReplicaHost::serve_reads(Env& env) {
+  for (auto it = pending_reads_.begin(); it != pending_reads_.end();) {
+    if (!it->second.ready || it->second.apply_index > applied_index_) {
+      ++it;
+      continue;
+    }
+    reply(env, it->second.client_node,
+          ClientReply{it->second.request, ReplyStatus::ok, std::nullopt, applied_index_,
+                      state_machine_->query(it->second.query)});
+    it = pending_reads_.erase(it);
+  }
+}
+
+void ReplicaHost::maybe_compact(Env& env) {
+  if (config_.snapshot_every == 0 || applied_index_ < snapshot_index_ + config_.snapshot_every) {
+    return;
+  }
+  snapshot_index_ = applied_index_;
+  replica_->compact(env.monotonic(), applied_index_, state_machine_->snapshot());
+}
+
+void ReplicaHost::arm_timer(Env& env) {
+  const Nanos deadline = replica_->next_tick();
+  if (deadline == timer_deadline_ && timer_) return;
+  if (timer_) env.cancel_timer(*timer_);
+  timer_.reset();
+  timer_deadline_ = deadline;
+  if (deadline == Nanos::max()) return;
+  const Nanos now = env.monotonic();
+  timer_ = env.set_timer(deadline > now ? deadline - now : Nanos::zero());
+}
+
+void ReplicaHost::reply(Env& env, NodeId to, ClientReply r) { env.send(to, encode(r)); }
+
+}  // namespace lockstep::service

@@ -1,0 +1,119 @@
+// The server host: runs one consensus replica on an Env and a state machine on top of it.
+//
+// It is the only place where a replica's plain-data Output turns into effects, in this order:
+//   1. persist records to the node's record log (rewriting it atomically on compaction) and sync
+//      when the replica says the records must be durable before its messages leave;
+//   2. send the replica's messages;
+//   3. install a snapshot into the state machine, apply newly committed commands, answer the
+//      clients waiting for them, and serve reads whose barrier has passed;
+//   4. re-arm the single timer at the replica's next deadline.
+// Client requests reaching a non-leader are answered not_leader with the replica's leader hint.
+//
+// The host knows nothing of the protocol (it speaks consensus::Replica) nor of the state
+// machine's meaning (it speaks StateMachine), so the lock service and the replicated log run
+// unchanged over Raft, Paxos and Zab, in simulation and on real sockets.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "core/env.h"
+#include "protocols/consensus.h"
+#include "service/client_wire.h"
+
+namespace lockstep::service {
+
+// A deterministic state machine replicated by the log. apply() is called with every committed
+// command, in log order, on every replica; it must depend on nothing but its state and the
+// command (no clocks, no randomness).
+class StateMachine {
+ public:
+  virtual ~StateMachine() = default;
+  // Applies `command` committed at `index`; returns the result for the client that sent it.
+  virtual Bytes apply(std::uint64_t index, const LoggedCommand& command) = 0;
+  // Answers a read against the current state.
+  virtual Bytes query(ByteView query) const = 0;
+  virtual Bytes snapshot() const = 0;
+  virtual void restore(ByteView snapshot) = 0;
+};
+
+struct HostConfig {
+  // Ask the replica to compact once this many commands were applied since the last snapshot;
+  // 0 never compacts.
+  std::uint64_t snapshot_every = 0;
+  // Client writes and reads waiting for commit or a read barrier, at most; past it the oldest is
+  // forgotten (its client times out and retries).
+  std::size_t pending_max = 4096;
+};
+
+using ReplicaFactory =
+    std::function<std::unique_ptr<consensus::Replica>(NodeId self, std::uint64_t seed)>;
+using StateMachineFactory = std::function<std::unique_ptr<StateMachine>()>;
+
+inline constexpr std::string_view kReplicaLogFile = "replica.log";
+
+class ReplicaHost final : public Process {
+ public:
+  ReplicaHost(ReplicaFactory replica_factory, StateMachineFactory state_machine_factory,
+              HostConfig config = {});
+
+  void on_start(Env& env) override;
+  void on_message(Env& env, NodeId from, ByteView payload) override;
+  void on_timer(Env& env, TimerId id) override;
+
+  // Read-only access for checkers and reports.
+  const consensus::Replica& replica() const { return *replica_; }
+  const StateMachine& state_machine() const { return *state_machine_; }
+  std::uint64_t applied_index() const { return applied_index_; }
+  // Records the replica's log file held when it started: what it recovered from.
+  std::uint64_t recovered_records() const { return recovered_records_; }
+  // What recovery of the record log found wrong (a torn or corrupt tail); empty when clean.
+  const std::string& recovery_problem() const { return recovery_problem_; }
+
+ private:
+  struct PendingWrite {
+    NodeId client_node;
+    std::uint64_t client = 0;
+    std::uint64_t request = 0;
+  };
+  struct PendingRead {
+    NodeId client_node;
+    std::uint64_t request = 0;
+    Bytes query;
+    std::uint64_t apply_index = 0;  // known once the barrier completes
+    bool ready = false;
+  };
+
+  void handle_request(Env& env, NodeId from, const ClientRequest& request);
+  void drain(Env& env);
+  void persist(Env& env, consensus::Output& out);
+  void apply_committed(Env& env, consensus::Output& out);
+  void serve_reads(Env& env);
+  void maybe_compact(Env& env);
+  void arm_timer(Env& env);
+  void reply(Env& env, NodeId to, ClientReply reply);
+
+  ReplicaFactory replica_factory_;
+  StateMachineFactory state_machine_factory_;
+  HostConfig config_;
+  std::unique_ptr<consensus::Replica> replica_;
+  std::unique_ptr<StateMachine> state_machine_;
+  std::uint64_t applied_index_ = 0;
+  std::uint64_t snapshot_index_ = 0;
+  std::uint64_t recovered_records_ = 0;
+  std::string recovery_problem_;
+  std::optional<TimerId> timer_;
+  Nanos timer_deadline_ = Nanos::max();
+  // Writes waiting for their command to be applied, by (client, request).
+  std::map<std::pair<std::uint64_t, std::uint64_t>, PendingWrite> pending_writes_;
+  std::deque<std::pair<std::uint64_t, std::uint64_t>> pending_write_order_;
+  std::map<std::uint64_t, PendingRead> pending_reads_;  // by read id
+  std::uint64_t next_read_id_ = 1;
+};
+
+}  // namespace lockstep::service
