@@ -17,11 +17,6 @@ namespace lockstep::harness {
 
 namespace detail {
 
-bool same_latency(const sim::LatencyDistribution& a, const sim::LatencyDistribution& b) {
-  return a.kind == b.kind && a.value == b.value && a.min == b.min && a.max == b.max &&
-         a.median == b.median && a.p99 == b.p99;
-}
-
 namespace {
 
 sim::LatencyDistribution read_latency(JsonReader r) {
@@ -70,34 +65,6 @@ void NetworkChange::apply_to(sim::NetworkConfig& config) const {
   if (reorder) config.reorder = *reorder;
   if (reorder_delay_max) config.reorder_delay_max = *reorder_delay_max;
   if (in_flight_max) config.in_flight_max = *in_flight_max;
-}
-
-// sim's config structs have no operator== yet; once they do, these can be defaulted.
-bool operator==(const NetworkChange& a, const NetworkChange& b) {
-  const bool same_latency = a.latency.has_value() == b.latency.has_value() &&
-                            (!a.latency || detail::same_latency(*a.latency, *b.latency));
-  return same_latency && a.loss == b.loss && a.duplicate == b.duplicate && a.reorder == b.reorder &&
-         a.reorder_delay_max == b.reorder_delay_max && a.in_flight_max == b.in_flight_max;
-}
-
-bool operator==(const Scenario& a, const Scenario& b) {
-  const auto& n = a.network;
-  const auto& m = b.network;
-  const bool same_network = detail::same_latency(n.latency, m.latency) && n.loss == m.loss &&
-                            n.duplicate == m.duplicate && n.reorder == m.reorder &&
-                            n.reorder_delay_max == m.reorder_delay_max &&
-                            n.in_flight_max == m.in_flight_max;
-  const bool same_clocks = a.clocks.offset_max == b.clocks.offset_max &&
-                           a.clocks.drift_ppm_max == b.clocks.drift_ppm_max;
-  const bool same_disk = a.disk.torn_writes == b.disk.torn_writes &&
-                         a.disk.torn_corruption == b.disk.torn_corruption &&
-                         a.disk.capacity_bytes == b.disk.capacity_bytes;
-  return a.name == b.name && a.description == b.description && a.protocols == b.protocols &&
-         a.nodes == b.nodes && a.seed == b.seed && a.duration == b.duration &&
-         a.event_limit == b.event_limit && same_network && same_clocks && same_disk &&
-         a.protocol_options == b.protocol_options && a.clients == b.clients &&
-         a.faults == b.faults && a.nemesis == b.nemesis && a.checks == b.checks &&
-         a.expect == b.expect;
 }
 
 std::string_view property_name(Property p) { return kPropertyNames[static_cast<std::size_t>(p)]; }

@@ -98,7 +98,7 @@ struct NetworkChange {
   std::optional<std::uint64_t> in_flight_max;
 
   void apply_to(sim::NetworkConfig& config) const;
-  friend bool operator==(const NetworkChange&, const NetworkChange&);
+  friend bool operator==(const NetworkChange&, const NetworkChange&) = default;
 };
 
 // The fault actions. JSON "action" is the snake_case name of the struct.
@@ -268,7 +268,7 @@ struct Scenario {
   Checks checks;
   Expectation expect;
 
-  friend bool operator==(const Scenario&, const Scenario&);
+  friend bool operator==(const Scenario&, const Scenario&) = default;
 };
 
 // One line, ready to print: "FILE: /pointer: expected ..., got ...".

@@ -65,6 +65,4 @@ nlohmann::ordered_json latency_json(const sim::LatencyDistribution& latency);
 nlohmann::ordered_json network_change_json(const NetworkChange& change);
 nlohmann::ordered_json fault_json(const Fault& fault);
 
-bool same_latency(const sim::LatencyDistribution& a, const sim::LatencyDistribution& b);
-
 }  // namespace lockstep::harness::detail

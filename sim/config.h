@@ -21,6 +21,7 @@ struct LatencyDistribution {
   Nanos max = milliseconds(5);
   Nanos median = microseconds(500);
   Nanos p99 = milliseconds(5);
+  friend bool operator==(const LatencyDistribution&, const LatencyDistribution&) = default;
 };
 
 struct NetworkConfig {
@@ -33,6 +34,7 @@ struct NetworkConfig {
   Nanos reorder_delay_max = milliseconds(10);
   // Limit on messages in flight in the whole network; past it new sends are dropped and counted.
   std::uint64_t in_flight_max = 1'000'000;
+  friend bool operator==(const NetworkConfig&, const NetworkConfig&) = default;
 };
 
 struct ClockConfig {
@@ -40,6 +42,7 @@ struct ClockConfig {
   Nanos offset_max = Nanos::zero();
   // Each node's initial drift is drawn uniformly in [-drift_ppm_max, drift_ppm_max].
   double drift_ppm_max = 0.0;
+  friend bool operator==(const ClockConfig&, const ClockConfig&) = default;
 };
 
 struct DiskConfig {
@@ -50,6 +53,7 @@ struct DiskConfig {
   double torn_corruption = 0.0;
   // Limit on one node's total stored bytes; a write past it is an assertion (our bug, not input).
   std::uint64_t capacity_bytes = 1ULL << 32;
+  friend bool operator==(const DiskConfig&, const DiskConfig&) = default;
 };
 
 }  // namespace lockstep::sim

@@ -5,6 +5,8 @@
 
 #include <algorithm>
 
+#include <fmt/format.h>
+
 #include "support/actors.h"
 
 namespace lockstep::sim {
@@ -35,7 +37,7 @@ WorldConfig uniform_latency(std::uint64_t seed) {
 std::uint64_t ping_hash(WorldConfig config, std::uint32_t nodes, Nanos until) {
   World world(config);
   for (std::uint32_t i = 0; i < nodes; ++i) {
-    world.add_node("n" + std::to_string(i), [nodes](NodeId) {
+    world.add_node(fmt::format("n{}", i), [nodes](NodeId) {
       return std::make_unique<PingActor>(nodes, milliseconds(10));
     });
   }
@@ -137,7 +139,7 @@ TEST(World, PausedNodeSeesNothingUntilResumeThenEverythingInOrder) {
   world.add_node("a", recorder(&log));
   world.add_node("b", recorder(nullptr, [](Recorder& r) {
     r.on_start_fn = [](Env& env) {
-      for (int i = 0; i < 3; ++i) env.send(NodeId{0}, to_bytes("m" + std::to_string(i)));
+      for (int i = 0; i < 3; ++i) env.send(NodeId{0}, to_bytes(fmt::format("m{}", i)));
     };
   }));
   world.run_until(Nanos::zero());  // both nodes start; b sends
