@@ -1,0 +1,382 @@
+// Binary codec for Raft messages and records (format in raft_messages.h).
+#include <type_traits>
+
+#include "protocols/raft/raft_messages.h"
+
+namespace lockstep::raft {
+
+namespace codec {
+
+void Writer::header(Tag tag) {
+  u8(kFormatVersion);
+  u8(static_cast<std::uint8_t>(tag));
+}
+
+namespace {
+
+// Bounds-checked reader over untrusted bytes. The first failure latches: every later read
+// returns a zero value and ok() stays false, so decoders can read a whole struct and check once.
+class Reader {
+ public:
+  explicit Reader(ByteView in) : in_(in) {}
+
+  bool ok() const { return ok_; }
+  bool at_end() const { return ok_ && pos_ == in_.size(); }
+
+  std::uint8_t u8() {
+    if (!need(1)) return 0;
+    return std::to_integer<std::uint8_t>(in_[pos_++]);
+  }
+  std::uint32_t u32() { return static_cast<std::uint32_t>(get_le(4)); }
+  std::uint64_t u64() { return get_le(8); }
+  bool boolean() {
+    const std::uint8_t v = u8();
+    if (v > 1) ok_ = false;
+    return v == 1;
+  }
+  Term term() { return Term{bounded()}; }
+  LogIndex index() { return LogIndex{bounded()}; }
+  Bytes bytes() {
+    const std::uint32_t n = u32();
+    if (!need(n)) return {};
+    Bytes b(in_.begin() + static_cast<std::ptrdiff_t>(pos_),
+            in_.begin() + static_cast<std::ptrdiff_t>(pos_ + n));
+    pos_ += n;
+    return b;
+  }
+  // A count of items each at least `min_item_bytes` long: rejected up front when the rest of the
+  // input could not hold that many, so a forged count cannot make us reserve gigabytes.
+  std::uint32_t count(std::size_t min_item_bytes) {
+    const std::uint32_t n = u32();
+    if (ok_ && static_cast<std::uint64_t>(n) * min_item_bytes > in_.size() - pos_) ok_ = false;
+    return ok_ ? n : 0;
+  }
+  std::optional<NodeId> optional_node() {
+    if (!boolean()) return std::nullopt;
+    return NodeId{u32()};
+  }
+  std::vector<NodeId> members() {
+    const std::uint32_t n = count(4);
+    std::vector<NodeId> out;
+    out.reserve(n);
+    for (std::uint32_t i = 0; i < n && ok_; ++i) {
+      const NodeId id{u32()};
+      if (!out.empty() && !(out.back() < id)) ok_ = false;  // strictly ascending: no duplicates
+      out.push_back(id);
+    }
+    return out;
+  }
+  std::optional<Entry> entry() {
+    Entry e;
+    e.term = term();
+    const std::uint8_t kind = u8();
+    if (kind < static_cast<std::uint8_t>(EntryKind::command) ||
+        kind > static_cast<std::uint8_t>(EntryKind::config)) {
+      ok_ = false;
+    }
+    e.kind = static_cast<EntryKind>(kind);
+    e.data = bytes();
+    if (ok_ && e.kind == EntryKind::config && !decode_members(e.data)) ok_ = false;
+    if (!ok_) return std::nullopt;
+    return e;
+  }
+  std::vector<Entry> entries() {
+    const std::uint32_t n = count(13);
+    std::vector<Entry> out;
+    out.reserve(n);
+    for (std::uint32_t i = 0; i < n && ok_; ++i) {
+      if (auto e = entry()) out.push_back(std::move(*e));
+    }
+    return out;
+  }
+
+ private:
+  bool need(std::size_t n) {
+    if (!ok_ || in_.size() - pos_ < n) ok_ = false;
+    return ok_;
+  }
+  std::uint64_t get_le(int n) {
+    if (!need(static_cast<std::size_t>(n))) return 0;
+    std::uint64_t v = 0;
+    for (int i = 0; i < n; ++i) {
+      v |= static_cast<std::uint64_t>(std::to_integer<std::uint8_t>(in_[pos_ + i])) << (8 * i);
+    }
+    pos_ += static_cast<std::size_t>(n);
+    return v;
+  }
+  std::uint64_t bounded() {
+    const std::uint64_t v = u64();
+    if (v >= kMaxWireValue) ok_ = false;
+    return v;
+  }
+
+  ByteView in_;
+  std::size_t pos_ = 0;
+  bool ok_ = true;
+};
+
+template <typename T>
+std::optional<T> finish(Reader& r, T value) {
+  if (!r.at_end()) return std::nullopt;
+  return value;
+}
+
+void write_members(Writer& w, const std::vector<NodeId>& members) {
+  w.u32(static_cast<std::uint32_t>(members.size()));
+  for (NodeId id : members) w.u32(id.value);
+}
+
+void write_optional_node(Writer& w, const std::optional<NodeId>& n) {
+  w.boolean(n.has_value());
+  if (n) w.u32(n->value);
+}
+
+}  // namespace
+}  // namespace codec
+
+using codec::Tag;
+
+namespace {
+
+bool same_entries(const std::vector<Entry>& a, const std::vector<Entry>& b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (a[i].term != b[i].term || a[i].kind != b[i].kind || a[i].data != b[i].data) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+bool AppendRequest::operator==(const AppendRequest& o) const {
+  return term == o.term && prev_log_index == o.prev_log_index &&
+         prev_log_term == o.prev_log_term && leader_commit == o.leader_commit &&
+         round == o.round && same_entries(entries, o.entries);
+}
+
+bool EntriesRecord::operator==(const EntriesRecord& o) const {
+  return first_index == o.first_index && same_entries(entries, o.entries);
+}
+
+Bytes encode(const RaftMessage& message) {
+  return std::visit(
+      [](const auto& m) -> Bytes {
+        using M = std::decay_t<decltype(m)>;
+        if constexpr (std::is_same_v<M, AppendRequest>) {
+          return encode_append(m.term, m.prev_log_index, m.prev_log_term, m.leader_commit,
+                               m.round, m.entries.begin(), m.entries.end());
+        } else {
+          codec::Writer w;
+          if constexpr (std::is_same_v<M, VoteRequest>) {
+            w.header(Tag::vote_request);
+            w.u64(m.term.value);
+            w.u64(m.last_log_index.value);
+            w.u64(m.last_log_term.value);
+            w.boolean(m.prevote);
+            w.boolean(m.transfer);
+          } else if constexpr (std::is_same_v<M, VoteResponse>) {
+            w.header(Tag::vote_response);
+            w.u64(m.term.value);
+            w.boolean(m.granted);
+            w.boolean(m.prevote);
+          } else if constexpr (std::is_same_v<M, AppendResponse>) {
+            w.header(Tag::append_response);
+            w.u64(m.term.value);
+            w.boolean(m.success);
+            w.u64(m.match_index.value);
+            w.u64(m.reject_index.value);
+            w.u64(m.hint_index.value);
+            w.u64(m.hint_term.value);
+            w.u64(m.round);
+          } else if constexpr (std::is_same_v<M, Heartbeat>) {
+            w.header(Tag::heartbeat);
+            w.u64(m.term.value);
+            w.u64(m.commit.value);
+            w.u64(m.round);
+          } else if constexpr (std::is_same_v<M, HeartbeatResponse>) {
+            w.header(Tag::heartbeat_response);
+            w.u64(m.term.value);
+            w.u64(m.round);
+          } else if constexpr (std::is_same_v<M, SnapshotRequest>) {
+            w.header(Tag::snapshot_request);
+            w.u64(m.term.value);
+            w.u64(m.last_index.value);
+            w.u64(m.last_term.value);
+            w.u64(m.digest);
+            codec::write_members(w, m.members);
+            w.bytes(m.data);
+            w.u64(m.round);
+          } else if constexpr (std::is_same_v<M, SnapshotResponse>) {
+            w.header(Tag::snapshot_response);
+            w.u64(m.term.value);
+            w.u64(m.match_index.value);
+            w.u64(m.round);
+          } else {
+            static_assert(std::is_same_v<M, TimeoutNow>);
+            w.header(Tag::timeout_now);
+            w.u64(m.term.value);
+          }
+          return w.take();
+        }
+      },
+      message);
+}
+
+std::optional<RaftMessage> decode_message(ByteView bytes) {
+  codec::Reader r(bytes);
+  if (r.u8() != kFormatVersion) return std::nullopt;
+  const auto tag = static_cast<Tag>(r.u8());
+  if (!r.ok()) return std::nullopt;
+  switch (tag) {
+    case Tag::vote_request: {
+      VoteRequest m;
+      m.term = r.term();
+      m.last_log_index = r.index();
+      m.last_log_term = r.term();
+      m.prevote = r.boolean();
+      m.transfer = r.boolean();
+      return codec::finish<RaftMessage>(r, m);
+    }
+    case Tag::vote_response: {
+      VoteResponse m;
+      m.term = r.term();
+      m.granted = r.boolean();
+      m.prevote = r.boolean();
+      return codec::finish<RaftMessage>(r, m);
+    }
+    case Tag::append_request: {
+      AppendRequest m;
+      m.term = r.term();
+      m.prev_log_index = r.index();
+      m.prev_log_term = r.term();
+      m.leader_commit = r.index();
+      m.round = r.u64();
+      m.entries = r.entries();
+      return codec::finish<RaftMessage>(r, std::move(m));
+    }
+    case Tag::append_response: {
+      AppendResponse m;
+      m.term = r.term();
+      m.success = r.boolean();
+      m.match_index = r.index();
+      m.reject_index = r.index();
+      m.hint_index = r.index();
+      m.hint_term = r.term();
+      m.round = r.u64();
+      return codec::finish<RaftMessage>(r, m);
+    }
+    case Tag::heartbeat: {
+      Heartbeat m;
+      m.term = r.term();
+      m.commit = r.index();
+      m.round = r.u64();
+      return codec::finish<RaftMessage>(r, m);
+    }
+    case Tag::heartbeat_response: {
+      HeartbeatResponse m;
+      m.term = r.term();
+      m.round = r.u64();
+      return codec::finish<RaftMessage>(r, m);
+    }
+    case Tag::snapshot_request: {
+      SnapshotRequest m;
+      m.term = r.term();
+      m.last_index = r.index();
+      m.last_term = r.term();
+      m.digest = r.u64();
+      m.members = r.members();
+      m.data = r.bytes();
+      m.round = r.u64();
+      return codec::finish<RaftMessage>(r, std::move(m));
+    }
+    case Tag::snapshot_response: {
+      SnapshotResponse m;
+      m.term = r.term();
+      m.match_index = r.index();
+      m.round = r.u64();
+      return codec::finish<RaftMessage>(r, m);
+    }
+    case Tag::timeout_now: {
+      TimeoutNow m;
+      m.term = r.term();
+      return codec::finish<RaftMessage>(r, m);
+    }
+    default:
+      return std::nullopt;
+  }
+}
+
+Bytes encode(const RaftRecord& record) {
+  return std::visit(
+      [](const auto& rec) -> Bytes {
+        using R = std::decay_t<decltype(rec)>;
+        if constexpr (std::is_same_v<R, EntriesRecord>) {
+          return encode_entries_record(rec.first_index, rec.entries.begin(), rec.entries.end());
+        } else {
+          codec::Writer w;
+          if constexpr (std::is_same_v<R, HardStateRecord>) {
+            w.header(Tag::hard_state);
+            w.u64(rec.term.value);
+            codec::write_optional_node(w, rec.voted_for);
+          } else {
+            static_assert(std::is_same_v<R, SnapshotRecord>);
+            w.header(Tag::snapshot);
+            w.u64(rec.last_index.value);
+            w.u64(rec.last_term.value);
+            w.u64(rec.digest);
+            codec::write_members(w, rec.members);
+            w.bytes(rec.data);
+          }
+          return w.take();
+        }
+      },
+      record);
+}
+
+std::optional<RaftRecord> decode_record(ByteView bytes) {
+  codec::Reader r(bytes);
+  if (r.u8() != kFormatVersion) return std::nullopt;
+  const auto tag = static_cast<Tag>(r.u8());
+  if (!r.ok()) return std::nullopt;
+  switch (tag) {
+    case Tag::hard_state: {
+      HardStateRecord rec;
+      rec.term = r.term();
+      rec.voted_for = r.optional_node();
+      return codec::finish<RaftRecord>(r, rec);
+    }
+    case Tag::entries: {
+      EntriesRecord rec;
+      rec.first_index = r.index();
+      rec.entries = r.entries();
+      if (r.ok() && rec.first_index.value == 0) return std::nullopt;  // index 0 is never an entry
+      return codec::finish<RaftRecord>(r, std::move(rec));
+    }
+    case Tag::snapshot: {
+      SnapshotRecord rec;
+      rec.last_index = r.index();
+      rec.last_term = r.term();
+      rec.digest = r.u64();
+      rec.members = r.members();
+      rec.data = r.bytes();
+      return codec::finish<RaftRecord>(r, std::move(rec));
+    }
+    default:
+      return std::nullopt;
+  }
+}
+
+Bytes encode_members(const std::vector<NodeId>& members) {
+  codec::Writer w(4 + 4 * members.size());
+  codec::write_members(w, members);
+  return w.take();
+}
+
+std::optional<std::vector<NodeId>> decode_members(ByteView bytes) {
+  codec::Reader r(bytes);
+  std::vector<NodeId> members = r.members();
+  if (!r.at_end()) return std::nullopt;
+  return members;
+}
+
+}  // namespace lockstep::raft

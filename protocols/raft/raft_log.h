@@ -1,0 +1,96 @@
+// The replicated log of one replica: a snapshot (§7) followed by the entries after it, plus the
+// cluster configurations the log holds (thesis §4.1: a server uses the latest configuration in
+// its log, committed or not).
+//
+// Index i's entry lives at entries_[i - snapshot_index - 1]; a deque so that compaction drops the
+// front in O(dropped). Index 0 is the empty prefix: term 0, digest kDigestSeed.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <optional>
+#include <vector>
+
+#include "core/bytes.h"
+#include "core/types.h"
+#include "protocols/raft/raft_types.h"
+
+namespace lockstep::raft {
+
+class RaftLog {
+ public:
+  using const_iterator = std::deque<Entry>::const_iterator;
+
+  // The configuration in force before any config entry or snapshot: the bootstrap members.
+  explicit RaftLog(std::vector<NodeId> bootstrap_members);
+
+  LogIndex snapshot_index() const { return snapshot_index_; }
+  Term snapshot_term() const { return snapshot_term_; }
+  std::uint64_t snapshot_digest() const { return snapshot_digest_; }
+  const Bytes& snapshot_data() const { return snapshot_data_; }
+  const std::vector<NodeId>& snapshot_members() const { return base_config_.members; }
+
+  LogIndex first_index() const { return snapshot_index_.next(); }
+  LogIndex last_index() const { return LogIndex{snapshot_index_.value + entries_.size()}; }
+  Term last_term() const { return entries_.empty() ? snapshot_term_ : entries_.back().term; }
+  std::uint64_t last_digest() const {
+    return entries_.empty() ? snapshot_digest_ : entries_.back().digest;
+  }
+
+  // Known for snapshot_index <= i <= last_index; nullopt otherwise (compacted or beyond the end).
+  std::optional<Term> term_at(LogIndex i) const;
+  std::optional<std::uint64_t> digest_at(LogIndex i) const;
+  bool matches(LogIndex i, Term t) const { return term_at(i) == t; }
+  // The entry at i; first_index <= i <= last_index.
+  const Entry& at(LogIndex i) const;
+  const_iterator iterator_at(LogIndex i) const;  // first_index <= i <= last_index + 1
+
+  // §5.4.1: is a log ending at (last_term, last_index) at least as up-to-date as this one?
+  bool is_up_to_date(Term other_last_term, LogIndex other_last_index) const {
+    return other_last_term > last_term() ||
+           (other_last_term == last_term() && other_last_index >= last_index());
+  }
+
+  // The largest index <= i whose term is <= t, stopping at the snapshot (thesis §5.3 / etcd
+  // findConflictByTerm): every index above it, up to i, is known not to match a log whose entry
+  // at i has term t, so a leader can skip them all in one round trip.
+  LogIndex find_conflict_by_term(LogIndex i, Term t) const;
+
+  LogIndex append(Term term, EntryKind kind, Bytes data);
+  // Removes entries at index >= i (a conflicting suffix, §5.3); snapshot_index < i.
+  void truncate_from(LogIndex i);
+  // Drops entries through i, which become the snapshot `data` (§7); snapshot_index < i <= last.
+  void compact(LogIndex i, Bytes data);
+  // Discards the whole log in favour of a snapshot received from the leader or read at recovery.
+  void restore(LogIndex index, Term term, std::uint64_t digest, std::vector<NodeId> members,
+               Bytes data);
+
+  // The latest configuration in the log (thesis §4.1) and the index of the entry holding it
+  // (the snapshot index, or 0 for the bootstrap configuration).
+  const std::vector<NodeId>& members() const {
+    return configs_.empty() ? base_config_.members : configs_.back().members;
+  }
+  LogIndex members_index() const {
+    return configs_.empty() ? base_config_.index : configs_.back().index;
+  }
+  // The configuration in force at index i (the latest one at or below i); i >= snapshot_index.
+  const std::vector<NodeId>& members_at(LogIndex i) const;
+
+ private:
+  struct Config {
+    LogIndex index;
+    std::vector<NodeId> members;
+  };
+
+  std::size_t offset(LogIndex i) const { return i.value - snapshot_index_.value - 1; }
+
+  LogIndex snapshot_index_;
+  Term snapshot_term_;
+  std::uint64_t snapshot_digest_ = kDigestSeed;
+  Bytes snapshot_data_;
+  Config base_config_;            // in force at snapshot_index_
+  std::vector<Config> configs_;   // config entries above the snapshot, ascending
+  std::deque<Entry> entries_;
+};
+
+}  // namespace lockstep::raft
