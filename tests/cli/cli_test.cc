@@ -1,0 +1,113 @@
+// The lockstep binary as a user runs it: exit codes, one-line errors, help on every subcommand.
+#include <gtest/gtest.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <string>
+
+namespace {
+
+struct Result {
+  int exit_code = -1;
+  std::string out;  // stdout and stderr together
+};
+
+Result lockstep(const std::string& args) {
+  const std::string command =
+      std::string(LOCKSTEP_CLI) + " " + args + " 2>&1";
+  Result r;
+  FILE* pipe = popen(command.c_str(), "r");
+  if (pipe == nullptr) return r;
+  std::array<char, 4096> buffer{};
+  while (std::fgets(buffer.data(), buffer.size(), pipe) != nullptr) r.out += buffer.data();
+  const int status = pclose(pipe);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+std::string source(const std::string& relative) {
+  return std::string(LOCKSTEP_SOURCE_DIR) + "/" + relative;
+}
+
+TEST(Cli, QuickstartRunsAndPrintsAVerdictPerProperty) {
+  const Result r = lockstep("run " + source("scenarios/quickstart.json"));
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  for (const char* line : {"scenario   quickstart", "seed 1", "trace      hash", "invariants",
+                           "durability", "liveness", "outcome    pass (expected pass)"}) {
+    EXPECT_NE(r.out.find(line), std::string::npos) << line << "\n" << r.out;
+  }
+}
+
+TEST(Cli, MalformedScenarioGetsOneLineAndExitCode2) {
+  const std::string file = source("tests/harness/malformed/node_out_of_range.json");
+  const Result r = lockstep("run " + file);
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 1) << r.out;
+  EXPECT_EQ(r.out.rfind(file + ": /faults/", 0), 0u) << r.out;
+}
+
+TEST(Cli, MissingFileIsBadInput) {
+  const Result r = lockstep("run /nonexistent/scenario.json");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.out, "/nonexistent/scenario.json: cannot open: No such file or directory\n");
+}
+
+TEST(Cli, BadFlagsAreBadInput) {
+  const std::string q = source("scenarios/quickstart.json");
+  EXPECT_EQ(lockstep("run " + q + " --seed abc").out,
+            "lockstep run: --seed expects a non-negative integer, got \"abc\"\n");
+  EXPECT_EQ(lockstep("run " + q + " --seed abc").exit_code, 2);
+  EXPECT_EQ(lockstep("run " + q + " --sed 3").exit_code, 2);
+  EXPECT_EQ(lockstep("run " + q + " --protocol rafty").out,
+            "lockstep run: --protocol expects one of raft, paxos, zab, got \"rafty\"\n");
+  EXPECT_EQ(lockstep("run").exit_code, 2);
+  EXPECT_EQ(lockstep("frobnicate").exit_code, 2);
+}
+
+TEST(Cli, ProtocolNotYetInThisBuildIsBadInputNotACrash) {
+  const Result r = lockstep("run " + source("scenarios/quickstart.json") + " --protocol zab");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.out.find("is not in this build yet"), std::string::npos) << r.out;
+}
+
+TEST(Cli, HelpOnEveryCommand) {
+  for (const char* args : {"--help", "run --help"}) {
+    const Result r = lockstep(args);
+    EXPECT_EQ(r.exit_code, 0) << args;
+    EXPECT_NE(r.out.find("usage: lockstep"), std::string::npos) << r.out;
+  }
+}
+
+TEST(Cli, SeedFlagChangesTheTraceAndVerifyDeterminismConfirmsIt) {
+  const std::string q = source("scenarios/quickstart.json");
+  const Result a = lockstep("run " + q + " --seed 7 --verify-determinism");
+  const Result b = lockstep("run " + q + " --seed 8 --verify-determinism");
+  EXPECT_EQ(a.exit_code, 0) << a.out;
+  EXPECT_NE(a.out.find("determinism verified"), std::string::npos) << a.out;
+  const auto hash = [](const std::string& out) {
+    const auto at = out.find("hash ");
+    return out.substr(at + 5, 16);
+  };
+  EXPECT_NE(hash(a.out), hash(b.out));
+}
+
+TEST(Cli, TraceAndReportFilesAreWritten) {
+  const auto dir = std::filesystem::temp_directory_path() / "lockstep_cli_test";
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  const Result r = lockstep("run " + source("scenarios/quickstart.json") + " --trace " +
+                            (dir / "trace.jsonl").string() + " --report " + (dir / "report").string());
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  std::ifstream trace(dir / "trace.jsonl");
+  std::string first;
+  std::getline(trace, first);
+  EXPECT_EQ(first.rfind("{\"t_ns\":0,\"node\":0,\"kind\":\"start\"", 0), 0u) << first;
+  EXPECT_TRUE(std::filesystem::exists(dir / "report" / "summary.json"));
+  EXPECT_TRUE(std::filesystem::exists(dir / "report" / "summary.md"));
+  EXPECT_EQ(lockstep("run " + source("scenarios/quickstart.json") + " --trace /nonexistent/dir/t.jsonl").exit_code, 2);
+}
+
+}  // namespace
