@@ -42,6 +42,12 @@ std::string selector_or_nodes(const NodeSelector& selector, std::span<const Node
                                                   : std::string(selector_name(selector));
 }
 
+// "leader", or "n1" for an id: how a fault names a selector before it resolves it.
+std::string selector_text(const NodeSelector& selector) {
+  return selector.kind == NodeSelector::Kind::ids ? describe_nodes(selector.ids)
+                                                  : std::string(selector_name(selector));
+}
+
 std::string describe_latency(const sim::LatencyDistribution& l) {
   using Kind = sim::LatencyDistribution::Kind;
   switch (l.kind) {
@@ -407,13 +413,31 @@ FaultInjector::Outcome FaultInjector::apply_partition(const Partition& p) {
             return Outcome{};
           },
           [&](const PartitionOneWay& s) {
-            const auto from = resolve(s.from, {}, why);
-            if (!from)
-              return skip(fmt::format("partition one_way from {}", selector_name(s.from)), why);
-            auto to = resolve(s.to, *from, why);
-            if (!to) return skip(fmt::format("partition one_way to {}", selector_name(s.to)), why);
-            std::erase_if(*to, [&](NodeId n) { return contains(*from, n); });
-            if (to->empty()) return skip("partition one_way", "`to` names only `from` servers");
+            // The side that names one server is resolved first and the other side leaves it
+            // out, so "from all to leader" is every other server to the leader; with one server
+            // on both sides or neither, `from` goes first.
+            const bool to_first = selector_is_one(s.to) && !selector_is_one(s.from);
+            std::optional<std::vector<NodeId>> from;
+            std::optional<std::vector<NodeId>> to;
+            if (to_first) {
+              to = resolve(s.to, {}, why);
+              if (!to)
+                return skip(fmt::format("partition one_way to {}", selector_name(s.to)), why);
+              from = resolve(s.from, *to, why);
+              if (!from)
+                return skip(fmt::format("partition one_way from {}", selector_name(s.from)), why);
+              std::erase_if(*from, [&](NodeId n) { return contains(*to, n); });
+            } else {
+              from = resolve(s.from, {}, why);
+              if (!from)
+                return skip(fmt::format("partition one_way from {}", selector_name(s.from)), why);
+              to = resolve(s.to, *from, why);
+              if (!to)
+                return skip(fmt::format("partition one_way to {}", selector_name(s.to)), why);
+              std::erase_if(*to, [&](NodeId n) { return contains(*from, n); });
+            }
+            if (from->empty() || to->empty())
+              return skip("partition one_way", "`from` and `to` name the same servers");
             net.partition_one_way(*from, *to);
             if (s.from.kind != NodeSelector::Kind::ids || s.to.kind != NodeSelector::Kind::ids) {
               note = fmt::format(" (one_way {} -> {})", selector_or_nodes(s.from, *from),
@@ -454,6 +478,30 @@ FaultInjector::Outcome FaultInjector::apply_partition(const Partition& p) {
             split(std::move(groups));
             if (s.node.kind != NodeSelector::Kind::ids)
               note = fmt::format(" (isolate {})", selector_name(s.node));
+            return Outcome{};
+          },
+          [&](const PartitionLink& s) {
+            // A random end (follower, random) is drawn after the other end, avoiding it.
+            const auto is_drawn = [](const NodeSelector& e) {
+              return e.kind == NodeSelector::Kind::follower || e.kind == NodeSelector::Kind::random;
+            };
+            const bool b_first = is_drawn(s.a) && !is_drawn(s.b);
+            const NodeSelector& first = b_first ? s.b : s.a;
+            const NodeSelector& second = b_first ? s.a : s.b;
+            const std::string what = fmt::format("partition link {} <-> {}", selector_text(s.a),
+                                                 selector_text(s.b));
+            const auto one = resolve(first, {}, why);
+            if (!one) return skip(what, why);
+            const auto other = resolve(second, *one, why);
+            if (!other) return skip(what, why);
+            if (one->front() == other->front()) {
+              return skip(what, fmt::format("both ends are {}", describe_nodes(*one)));
+            }
+            const NodeId a = b_first ? other->front() : one->front();
+            const NodeId b = b_first ? one->front() : other->front();
+            net.cut_link(a, b);
+            if (s.a.kind != NodeSelector::Kind::ids || s.b.kind != NodeSelector::Kind::ids)
+              note = fmt::format(" ({})", what.substr(std::string_view("partition ").size()));
             return Outcome{};
           },
       },

@@ -21,6 +21,8 @@
 //   set_network loss=0.1                corrupt_disk n1: raft.log
 //   nemesis: pause n0 (leader) for 1.2s  nemesis: resume n0 (after pause for 1.2s)
 //   crash leader: skipped, no leader    heal_all: network healed; restarted n2; resumed n1
+//   partition link 0 <-> 2 cut (link n0 <-> leader)
+//   partition link n1 <-> leader: skipped, both ends are n1
 //
 // A fault that resolves to no server does nothing and says so ("skipped, ..."); it is logged but
 // not counted by applied().

@@ -45,6 +45,45 @@ std::optional<std::string> check_protocols(const Scenario& scenario, std::string
 
 namespace {
 
+std::string leader_changes_text(std::uint64_t n) {
+  return fmt::format("{} leader change{}", n, n == 1 ? "" : "s");
+}
+
+// " after 2s", or "" when every change counts.
+std::string after_text(const Expectation& e) {
+  return e.leader_changes_after > Nanos::zero()
+             ? " after " + format_duration(e.leader_changes_after)
+             : std::string();
+}
+
+// "at least 10 leader changes after 2s", "at most 1 leader change", "2..4 leader changes",
+// "no leader change".
+std::string leader_bounds_text(const Expectation& e) {
+  const auto& min = e.leader_changes_min;
+  const auto& max = e.leader_changes_max;
+  std::string bounds;
+  if (max == 0U) {
+    bounds = "no leader change";
+  } else if (min && max) {
+    bounds = *min == *max ? fmt::format("exactly {}", leader_changes_text(*min))
+                          : fmt::format("{}..{} leader changes", *min, *max);
+  } else if (min) {
+    bounds = "at least " + leader_changes_text(*min);
+  } else {
+    bounds = "at most " + leader_changes_text(*max);
+  }
+  return bounds + after_text(e);
+}
+
+LeadershipVerdict judge_leadership(const Expectation& e, std::uint64_t counted) {
+  const bool within = (!e.leader_changes_min || counted >= *e.leader_changes_min) &&
+                      (!e.leader_changes_max || counted <= *e.leader_changes_max);
+  return LeadershipVerdict{
+      within ? Verdict::pass : Verdict::fail, counted,
+      fmt::format("{}{} (expected {})", leader_changes_text(counted), after_text(e),
+                  leader_bounds_text(e))};
+}
+
 // Everything a run owns, so that the world's callbacks can refer to it by reference.
 class Run {
  public:
@@ -77,6 +116,7 @@ class Run {
   std::optional<consensus::Violation> violation_;
   std::optional<std::pair<NodeId, std::uint64_t>> leader_;  // (leader, term) last seen
   std::uint64_t leader_changes_ = 0;
+  std::uint64_t leader_changes_counted_ = 0;  // at or after expect.leader_changes_after
   AppendHistory history_;
   std::map<Property, PropertyVerdict> verdicts_;
 };
@@ -129,10 +169,10 @@ std::optional<NodeId> Run::current_leader() {
   for (std::uint32_t i = 0; i < scenario_.nodes; ++i) {
     service::ReplicaHost* h = host(i);
     if (h == nullptr || world_.is_paused(NodeId{i})) continue;
-    const consensus::Status status = h->replica().status();
-    if (status.role == consensus::Role::leader && (!leader || status.term > term)) {
+    const consensus::RoleChange& role = h->role();
+    if (role.role == consensus::Role::leader && (!leader || role.term > term)) {
       leader = NodeId{i};
-      term = status.term;
+      term = role.term;
     }
   }
   return leader;
@@ -152,9 +192,12 @@ void Run::after_step() {
     return;
   }
   if (const auto l = current_leader()) {
-    const std::uint64_t term = host(l->value)->replica().status().term;
+    const std::uint64_t term = host(l->value)->role().term;
     if (!leader_ || leader_->first != *l || leader_->second != term) {
-      if (leader_) ++leader_changes_;
+      if (leader_) {
+        ++leader_changes_;
+        if (world_.now() >= scenario_.expect.leader_changes_after) ++leader_changes_counted_;
+      }
       leader_ = std::make_pair(*l, term);
     }
   }
@@ -345,6 +388,13 @@ RunResult Run::execute() {
                          failed.end();
   } else {
     result.as_expected = failed.empty() && finished;
+  }
+  if (scenario_.expect.bounds_leader_changes()) {
+    result.leadership = judge_leadership(scenario_.expect, leader_changes_counted_);
+    result.expected += ", " + leader_bounds_text(scenario_.expect);
+    result.observed += ", " + leader_changes_text(leader_changes_counted_) +
+                       after_text(scenario_.expect);
+    result.as_expected = result.as_expected && result.leadership->verdict == Verdict::pass;
   }
   return result;
 }

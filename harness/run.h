@@ -36,6 +36,15 @@ struct PropertyVerdict {
   std::string detail;  // what was checked, or what broke
 };
 
+// The expectation on leader changes (Expectation::leader_changes_min/max), judged like a
+// property and shown as its own row.
+struct LeadershipVerdict {
+  Verdict verdict = Verdict::pass;  // pass or fail
+  std::uint64_t leader_changes = 0;  // counted from Expectation::leader_changes_after
+  // "37 leader changes after 2s (expected at least 10 leader changes after 2s)"
+  std::string detail;
+};
+
 struct ClientStats {
   std::uint32_t clients = 0;
   std::uint64_t calls = 0;
@@ -58,15 +67,19 @@ struct RunResult {
   std::uint64_t messages_delivered = 0;
   std::uint64_t bytes_sent = 0;
   std::uint64_t trace_hash = 0;
-  std::uint64_t leader_changes = 0;
+  std::uint64_t leader_changes = 0;  // over the whole run, the first election excluded
   std::vector<AppliedFault> faults;
   std::size_t faults_applied = 0;
   std::string nemesis;  // the nemesis profile, empty when off
   ClientStats clients;
   std::vector<PropertyVerdict> properties;
+  std::optional<LeadershipVerdict> leadership;  // when the scenario bounds leader changes
   bool as_expected = false;
-  std::string expected;  // "pass" or "violation of <property>"
-  std::string observed;  // "pass" or "violation of <property>[, <property>]"
+  // "pass" or "violation of <property>", then ", at least 10 leader changes after 2s" when the
+  // scenario bounds them.
+  std::string expected;
+  // "pass" or "violation of <property>[, <property>]", then ", 37 leader changes after 2s".
+  std::string observed;
 };
 
 struct RunOptions {

@@ -226,27 +226,43 @@ Checks read_checks(JsonReader& root) {
   return c;
 }
 
-Expectation read_expect(JsonReader& root, const Checks& checks) {
+// "pass", or an object: an expected violation and/or bounds on leader changes.
+Expectation read_expect(JsonReader& root, const Checks& checks, Nanos duration) {
+  constexpr std::string_view kExpected =
+      "\"pass\" or an object with violation and/or leader_changes_min, leader_changes_max";
   Expectation e;
   auto field = root.find("expect");
   if (!field) return e;
   const auto& v = field->value();
   if (v.is_string() && v.get_ref<const std::string&>() == "pass") return e;
-  if (!v.is_object()) {
-    field->fail_expected("\"pass\" or {\"violation\": <property>}");
+  if (!v.is_object()) field->fail_expected(kExpected);
+  if (auto violation = field->find("violation")) {
+    const auto property = static_cast<Property>(violation->as_enum(kPropertyNames));
+    if (std::find(checks.properties.begin(), checks.properties.end(), property) ==
+        checks.properties.end()) {
+      std::vector<std::string_view> checked;
+      for (Property p : checks.properties) checked.push_back(property_name(p));
+      violation->fail_expected(
+          checked.empty() ? std::string("a checked property, but checks.properties is empty")
+                          : "one of the checked properties " + join_names(checked));
+    }
+    e.violation = property;
   }
-  const auto property = static_cast<Property>(field->required_enum("violation", kPropertyNames));
-  if (std::find(checks.properties.begin(), checks.properties.end(), property) ==
-      checks.properties.end()) {
-    std::vector<std::string_view> checked;
-    for (Property p : checks.properties) checked.push_back(property_name(p));
-    field->find("violation")
-        ->fail_expected(checked.empty()
-                            ? std::string("a checked property, but checks.properties is empty")
-                            : "one of the checked properties " + join_names(checked));
+  if (auto min = field->find("leader_changes_min")) {
+    e.leader_changes_min = min->as_unsigned(0, kLeaderChangesMax);
   }
-  e.violation = property;
-  field->finish();
+  if (auto max = field->find("leader_changes_max")) {
+    e.leader_changes_max = max->as_unsigned(e.leader_changes_min.value_or(0), kLeaderChangesMax);
+  }
+  if (auto after = field->find("leader_changes_after")) {
+    if (!e.bounds_leader_changes()) {
+      after->fail("expected leader_changes_min or leader_changes_max beside it, got neither: "
+                  "leader_changes_after only says from when they count");
+    }
+    e.leader_changes_after = after->as_duration(Nanos::zero(), duration);
+  }
+  field->finish();  // a misspelt field gets its own message before the one below
+  if (!e.violation && !e.bounds_leader_changes()) field->fail_expected(kExpected);
   return e;
 }
 
@@ -283,7 +299,7 @@ Scenario read_scenario(const nlohmann::json& document, std::string_view file_lab
   s.faults = detail::read_faults(root, detail::FaultLimits{s.nodes, s.duration});
   s.nemesis = read_nemesis(root, s.nodes, s.duration);
   s.checks = read_checks(root);
-  s.expect = read_expect(root, s.checks);
+  s.expect = read_expect(root, s.checks, s.duration);
   root.finish();
   return s;
 }

@@ -43,6 +43,7 @@ inline constexpr double kDriftPpmMax = 100'000;             // a clock 10% fast 
 inline constexpr std::size_t kNameLengthMax = 100;
 inline constexpr std::size_t kDescriptionLengthMax = 10'000;
 inline constexpr std::size_t kFileBytesMax = 16 << 20;
+inline constexpr std::uint64_t kLeaderChangesMax = 1'000'000'000;  // bound in `expect`
 
 // Which servers a fault applies to. Symbolic selectors are resolved by the runner when the fault
 // fires, with the fault stream of the seed for the random choices.
@@ -85,8 +86,17 @@ struct PartitionIsolate {  // `node` talks to no one
   NodeSelector node;
   friend bool operator==(const PartitionIsolate&, const PartitionIsolate&) = default;
 };
+// The one link between two servers is cut both ways; every other pair still talks. Each end is
+// one server (an id, leader, follower or random). A random end (follower, random) is picked
+// among the servers other than the other end; ends that resolve to the same server (`[1,
+// "leader"]` while server 1 leads) make the fault do nothing, and the trace says so.
+struct PartitionLink {
+  NodeSelector a;  // JSON "between": [a, b]
+  NodeSelector b;
+  friend bool operator==(const PartitionLink&, const PartitionLink&) = default;
+};
 using PartitionShape = std::variant<PartitionSymmetric, PartitionOneWay, PartitionBridge,
-                                    PartitionMajoritiesRing, PartitionIsolate>;
+                                    PartitionMajoritiesRing, PartitionIsolate, PartitionLink>;
 
 // Network settings changed mid-run: only the fields present change, the others keep their value.
 struct NetworkChange {
@@ -237,8 +247,22 @@ struct Checks {
   friend bool operator==(const Checks&, const Checks&) = default;
 };
 
+// What a run must end with. Besides the property verdicts, a scenario may bound how often
+// leadership changed, to show a single clean failover (max) or to expect churn (min).
+//
+// A leader change is the live leader of the highest term changing identity or term, counting
+// from the first leader seen (so the first election is not a change). Only changes seen at or
+// after `leader_changes_after` count; the leader in office at that time is the baseline. The
+// count runs to the end of the settle window.
 struct Expectation {
   std::optional<Property> violation;  // nullopt: every checked property holds
+  std::optional<std::uint64_t> leader_changes_min;
+  std::optional<std::uint64_t> leader_changes_max;
+  Nanos leader_changes_after = Nanos::zero();
+
+  bool bounds_leader_changes() const {
+    return leader_changes_min.has_value() || leader_changes_max.has_value();
+  }
   friend bool operator==(const Expectation&, const Expectation&) = default;
 };
 

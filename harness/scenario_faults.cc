@@ -104,6 +104,24 @@ std::vector<std::vector<NodeId>> read_groups(JsonReader& r, std::uint32_t nodes)
   return groups;
 }
 
+// "between": [a, b], two single-server selectors; two equal ids are an error here, while
+// symbolic ends can only be compared when the fault fires.
+PartitionLink read_link(JsonReader& r, std::uint32_t nodes) {
+  const std::string expected = "an array of two servers, each " +
+                               selector_expectation(nodes, SelectorUse::one) +
+                               ", like [1, \"leader\"]";
+  JsonReader field = r.require("between", expected);
+  if (!field.value().is_array() || field.value().size() != 2) field.fail_expected(expected);
+  const std::vector<JsonReader> ends = field.as_array();
+  PartitionLink link{read_selector(ends[0], nodes, SelectorUse::one),
+                     read_selector(ends[1], nodes, SelectorUse::one)};
+  if (link.a.kind == NodeSelector::Kind::ids && link.a == link.b) {
+    ends[1].fail(fmt::format("expected a server other than the first end, got {} again",
+                             link.b.ids.front().value));
+  }
+  return link;
+}
+
 PartitionShape read_partition(JsonReader& r, std::uint32_t nodes) {
   switch (r.required_enum("kind", kPartitionKindNames)) {
     case 0:  // symmetric
@@ -121,8 +139,10 @@ PartitionShape read_partition(JsonReader& r, std::uint32_t nodes) {
     }
     case 3:  // majorities_ring
       return PartitionMajoritiesRing{};
-    default:  // isolate
+    case 4:  // isolate
       return PartitionIsolate{selector_field(r, "node", nodes, SelectorUse::any)};
+    default:  // link
+      return read_link(r, nodes);
   }
 }
 
@@ -265,6 +285,8 @@ struct ActionJson {
       if (b->node) out["node"] = selector_json(*b->node);
     } else if (const auto* i = std::get_if<PartitionIsolate>(&p.shape)) {
       out["node"] = selector_json(i->node);
+    } else if (const auto* l = std::get_if<PartitionLink>(&p.shape)) {
+      out["between"] = {selector_json(l->a), selector_json(l->b)};
     }
   }
   void operator()(const Heal&) const {}

@@ -86,6 +86,16 @@ nlohmann::ordered_json checks_json(const Checks& c) {
   return out;
 }
 
+nlohmann::ordered_json expect_json(const Expectation& e) {
+  if (!e.violation && !e.bounds_leader_changes()) return "pass";
+  nlohmann::ordered_json out = nlohmann::ordered_json::object();
+  if (e.violation) out["violation"] = std::string(property_name(*e.violation));
+  if (e.leader_changes_min) out["leader_changes_min"] = *e.leader_changes_min;
+  if (e.leader_changes_max) out["leader_changes_max"] = *e.leader_changes_max;
+  if (e.bounds_leader_changes()) out["leader_changes_after"] = duration_text(e.leader_changes_after);
+  return out;
+}
+
 }  // namespace
 
 nlohmann::ordered_json to_json(const Scenario& s) {
@@ -120,11 +130,7 @@ nlohmann::ordered_json to_json(const Scenario& s) {
   out["faults"] = std::move(faults);
   out["nemesis"] = nemesis_json(s.nemesis);
   out["checks"] = checks_json(s.checks);
-  if (s.expect.violation) {
-    out["expect"] = {{"violation", std::string(property_name(*s.expect.violation))}};
-  } else {
-    out["expect"] = "pass";
-  }
+  out["expect"] = expect_json(s.expect);
   return out;
 }
 

@@ -19,7 +19,7 @@ inline constexpr std::string_view kFaultActionNames[] = {
     "clock_jump", "clock_drift", "clog",  "set_network", "corrupt_disk",
 };
 inline constexpr std::string_view kPartitionKindNames[] = {
-    "symmetric", "one_way", "bridge", "majorities_ring", "isolate",
+    "symmetric", "one_way", "bridge", "majorities_ring", "isolate", "link",
 };
 inline constexpr std::string_view kSelectorNames[] = {
     "leader", "follower", "minority", "majority", "random", "all",

@@ -1,6 +1,7 @@
 #include "reports/run_report.h"
 
 #include <fstream>
+#include <string_view>
 #include <system_error>
 
 #include <fmt/format.h>
@@ -10,6 +11,9 @@
 namespace lockstep::reports {
 
 namespace {
+
+// The row of the leader-change expectation, beside the properties.
+constexpr std::string_view kLeadershipRow = "leadership";
 
 std::string hash_text(std::uint64_t hash) { return fmt::format("{:016x}", hash); }
 
@@ -45,6 +49,10 @@ void print_summary(std::ostream& out, const harness::RunResult& r, std::string_v
   for (const harness::PropertyVerdict& p : r.properties) {
     out << fmt::format("  {:<17} {:<8} {}\n", harness::property_name(p.property),
                        harness::to_string(p.verdict), p.detail);
+  }
+  if (r.leadership) {
+    out << fmt::format("  {:<17} {:<8} {}\n", kLeadershipRow,
+                       harness::to_string(r.leadership->verdict), r.leadership->detail);
   }
   out << fmt::format("\noutcome    {} (expected {}): {}\n", r.observed, r.expected,
                      r.as_expected ? "as expected" : "NOT AS EXPECTED");
@@ -82,6 +90,11 @@ nlohmann::ordered_json to_json(const harness::RunResult& r) {
                      {"verdict", harness::to_string(p.verdict)},
                      {"detail", p.detail}});
   }
+  if (r.leadership) {
+    j["leadership"] = {{"verdict", harness::to_string(r.leadership->verdict)},
+                       {"leader_changes", r.leadership->leader_changes},
+                       {"detail", r.leadership->detail}};
+  }
   j["expected"] = r.expected;
   j["observed"] = r.observed;
   j["as_expected"] = r.as_expected;
@@ -109,6 +122,10 @@ std::optional<std::string> write_run_report(const std::filesystem::path& dir,
   for (const auto& p : r.properties) {
     md += fmt::format("| {} | {} | {} |\n", harness::property_name(p.property),
                       harness::to_string(p.verdict), p.detail);
+  }
+  if (r.leadership) {
+    md += fmt::format("| {} | {} | {} |\n", kLeadershipRow,
+                      harness::to_string(r.leadership->verdict), r.leadership->detail);
   }
   md += fmt::format(
       "\n| run | |\n|---|---|\n| scenario file | `{}` |\n| simulated | {} |\n| events | {} |\n"

@@ -109,6 +109,7 @@ void ReplicaHost::drain(Env& env) {
     for (const consensus::Message& m : out.messages) env.send(m.to, encode_peer(m.payload));
     if (out.role_change) {
       const auto& rc = *out.role_change;
+      role_ = rc;
       env.note("role", std::string(consensus::to_string(rc.role)) + " term=" +
                            std::to_string(rc.term) +
                            (rc.leader ? " leader=" + std::to_string(rc.leader->value) : ""));

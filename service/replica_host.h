@@ -70,6 +70,9 @@ class ReplicaHost final : public Process {
   const consensus::Replica& replica() const { return *replica_; }
   const StateMachine& state_machine() const { return *state_machine_; }
   std::uint64_t applied_index() const { return applied_index_; }
+  // The replica's role, term and leader as of its latest reported change: as cheap to read as a
+  // field, so observers may look after every simulated event.
+  const consensus::RoleChange& role() const { return role_; }
   // Records the replica's log file held when it started: what it recovered from.
   std::uint64_t recovered_records() const { return recovered_records_; }
   // What recovery of the record log found wrong (a torn or corrupt tail); empty when clean.
@@ -107,6 +110,7 @@ class ReplicaHost final : public Process {
   std::uint64_t snapshot_index_ = 0;
   std::uint64_t recovered_records_ = 0;
   std::string recovery_problem_;
+  consensus::RoleChange role_;
   std::optional<TimerId> timer_;
   Nanos timer_deadline_ = Nanos::max();
   // Writes waiting for their command to be applied, by (client, request).

@@ -446,6 +446,17 @@ void Network::isolate(NodeId node) {
   set_partition_description("isolated " + std::to_string(node.value));
 }
 
+void Network::cut_link(NodeId a, NodeId b) {
+  LS_ASSERT_LT(a.value, node_count_);
+  LS_ASSERT_LT(b.value, node_count_);
+  LS_ASSERT_NE(a.value, b.value);
+  clear_partition();
+  block(a, b);
+  block(b, a);
+  set_partition_description("link " + std::to_string(a.value) + " <-> " +
+                            std::to_string(b.value) + " cut");
+}
+
 void Network::clog(NodeId from, NodeId to, Nanos until) {
   LinkState& link = links_[index(from, to)];
   link.clog_until = std::max(link.clog_until, until);

@@ -161,6 +161,11 @@ class Network {
   void majorities_ring(std::span<const NodeId> nodes);
   // `node` can neither send to nor receive from any other node.
   void isolate(NodeId node);
+  // The one link between `a` and `b` (a != b) is cut both ways; every other pair still talks,
+  // so a third node that sees both can relay between them only if the protocol relays. This
+  // is the partial partition behind several Raft liveness bugs (a follower that cannot hear the
+  // leader but can reach the others).
+  void cut_link(NodeId a, NodeId b);
   // Copies on from->to that arrive before `until` are held until then. Clogging a clogged link
   // keeps the later end; copies already held keep their release time.
   void clog(NodeId from, NodeId to, Nanos until);
@@ -187,7 +192,7 @@ class Network {
   std::uint32_t node_count() const { return node_count_; }
   // The current partition for traces and reports: "connected", "{0,1} | {2,3,4}",
   // "{0} -> {1,2} blocked", "{0,1} | {3,4} bridged by 2", "majorities ring 0-1-2-3-4",
-  // "isolated 3".
+  // "isolated 3", "link 0 <-> 1 cut".
   const std::string& describe_partition() const { return partition_description_; }
 
  private:

@@ -150,6 +150,21 @@ TEST(Faults, OneWayFromLeaderToMajorityTakesTheMajorityAmongTheOthers) {
   EXPECT_NE(c.descriptions()[0].find("(one_way leader -> majority)"), std::string::npos);
 }
 
+TEST(Faults, OneWayFromAllToLeaderLeavesTheLeaderOutOfFrom) {
+  Cluster c(3);
+  c.leader = NodeId{1};
+  c.injector.apply(Partition{PartitionOneWay{NodeSelector::symbolic(Kind::all),
+                                             NodeSelector::symbolic(Kind::leader)}});
+  const sim::Network& net = c.world.network();
+  EXPECT_FALSE(net.connected(NodeId{0}, NodeId{1}));
+  EXPECT_FALSE(net.connected(NodeId{2}, NodeId{1}));
+  EXPECT_TRUE(net.connected(NodeId{1}, NodeId{0}));
+  EXPECT_TRUE(net.connected(NodeId{1}, NodeId{2}));
+  EXPECT_TRUE(net.connected(NodeId{0}, NodeId{2}));
+  EXPECT_EQ(c.descriptions(),
+            std::vector<std::string>{"partition {0,2} -> {1} blocked (one_way all -> leader)"});
+}
+
 TEST(Faults, SymmetricPartitionPutsUnlistedServersInOneMoreGroupAndSparesClients) {
   Cluster c(5, 1);
   c.injector.apply(Partition{PartitionSymmetric{{{NodeId{0}, NodeId{1}}}}});
@@ -178,6 +193,49 @@ TEST(Faults, IsolateCutsTheServerFromServersButNotFromClients) {
   EXPECT_TRUE(net.connected(NodeId{2}, NodeId{5}));
   EXPECT_EQ(c.descriptions(),
             std::vector<std::string>{"partition {2} | {0,1,3,4} (isolate leader)"});
+}
+
+TEST(Faults, LinkCutsOnePairOfServersBothWaysAndNothingElse) {
+  Cluster c(3, 1);
+  c.leader = NodeId{0};
+  c.injector.apply(Partition{PartitionLink{NodeSelector::of({1}), NodeSelector::symbolic(Kind::leader)}});
+  const sim::Network& net = c.world.network();
+  EXPECT_FALSE(net.connected(NodeId{0}, NodeId{1}));
+  EXPECT_FALSE(net.connected(NodeId{1}, NodeId{0}));
+  for (std::uint32_t s = 0; s < 3; ++s) {
+    if (s != 2) {
+      EXPECT_TRUE(net.connected(NodeId{2}, NodeId{s}));
+      EXPECT_TRUE(net.connected(NodeId{s}, NodeId{2}));
+    }
+    EXPECT_TRUE(net.connected(NodeId{3}, NodeId{s}));  // the client reaches every server
+  }
+  EXPECT_EQ(c.descriptions(),
+            std::vector<std::string>{"partition link 1 <-> 0 cut (link n1 <-> leader)"});
+}
+
+TEST(Faults, LinkWhoseEndsAreOneServerDoesNothing) {
+  Cluster c(3);
+  c.injector.apply(Partition{PartitionLink{NodeSelector::of({1}), NodeSelector::symbolic(Kind::leader)}});
+  EXPECT_EQ(c.descriptions().back(), "partition link n1 <-> leader: skipped, no leader");
+  c.leader = NodeId{1};
+  c.injector.apply(Partition{PartitionLink{NodeSelector::of({1}), NodeSelector::symbolic(Kind::leader)}});
+  EXPECT_EQ(c.descriptions().back(), "partition link n1 <-> leader: skipped, both ends are n1");
+  EXPECT_EQ(c.world.network().describe_partition(), "connected");
+  EXPECT_EQ(c.injector.applied(), 0u);
+}
+
+TEST(Faults, LinkDrawsARandomEndAmongTheOtherServers) {
+  for (std::uint64_t seed = 1; seed <= 20; ++seed) {
+    Cluster c(3, 0, seed);
+    c.leader = NodeId{2};
+    // "random" is written first but drawn after the leader, so it never lands on it.
+    c.injector.apply(Partition{PartitionLink{NodeSelector::symbolic(Kind::random),
+                                             NodeSelector::symbolic(Kind::leader)}});
+    ASSERT_FALSE(c.injector.log().back().skipped) << c.descriptions().back();
+    EXPECT_FALSE(c.world.network().connected(NodeId{2}, NodeId{0}) &&
+                 c.world.network().connected(NodeId{2}, NodeId{1}))
+        << "seed " << seed;
+  }
 }
 
 TEST(Faults, BridgeAndRingSplitTheServers) {

@@ -259,6 +259,76 @@ TEST(ScenarioFaults, EveryActionParses) {
                        "clog", "set_network", "corrupt_disk"}));
 }
 
+TEST(ScenarioFaults, LinkPartitionTakesTwoSingleServerEnds) {
+  const Scenario s = load(R"({"protocol":"raft","nodes":3,"faults":[
+    {"at":"1s","action":"partition","kind":"link","between":[1,"leader"]},
+    {"at":"2s","action":"partition","kind":"link","between":["follower","random"]}]})");
+  using K = NodeSelector::Kind;
+  EXPECT_EQ(std::get<Partition>(s.faults[0].action).shape,
+            PartitionShape(PartitionLink{NodeSelector::of({1}), NodeSelector::symbolic(K::leader)}));
+  EXPECT_EQ(std::get<Partition>(s.faults[1].action).shape,
+            PartitionShape(PartitionLink{NodeSelector::symbolic(K::follower),
+                                         NodeSelector::symbolic(K::random)}));
+  EXPECT_EQ(error_of(R"({"protocol":"raft","nodes":3,"faults":[
+      {"at":"1s","action":"partition","kind":"link","between":[1]}]})"),
+            "s.json: /faults/0/between: expected an array of two servers, each a node id in 0..2 "
+            "or one of leader, follower, random, like [1, \"leader\"], got an array");
+  EXPECT_EQ(error_of(R"({"protocol":"raft","nodes":3,"faults":[
+      {"at":"1s","action":"partition","kind":"link","between":[1,"majority"]}]})"),
+            "s.json: /faults/0/between/1: expected a node id in 0..2 or one of leader, follower, "
+            "random, got \"majority\"");
+  EXPECT_EQ(error_of(R"({"protocol":"raft","nodes":3,"faults":[
+      {"at":"1s","action":"partition","kind":"link","between":[2,2]}]})"),
+            "s.json: /faults/0/between/1: expected a server other than the first end, got 2 again");
+  EXPECT_EQ(error_of(R"({"protocol":"raft","nodes":3,"faults":[
+      {"at":"1s","action":"partition","kind":"link"}]})"),
+            "s.json: /faults/0/between: expected an array of two servers, each a node id in 0..2 "
+            "or one of leader, follower, random, like [1, \"leader\"], got nothing: the field is "
+            "required");
+}
+
+TEST(ScenarioExpect, LeaderChangeBoundsStandAloneOrBesideAViolation) {
+  const Expectation churn = load(R"({"protocol":"raft","nodes":3,
+      "expect":{"leader_changes_min":10,"leader_changes_after":"2s"}})")
+                                .expect;
+  EXPECT_EQ(churn.violation, std::nullopt);
+  EXPECT_EQ(churn.leader_changes_min, 10U);
+  EXPECT_EQ(churn.leader_changes_max, std::nullopt);
+  EXPECT_EQ(churn.leader_changes_after, seconds(2));
+  const Expectation both = load(R"({"protocol":"raft","nodes":3,
+      "expect":{"violation":"liveness","leader_changes_min":0,"leader_changes_max":0}})")
+                               .expect;
+  EXPECT_EQ(both.violation, Property::liveness);
+  EXPECT_EQ(both.leader_changes_max, 0U);
+  EXPECT_EQ(both.leader_changes_after, Nanos::zero());
+  EXPECT_FALSE(load(R"({"protocol":"raft","nodes":3,"expect":"pass"})").expect.bounds_leader_changes());
+}
+
+TEST(ScenarioExpect, MalformedBoundsNameTheirField) {
+  EXPECT_EQ(error_of(R"({"protocol":"raft","nodes":3,"expect":{}})"),
+            "s.json: /expect: expected \"pass\" or an object with violation and/or "
+            "leader_changes_min, leader_changes_max, got {}");
+  EXPECT_EQ(error_of(R"({"protocol":"raft","nodes":3,
+      "expect":{"leader_changes_min":5,"leader_changes_max":2}})"),
+            "s.json: /expect/leader_changes_max: expected an integer in 5..1000000000, got 2");
+  EXPECT_EQ(error_of(R"({"protocol":"raft","nodes":3,"expect":{"leader_changes_after":"1s"}})"),
+            "s.json: /expect/leader_changes_after: expected leader_changes_min or "
+            "leader_changes_max beside it, got neither: leader_changes_after only says from when "
+            "they count");
+  EXPECT_EQ(error_of(R"({"protocol":"raft","nodes":3,
+      "expect":{"leader_changes_max":1,"leader_changes_after":"11s"}})"),
+            "s.json: /expect/leader_changes_after: expected a duration in 0s..10s, got \"11s\"");
+  EXPECT_EQ(error_of(R"({"protocol":"raft","nodes":3,"expect":{"leader_changes":3}})"),
+            "s.json: /expect/leader_changes: expected one of the fields violation, "
+            "leader_changes_min, leader_changes_max, leader_changes_after, got unknown field "
+            "\"leader_changes\" (did you mean \"leader_changes_min\"?)");
+  EXPECT_EQ(error_of(R"({"protocol":"raft","nodes":3,
+      "expect":{"leader_changes_max":3,"leader_change_after":"1s"}})"),
+            "s.json: /expect/leader_change_after: expected one of the fields violation, "
+            "leader_changes_min, leader_changes_max, leader_changes_after, got unknown field "
+            "\"leader_change_after\" (did you mean \"leader_changes_after\"?)");
+}
+
 TEST(ScenarioFaults, SetNetworkChangesOnlyTheFieldsItNames) {
   sim::NetworkConfig config;
   config.duplicate = 0.3;
@@ -335,12 +405,14 @@ const char* const kKitchenSink = R"({
     {"at": "3s", "action": "partition", "kind": "bridge", "node": "follower"},
     {"at": "4s", "action": "clock_jump", "node": [3, 1], "by": "-1.5s"},
     {"at": "5s", "action": "set_network", "reorder": 0.5, "in_flight_max": 10},
+    {"at": "6s", "action": "partition", "kind": "link", "between": ["leader", 2]},
     {"at": "1m", "action": "crash", "node": "leader", "for": "2s"}],
   "nemesis": {"enabled": true, "interval": "750ms", "fault_duration_min": "100ms",
               "fault_duration_max": "1s", "kinds": ["pause", "corrupt_disk"], "max_down": 1,
               "clock_jump_max": "5s", "clock_drift_ppm_max": 20, "start": "10s", "stop": "70s"},
   "checks": {"properties": ["fencing", "liveness"], "liveness_bound": "3s"},
-  "expect": {"violation": "fencing"}
+  "expect": {"violation": "fencing", "leader_changes_min": 1, "leader_changes_max": 7,
+             "leader_changes_after": "3s"}
 })";
 
 Scenario reload(const Scenario& s) { return load(to_json(s).dump(2), "elsewhere/other-name.json"); }
@@ -374,7 +446,7 @@ RC_GTEST_PROP(ScenarioRoundTrip, ToJsonThenLoadIsIdentity, ()) {
   const auto at = [&] { return nanoseconds(*rc::gen::inRange<std::int64_t>(0, s.duration.count)); };
   const int fault_count = *rc::gen::inRange(0, 8);
   for (int i = 0; i < fault_count; ++i) {
-    switch (*rc::gen::inRange(0, 6)) {
+    switch (*rc::gen::inRange(0, 7)) {
       case 0:
         s.faults.push_back({at(), Crash{selector(), std::nullopt}});
         break;
@@ -391,6 +463,14 @@ RC_GTEST_PROP(ScenarioRoundTrip, ToJsonThenLoadIsIdentity, ()) {
         s.faults.push_back({at(), Partition{PartitionIsolate{selector()}}});
         break;
       case 4:
+        if (s.nodes >= 2) {
+          const NodeId a = node();
+          const NodeId b{(a.value + *rc::gen::inRange<std::uint32_t>(1, s.nodes)) % s.nodes};
+          s.faults.push_back({at(), Partition{PartitionLink{NodeSelector{NodeSelector::Kind::ids, {a}},
+                                                            NodeSelector{NodeSelector::Kind::ids, {b}}}}});
+        }
+        break;
+      case 5:
         s.faults.push_back(
             {at(), ClockDrift{selector(), *rc::gen::inRange(-100'000, 100'001) / 4.0}});
         break;
@@ -401,6 +481,10 @@ RC_GTEST_PROP(ScenarioRoundTrip, ToJsonThenLoadIsIdentity, ()) {
   }
   std::stable_sort(s.faults.begin(), s.faults.end(),
                    [](const Fault& a, const Fault& b) { return a.at < b.at; });
+  if (*rc::gen::arbitrary<bool>()) {
+    s.expect.leader_changes_max = *rc::gen::inRange<std::uint64_t>(0, 100);
+    s.expect.leader_changes_after = at();
+  }
   RC_ASSERT(reload(s) == s);
 }
 

@@ -179,6 +179,19 @@ TEST(Network, IsolateCutsOneNodeOffBothWays) {
   EXPECT_EQ(net.describe_partition(), "isolated 2");
 }
 
+TEST(Network, CutLinkBlocksOnlyThatPairBothWays) {
+  Network net(4, {}, Rng(1));
+  net.isolate(n(3));
+  net.cut_link(n(2), n(0));  // replaces the isolation
+  EXPECT_FALSE(net.connected(n(0), n(2)));
+  EXPECT_FALSE(net.connected(n(2), n(0)));
+  EXPECT_EQ(sees(net, 0), (std::set<std::uint32_t>{0, 1, 3}));
+  EXPECT_EQ(sees(net, 2), (std::set<std::uint32_t>{1, 2, 3}));
+  EXPECT_EQ(sees(net, 1), (std::set<std::uint32_t>{0, 1, 2, 3}));
+  EXPECT_EQ(sees(net, 3), (std::set<std::uint32_t>{0, 1, 2, 3}));
+  EXPECT_EQ(net.describe_partition(), "link 2 <-> 0 cut");
+}
+
 TEST(Network, EachPartitionReplacesThePreviousOne) {
   Network net(4, {}, Rng(1));
   net.isolate(n(0));
