@@ -68,7 +68,7 @@ void BM_KernelFiveNodeMessagePassing(benchmark::State& state) {
       benchmark::Counter(static_cast<double>(events), benchmark::Counter::kIsRate);
   state.SetItemsProcessed(static_cast<std::int64_t>(events));
 }
-BENCHMARK(BM_KernelFiveNodeMessagePassing)->Arg(10)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_KernelFiveNodeMessagePassing)->Arg(10)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 }  // namespace
 }  // namespace lockstep::sim
