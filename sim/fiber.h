@@ -13,7 +13,8 @@
 //     f.sleep(milliseconds(10));
 //   }});
 //
-// Protocol code never runs on a fiber and never suspends (DESIGN.md).
+// Protocol code never runs on a fiber and never suspends (DESIGN.md). Fiber code must not catch
+// (...) without rethrowing: destroying a host unwinds its suspended fibers with an exception.
 #pragma once
 
 #include <cstddef>
@@ -74,6 +75,7 @@ class FiberHost : public Process {
   std::deque<Received> mailbox_;
   std::size_t mailbox_dropped_ = 0;
   Fiber* running_ = nullptr;
+  bool destroying_ = false;
 };
 
 // What a fiber's body sees: its node's Env, plus the calls that suspend it.
