@@ -109,6 +109,7 @@ void ReplicaHost::drain(Env& env) {
     for (const consensus::Message& m : out.messages) env.send(m.to, encode_peer(m.payload));
     if (out.role_change) {
       const auto& rc = *out.role_change;
+      if (rc.role != consensus::Role::leader || rc.term != role_.term) forget_pending();
       role_ = rc;
       env.note("role", std::string(consensus::to_string(rc.role)) + " term=" +
                            std::to_string(rc.term) +
@@ -125,6 +126,16 @@ void ReplicaHost::drain(Env& env) {
     maybe_compact(env);
   }
   arm_timer(env);
+}
+
+// A proposal made in an earlier term may have been overwritten by another leader, and a read
+// barrier dies with the leadership that took it. Forgetting them makes the clients' retries
+// (same client, same request number) propose again; the state machine applies a request at
+// most once, so a retry of a write that did commit after all is answered, not applied twice.
+void ReplicaHost::forget_pending() {
+  pending_writes_.clear();
+  pending_write_order_.clear();
+  pending_reads_.clear();
 }
 
 void ReplicaHost::persist(Env& env, consensus::Output& out) {

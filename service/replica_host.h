@@ -99,6 +99,7 @@ class ReplicaHost final : public Process {
   void serve_reads(Env& env);
   void maybe_compact(Env& env);
   void arm_timer(Env& env);
+  void forget_pending();
   void reply(Env& env, NodeId to, ClientReply reply);
 
   ReplicaFactory replica_factory_;
