@@ -7,5 +7,7 @@
 namespace lockstep::cli {
 
 int run_command(std::span<const std::string> args);
+int failover_command(std::span<const std::string> args);
+int fuzz_command(std::span<const std::string> args);
 
 }  // namespace lockstep::cli

@@ -18,6 +18,8 @@ constexpr const char* kUsage =
     "\n"
     "commands:\n"
     "  run FILE     run a scenario file and print its verdict table\n"
+    "  failover     crash the leader many times; failover time CSV, summary and CDF plot\n"
+    "  fuzz         run many random seeds with random faults; write failing runs as scenarios\n"
     "\n"
     "Run 'lockstep <command> --help' for the command's flags.\n";
 
@@ -34,8 +36,10 @@ int main(int argc, char** argv) {
     const std::string command = args[0];
     args.erase(args.begin());
     if (command == "run") return run_command(args);
+    if (command == "failover") return failover_command(args);
+    if (command == "fuzz") return fuzz_command(args);
     std::cerr << "lockstep: unknown command \"" << command
-              << "\" (commands: run; see lockstep --help)\n";
+              << "\" (commands: run, failover, fuzz; see lockstep --help)\n";
     return kExitBadInput;
   } catch (const UsageError& e) {
     std::cerr << e.what() << "\n";

@@ -1,0 +1,349 @@
+#include "harness/fuzz.h"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "core/assert.h"
+#include "core/duration.h"
+#include "core/rng.h"
+#include "harness/run.h"
+
+namespace lockstep::harness {
+
+namespace {
+
+// The nemesis kinds a profile draws from, in a fixed order (the draw depends on it).
+constexpr NemesisKind kFuzzKinds[] = {NemesisKind::partition,  NemesisKind::crash,
+                                      NemesisKind::pause,      NemesisKind::clock_jump,
+                                      NemesisKind::clock_drift, NemesisKind::clog};
+
+std::string_view kind_label(NemesisKind kind) {
+  switch (kind) {
+    case NemesisKind::partition: return "partition";
+    case NemesisKind::crash: return "crash";
+    case NemesisKind::pause: return "pause";
+    case NemesisKind::clock_jump: return "clock_jump";
+    case NemesisKind::clock_drift: return "clock_drift";
+    case NemesisKind::clog: return "clog";
+    case NemesisKind::corrupt_disk: return "corrupt_disk";
+  }
+  return "?";
+}
+
+// `d` to three significant digits and whole microseconds, so scenario files and profiles read
+// "1.3s" and "199ms" rather than "1.300847s".
+Nanos round3(double ns) {
+  double step = 1e3;
+  while (ns >= step * 1000.0) step *= 10.0;
+  return Nanos{static_cast<std::int64_t>(std::llround(ns / step) * static_cast<std::int64_t>(step))};
+}
+
+// Log-uniform in [lo, hi], rounded by round3.
+Nanos log_uniform(Rng& rng, Nanos lo, Nanos hi) {
+  LS_ASSERT_GT(lo, Nanos::zero());
+  LS_ASSERT_LE(lo, hi);
+  const double l = std::log(static_cast<double>(lo.count));
+  const double h = std::log(static_cast<double>(hi.count));
+  return std::clamp(round3(std::exp(l + rng.unit() * (h - l))), lo, hi);
+}
+
+double log_uniform(Rng& rng, double lo, double hi) {
+  const double x = std::exp(std::log(lo) + rng.unit() * (std::log(hi) - std::log(lo)));
+  return std::clamp(std::round(x), lo, hi);
+}
+
+// Uniform in (0, max], rounded to 1e-4 so scenario files read 0.0234.
+double probability_up_to(Rng& rng, double max) {
+  return std::max(1e-4, std::round(rng.unit() * max * 1e4) / 1e4);
+}
+
+// A multiplier uniform in [lo, hi] with one decimal.
+double factor(Rng& rng, double lo, double hi) {
+  return std::round((lo + rng.unit() * (hi - lo)) * 10.0) / 10.0;
+}
+
+Nanos scaled(Nanos d, double k) { return std::max(d, round3(static_cast<double>(d.count) * k)); }
+
+Nanos plus(Nanos a, Nanos b) { return std::max(a, round3(static_cast<double>((a + b).count))); }
+
+void draw_nemesis(Rng& rng, Nemesis& n) {
+  n.enabled = true;
+  const std::uint64_t mask = 1 + rng.below((1u << std::size(kFuzzKinds)) - 1);
+  n.kinds.clear();
+  for (std::size_t i = 0; i < std::size(kFuzzKinds); ++i) {
+    if ((mask >> i) & 1u) n.kinds.push_back(kFuzzKinds[i]);
+  }
+  n.interval = log_uniform(rng, milliseconds(200), seconds(3));
+  n.fault_duration_min = log_uniform(rng, milliseconds(50), seconds(1));
+  n.fault_duration_max = plus(n.fault_duration_min, log_uniform(rng, milliseconds(100), seconds(4)));
+  n.clock_jump_max = log_uniform(rng, milliseconds(10), seconds(5));
+  n.clock_drift_ppm_max = log_uniform(rng, 100.0, 50'000.0);
+  n.max_down.reset();  // a minority: a majority stays up, so every run must stay live
+}
+
+void draw_network(Rng& rng, sim::NetworkConfig& net) {
+  net.loss = rng.chance(0.5) ? probability_up_to(rng, 0.05) : 0.0;
+  net.duplicate = rng.chance(0.5) ? probability_up_to(rng, 0.05) : 0.0;
+  net.reorder = rng.chance(0.5) ? probability_up_to(rng, 0.20) : 0.0;
+  net.reorder_delay_max = log_uniform(rng, milliseconds(1), milliseconds(50));
+  sim::LatencyDistribution& lat = net.latency;
+  switch (rng.below(3)) {
+    case 0:
+      lat.kind = sim::LatencyDistribution::Kind::constant;
+      lat.value = log_uniform(rng, microseconds(50), milliseconds(5));
+      break;
+    case 1:
+      lat.kind = sim::LatencyDistribution::Kind::uniform;
+      lat.min = log_uniform(rng, microseconds(50), milliseconds(2));
+      lat.max = plus(lat.min, log_uniform(rng, microseconds(10), milliseconds(10)));
+      break;
+    default:
+      lat.kind = sim::LatencyDistribution::Kind::lognormal;
+      lat.median = log_uniform(rng, microseconds(100), milliseconds(2));
+      lat.p99 = scaled(lat.median, factor(rng, 2.0, 20.0));
+      lat.max = scaled(lat.p99, factor(rng, 2.0, 5.0));
+      break;
+  }
+}
+
+void draw_clients(Rng& rng, std::vector<ClientGroup>& clients) {
+  ClientGroup group;
+  group.count = static_cast<std::uint32_t>(rng.between(1, 5));
+  AppendWorkload append;
+  append.interval =
+      rng.chance(0.25) ? Nanos::zero() : log_uniform(rng, milliseconds(1), milliseconds(100));
+  group.workload = append;
+  group.request_timeout = log_uniform(rng, milliseconds(100), seconds(1));
+  clients = {group};
+}
+
+std::string percent(double p) { return fmt::format("{:g}%", std::round(p * 1e4) / 1e2); }
+
+std::string describe_latency(const sim::LatencyDistribution& lat) {
+  switch (lat.kind) {
+    case sim::LatencyDistribution::Kind::constant:
+      return fmt::format("constant {}", format_duration(lat.value));
+    case sim::LatencyDistribution::Kind::uniform:
+      return fmt::format("uniform {}..{}", format_duration(lat.min), format_duration(lat.max));
+    case sim::LatencyDistribution::Kind::lognormal:
+      return fmt::format("lognormal {}/{}/{}", format_duration(lat.median),
+                         format_duration(lat.p99), format_duration(lat.max));
+  }
+  return "?";
+}
+
+bool has_kind(const Nemesis& n, NemesisKind kind) {
+  return std::find(n.kinds.begin(), n.kinds.end(), kind) != n.kinds.end();
+}
+
+}  // namespace
+
+std::vector<FuzzCase> fuzz_cases(const FuzzSettings& settings) {
+  LS_ASSERT_LE(settings.seed_first, settings.seed_last);
+  const std::uint64_t seeds = settings.seed_last - settings.seed_first + 1;
+  const std::uint64_t per_seed = settings.nodes.size() * settings.protocols.size();
+  LS_ASSERT(seeds != 0 && seeds <= kFuzzRunsMax && per_seed <= kFuzzRunsMax / seeds);
+  std::vector<FuzzCase> cases;
+  cases.reserve(seeds * per_seed);
+  for (std::uint64_t seed = settings.seed_first;; ++seed) {
+    for (std::uint32_t nodes : settings.nodes) {
+      for (const std::string& protocol : settings.protocols) {
+        cases.push_back(FuzzCase{seed, nodes, protocol});
+      }
+    }
+    if (seed == settings.seed_last) break;  // seed_last may be the largest uint64
+  }
+  return cases;
+}
+
+Scenario fuzz_scenario(const FuzzSettings& settings, std::uint64_t seed, std::uint32_t nodes) {
+  LS_ASSERT(nodes >= 1 && nodes <= kNodesMax);
+  Scenario s;
+  s.name = fmt::format("fuzz-n{}-seed{}", nodes, seed);
+  s.protocols = settings.protocols;
+  s.nodes = nodes;
+  s.seed = seed;
+  s.duration = settings.duration;
+  s.checks.liveness_bound = settings.liveness_bound;
+  s.expect = Expectation{};
+
+  // The draw order below is part of the format: changing it changes every seed's profile.
+  Rng rng = Rng::derive(seed, kFuzzProfileStream);
+  draw_nemesis(rng, s.nemesis);
+  draw_network(rng, s.network);
+  s.clocks.offset_max = rng.chance(0.5) ? log_uniform(rng, milliseconds(1), milliseconds(500))
+                                        : Nanos::zero();
+  s.clocks.drift_ppm_max = rng.chance(0.5) ? log_uniform(rng, 1.0, 500.0) : 0.0;
+  s.disk.torn_writes = rng.chance(0.5);
+  s.disk.torn_corruption = s.disk.torn_writes && rng.chance(0.5) ? 0.5 : 0.0;
+  draw_clients(rng, s.clients);
+
+  s.description = fmt::format(
+      "Generated by lockstep fuzz from seed {} on {} servers; expected to pass. Profile: {}", seed,
+      nodes, describe_profile(s));
+  return s;
+}
+
+std::string fuzz_case_name(const FuzzCase& c) {
+  return fmt::format("fuzz-{}-n{}-seed{}", c.protocol, c.nodes, c.seed);
+}
+
+Scenario fuzz_case_scenario(const FuzzSettings& settings, const FuzzCase& c) {
+  Scenario s = fuzz_scenario(settings, c.seed, c.nodes);
+  s.protocols = {c.protocol};
+  s.name = fuzz_case_name(c);
+  return s;
+}
+
+std::string describe_profile(const Scenario& s) {
+  std::vector<std::string> parts;
+  const Nemesis& n = s.nemesis;
+  if (n.enabled) {
+    std::vector<std::string_view> kinds;
+    for (NemesisKind k : n.kinds) kinds.push_back(kind_label(k));
+    std::string text = fmt::format("nemesis: {} every ~{} for {}..{}", fmt::join(kinds, "+"),
+                                   format_duration(n.interval),
+                                   format_duration(n.fault_duration_min),
+                                   format_duration(n.fault_duration_max));
+    if (has_kind(n, NemesisKind::clock_jump)) {
+      text += fmt::format(", jumps ±{}", format_duration(n.clock_jump_max));
+    }
+    if (has_kind(n, NemesisKind::clock_drift)) {
+      text += fmt::format(", drift ±{:g}ppm", n.clock_drift_ppm_max);
+    }
+    parts.push_back(std::move(text));
+  } else {
+    parts.emplace_back("nemesis: off");
+  }
+  const sim::NetworkConfig& net = s.network;
+  if (net.loss > 0) parts.push_back("loss " + percent(net.loss));
+  if (net.duplicate > 0) parts.push_back("dup " + percent(net.duplicate));
+  if (net.reorder > 0) {
+    parts.push_back(fmt::format("reorder {} +{}", percent(net.reorder),
+                                format_duration(net.reorder_delay_max)));
+  }
+  parts.push_back(describe_latency(net.latency));
+  if (s.clocks.offset_max > Nanos::zero()) {
+    parts.push_back("offsets ±" + format_duration(s.clocks.offset_max));
+  }
+  if (s.clocks.drift_ppm_max > 0) parts.push_back(fmt::format("skew ±{:g}ppm", s.clocks.drift_ppm_max));
+  if (s.disk.torn_writes) {
+    parts.emplace_back(s.disk.torn_corruption > 0 ? "torn+corrupt writes" : "torn writes");
+  }
+  std::uint32_t clients = 0;
+  for (const ClientGroup& g : s.clients) clients += g.count;
+  std::string client_text = fmt::format("{} client{}", clients, clients == 1 ? "" : "s");
+  if (s.clients.size() == 1) {
+    const ClientGroup& g = s.clients.front();
+    if (const auto* a = std::get_if<AppendWorkload>(&g.workload)) {
+      client_text += a->interval == Nanos::zero()
+                         ? std::string(" back-to-back")
+                         : " every " + format_duration(a->interval);
+      client_text += fmt::format(" (timeout {})", format_duration(g.request_timeout));
+    }
+  }
+  parts.push_back(std::move(client_text));
+  return fmt::format("{}", fmt::join(parts, ", "));
+}
+
+FuzzRecord run_fuzz_case(const FuzzSettings& settings, const FuzzCase& c) {
+  const Scenario scenario = fuzz_case_scenario(settings, c);
+  const RunResult result = run_scenario(scenario, RunOptions{std::nullopt, c.protocol, nullptr});
+  FuzzRecord record;
+  record.run = c;
+  record.passed = result.as_expected;
+  record.trace_hash = result.trace_hash;
+  record.events = result.events;
+  record.simulated = result.simulated;
+  for (const PropertyVerdict& v : result.properties) {
+    if (v.verdict == Verdict::fail) {
+      record.failures.push_back(FuzzFailure{std::string(property_name(v.property)), v.detail});
+    }
+  }
+  if (!record.passed && record.failures.empty()) {
+    // Expecting a pass, the only other way to miss it is a run cut short by its event limit.
+    record.failures.push_back(FuzzFailure{
+        "event_limit", fmt::format("{} after {} events at {}", result.observed, result.events,
+                                   format_duration(result.simulated))});
+  }
+  return record;
+}
+
+FuzzRecord crashed_record(const FuzzCase& c, std::string detail) {
+  FuzzRecord record;
+  record.run = c;
+  record.failures.push_back(FuzzFailure{"crash", std::move(detail)});
+  return record;
+}
+
+std::string to_json_line(const FuzzRecord& r) {
+  nlohmann::ordered_json j;
+  j["seed"] = r.run.seed;
+  j["nodes"] = r.run.nodes;
+  j["protocol"] = r.run.protocol;
+  j["passed"] = r.passed;
+  j["trace_hash"] = fmt::format("{:016x}", r.trace_hash);
+  j["events"] = r.events;
+  j["simulated_ns"] = r.simulated.count;
+  nlohmann::ordered_json failures = nlohmann::ordered_json::array();
+  for (const FuzzFailure& f : r.failures) {
+    failures.push_back({{"property", f.property}, {"detail", f.detail}});
+  }
+  j["failures"] = std::move(failures);
+  return j.dump();
+}
+
+std::optional<FuzzRecord> fuzz_record_from_json(std::string_view line) {
+  const nlohmann::json j = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object()) return std::nullopt;
+  try {
+    FuzzRecord r;
+    r.run.seed = j.at("seed").get<std::uint64_t>();
+    r.run.nodes = j.at("nodes").get<std::uint32_t>();
+    r.run.protocol = j.at("protocol").get<std::string>();
+    r.passed = j.at("passed").get<bool>();
+    const std::string hash = j.at("trace_hash").get<std::string>();
+    const auto [end, ec] = std::from_chars(hash.data(), hash.data() + hash.size(), r.trace_hash, 16);
+    if (ec != std::errc{} || end != hash.data() + hash.size()) return std::nullopt;
+    r.events = j.at("events").get<std::uint64_t>();
+    r.simulated = Nanos{j.at("simulated_ns").get<std::int64_t>()};
+    for (const auto& f : j.at("failures")) {
+      r.failures.push_back(
+          FuzzFailure{f.at("property").get<std::string>(), f.at("detail").get<std::string>()});
+    }
+    return r;
+  } catch (const nlohmann::json::exception&) {
+    return std::nullopt;
+  }
+}
+
+void FuzzOutcome::add(const FuzzRecord& record) {
+  ++runs;
+  events += record.events;
+  simulated += record.simulated;
+  if (record.passed) {
+    ++passed;
+    return;
+  }
+  for (const FuzzFailure& f : record.failures) {
+    ++failures_by_property[{record.run.protocol, f.property}];
+  }
+  failures.push_back(record);
+}
+
+FuzzOutcome run_fuzz(const FuzzSettings& settings,
+                     const std::function<void(const FuzzRecord&)>& on_record) {
+  FuzzOutcome outcome;
+  for (const FuzzCase& c : fuzz_cases(settings)) {
+    const FuzzRecord record = run_fuzz_case(settings, c);
+    outcome.add(record);
+    if (on_record) on_record(record);
+  }
+  return outcome;
+}
+
+}  // namespace lockstep::harness

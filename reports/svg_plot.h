@@ -1,0 +1,58 @@
+// A small, self-contained SVG writer for line and step plots: a title, two labelled axes with
+// "nice" ticks (1, 2 or 5 times a power of ten) and grid lines, one path per series, and a legend
+// naming each series, so that several protocols can share one plot.
+//
+// The output depends only on the Plot (no clock, no locale: numbers are printed with fmt), so the
+// same data always gives byte-identical SVG. All text is XML-escaped.
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace lockstep::reports {
+
+struct PlotPoint {
+  double x = 0;
+  double y = 0;
+};
+
+enum class PlotStyle : unsigned char {
+  line,  // straight segments from point to point
+  step,  // y holds until the next point's x, then jumps: an empirical CDF
+};
+
+struct PlotSeries {
+  std::string name;  // shown in the legend
+  std::vector<PlotPoint> points;  // in drawing order
+  PlotStyle style = PlotStyle::line;
+};
+
+struct Plot {
+  std::string title;
+  std::string x_label;
+  std::string y_label;
+  std::vector<PlotSeries> series;
+  // Axis ranges; unset ends follow the data, widened to the nearest tick.
+  std::optional<double> x_min, x_max, y_min, y_max;
+  int width_px = 720;
+  int height_px = 440;
+};
+
+// The whole document, starting with "<svg" and ending with "</svg>\n".
+std::string render_svg(const Plot& plot);
+
+// Text safe inside an XML element or a double-quoted attribute.
+std::string escape_xml(std::string_view text);
+
+// Evenly spaced ticks covering [lo, hi]: the step is 1, 2 or 5 times a power of ten, chosen to give
+// about `count_target` ticks; the first tick is <= lo and the last >= hi. lo == hi is widened.
+std::vector<double> nice_ticks(double lo, double hi, int count_target = 6);
+
+// The empirical CDF of `values` as a step series: y(x) = (number of values <= x) / total.
+// `total` may exceed values.size() (say, trials that never finished), so the curve ends below 1.
+PlotSeries cdf_series(std::string name, std::vector<double> values, std::size_t total);
+
+}  // namespace lockstep::reports
