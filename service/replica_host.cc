@@ -65,11 +65,7 @@ void ReplicaHost::handle_request(Env& env, NodeId from, const ClientRequest& req
     const std::uint64_t read_id = next_read_id_++;
     const consensus::ProposeResult result = replica_->read_barrier(env.monotonic(), read_id);
     if (result.outcome != consensus::Outcome::accepted) {
-      reply(env, from,
-            ClientReply{request.request,
-                        result.outcome == consensus::Outcome::not_leader ? ReplyStatus::not_leader
-                                                                          : ReplyStatus::busy,
-                        result.leader_hint, 0, {}});
+      reject(env, from, request.request, result);
       return;
     }
     if (pending_reads_.size() >= config_.pending_max) pending_reads_.erase(pending_reads_.begin());
@@ -84,11 +80,7 @@ void ReplicaHost::handle_request(Env& env, NodeId from, const ClientRequest& req
   const Bytes command = encode(LoggedCommand{request.client, request.request, request.payload});
   const consensus::ProposeResult result = replica_->propose(env.monotonic(), command);
   if (result.outcome != consensus::Outcome::accepted) {
-    reply(env, from,
-          ClientReply{request.request,
-                      result.outcome == consensus::Outcome::not_leader ? ReplyStatus::not_leader
-                                                                        : ReplyStatus::busy,
-                      result.leader_hint, 0, {}});
+    reject(env, from, request.request, result);
     return;
   }
   if (pending_write_order_.size() >= config_.pending_max) {
@@ -209,5 +201,14 @@ void ReplicaHost::arm_timer(Env& env) {
 }
 
 void ReplicaHost::reply(Env& env, NodeId to, ClientReply r) { env.send(to, encode(r)); }
+
+void ReplicaHost::reject(Env& env, NodeId to, std::uint64_t request,
+                         const consensus::ProposeResult& result) {
+  const ReplyStatus status = result.outcome == consensus::Outcome::not_leader
+                                 ? ReplyStatus::not_leader
+                                 : result.outcome == consensus::Outcome::busy ? ReplyStatus::busy
+                                                                              : ReplyStatus::rejected;
+  reply(env, to, ClientReply{request, status, result.leader_hint, 0, {}});
+}
 
 }  // namespace lockstep::service

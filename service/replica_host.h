@@ -101,6 +101,8 @@ class ReplicaHost final : public Process {
   void arm_timer(Env& env);
   void forget_pending();
   void reply(Env& env, NodeId to, ClientReply reply);
+  // Answers a request the replica did not take: not_leader (with its hint), busy or rejected.
+  void reject(Env& env, NodeId to, std::uint64_t request, const consensus::ProposeResult& result);
 
   ReplicaFactory replica_factory_;
   StateMachineFactory state_machine_factory_;
