@@ -1,6 +1,8 @@
 // The lockstep binary as a user runs it: exit codes, one-line errors, help on every subcommand.
 #include <gtest/gtest.h>
 
+#include "support/run_cli.h"
+
 #include <array>
 #include <cstdio>
 #include <filesystem>
@@ -10,23 +12,9 @@
 
 namespace {
 
-struct Result {
-  int exit_code = -1;
-  std::string out;  // stdout and stderr together
-};
+using Result = lockstep::testing::CliResult;
 
-Result lockstep(const std::string& args) {
-  const std::string command =
-      std::string(LOCKSTEP_CLI) + " " + args + " 2>&1";
-  Result r;
-  FILE* pipe = popen(command.c_str(), "r");
-  if (pipe == nullptr) return r;
-  std::array<char, 4096> buffer{};
-  while (std::fgets(buffer.data(), buffer.size(), pipe) != nullptr) r.out += buffer.data();
-  const int status = pclose(pipe);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
+Result lockstep(const std::string& args) { return lockstep::testing::run_lockstep(args); }
 
 std::string source(const std::string& relative) {
   return std::string(LOCKSTEP_SOURCE_DIR) + "/" + relative;

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include "support/run_cli.h"
+
 #include <algorithm>
 #include <array>
 #include <cstdio>
@@ -157,22 +159,9 @@ TEST(Failover, NearestRankPercentiles) {
 
 // --- lockstep failover, as a user runs it ---------------------------------------------------
 
-struct CliResult {
-  int exit_code = -1;
-  std::string out;
-};
+using lockstep::testing::CliResult;
 
-CliResult lockstep(const std::string& args) {
-  const std::string command = std::string(LOCKSTEP_CLI) + " " + args + " 2>&1";
-  CliResult r;
-  FILE* pipe = popen(command.c_str(), "r");
-  if (pipe == nullptr) return r;
-  std::array<char, 4096> buffer{};
-  while (std::fgets(buffer.data(), buffer.size(), pipe) != nullptr) r.out += buffer.data();
-  const int status = pclose(pipe);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
+CliResult lockstep(const std::string& args) { return lockstep::testing::run_lockstep(args); }
 
 TEST(FailoverCli, BadFlagsGetOneLineAndExitCode2) {
   const std::pair<const char*, const char*> cases[] = {

@@ -5,6 +5,8 @@
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
+
+#include "support/run_cli.h"
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -172,21 +174,9 @@ TEST(Fuzz, SmallBatchPassesOnThreeAndFiveNodes) {
   }
 }
 
-struct CliResult {
-  int exit_code = -1;
-  std::string out;
-};
+using lockstep::testing::CliResult;
 
-CliResult lockstep(const std::string& args) {
-  CliResult r;
-  FILE* pipe = popen((std::string(LOCKSTEP_CLI) + " " + args).c_str(), "r");
-  if (pipe == nullptr) return r;
-  std::array<char, 4096> buffer{};
-  while (std::fgets(buffer.data(), buffer.size(), pipe) != nullptr) r.out += buffer.data();
-  const int status = pclose(pipe);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
+CliResult lockstep(const std::string& args) { return lockstep::testing::run_lockstep(args, false); }
 
 TEST(FuzzCli, OutputIsIdenticalForAnyNumberOfJobs) {
   const std::string args = "fuzz --seeds 1-8 --nodes 3,5 --duration 3s --verbose";
