@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/assert.h"
+#include "core/rng.h"
 #include "core/types.h"
 
 namespace lockstep::sim {
@@ -25,6 +26,7 @@ struct Event {
 class EventQueue {
  public:
   void push(Nanos at, std::uint32_t kind, std::uint32_t target, std::uint64_t arg) {
+    LS_ASSERT_GE(at.count, 0);
     heap_.push_back(Event{at, next_seq_++, kind, target, arg});
     sift_up(heap_.size() - 1);
   }
@@ -49,8 +51,11 @@ class EventQueue {
   // A 4-ary heap: shallower than a binary heap and its children share a cache line or two.
   static constexpr std::size_t kArity = 4;
 
-  static bool before(const Event& a, const Event& b) {
-    return a.at < b.at || (a.at == b.at && a.seq < b.seq);
+  // (time, seq) as one 128-bit key: one wide comparison instead of two branches. Times are
+  // never negative (the world asserts it), so the unsigned view orders them correctly.
+  static bool before(const Event& a, const Event& b) { return key(a) < key(b); }
+  static uint128 key(const Event& e) {
+    return (static_cast<uint128>(static_cast<std::uint64_t>(e.at.count)) << 64) | e.seq;
   }
 
   void sift_up(std::size_t i) {
