@@ -9,6 +9,7 @@
 
 #include "core/assert.h"
 #include "core/bytes.h"
+#include "core/codec.h"
 #include "protocols/raft/raft_types.h"
 
 namespace lockstep::raft::codec {
@@ -29,32 +30,18 @@ enum class Tag : std::uint8_t {
   snapshot = 0x43,
 };
 
-class Writer {
+// The shared little-endian Writer (core/codec.h) plus the Raft framing: a version and kind
+// header, and log entries.
+class Writer : public lockstep::Writer {
  public:
-  explicit Writer(std::size_t reserve = 64) { out_.reserve(reserve); }
+  using lockstep::Writer::Writer;
 
-  void u8(std::uint8_t v) { out_.push_back(static_cast<std::byte>(v)); }
-  void u32(std::uint32_t v) { put_le(v, 4); }
-  void u64(std::uint64_t v) { put_le(v, 8); }
-  void boolean(bool v) { u8(v ? 1 : 0); }
   void header(Tag tag);
-  void bytes(ByteView b) {
-    LS_ASSERT_LE(b.size(), std::size_t{0xffffffff});
-    u32(static_cast<std::uint32_t>(b.size()));
-    out_.insert(out_.end(), b.begin(), b.end());
-  }
   void entry(const Entry& e) {
     u64(e.term.value);
     u8(static_cast<std::uint8_t>(e.kind));
     bytes(e.data);
   }
-  Bytes take() { return std::move(out_); }
-
- private:
-  void put_le(std::uint64_t v, int n) {
-    for (int i = 0; i < n; ++i) out_.push_back(static_cast<std::byte>((v >> (8 * i)) & 0xff));
-  }
-  Bytes out_;
 };
 
 }  // namespace lockstep::raft::codec
