@@ -62,7 +62,7 @@ class Trial {
     add_servers(maker);
     add_clients();
     world_.set_event_limit(settings.event_limit);
-    world_.set_step_observer([this] { after_step(); });
+    world_.set_step_observer([this](std::optional<NodeId> node) { after_step(node); });
   }
 
   FailoverTrial run();
@@ -83,7 +83,7 @@ class Trial {
   }
   std::optional<Agreement> agreement();
   bool goal_met();
-  void after_step();
+  void after_step(std::optional<NodeId> node);
   // Runs until the goal holds (true) or until `deadline`, a violation or the event limit (false).
   bool run_until(Goal goal, Nanos deadline);
   FailoverTrial& fail(TrialOutcome outcome, std::string detail);
@@ -159,13 +159,16 @@ bool Trial::goal_met() {
   return true;
 }
 
-void Trial::after_step() {
+void Trial::after_step(std::optional<NodeId> node) {
+  if (node && node->value >= settings_.nodes) return;  // a client's step: no server changed
   replicas_.clear();
   for (std::uint32_t i = 0; i < settings_.nodes; ++i) {
     const service::ReplicaHost* h = host(i);
     replicas_.push_back(h == nullptr ? nullptr : &h->replica());
   }
-  if (auto violation = checker_->check(replicas_)) {
+  std::optional<std::size_t> changed;
+  if (node) changed = node->value;
+  if (auto violation = checker_->check(replicas_, changed)) {
     violation_ = std::move(violation);
     world_.request_stop();
     return;

@@ -100,7 +100,7 @@ class Run {
   void add_clients();
   service::ReplicaHost* host(std::uint32_t server);
   std::optional<NodeId> current_leader();
-  void after_step();
+  void after_step(std::optional<NodeId> node);
   void check_durability_and_agreement();
   void check_liveness(Nanos healed_at);
   ClientStats client_stats() const;
@@ -178,7 +178,8 @@ std::optional<NodeId> Run::current_leader() {
   return leader;
 }
 
-void Run::after_step() {
+void Run::after_step(std::optional<NodeId> node) {
+  if (node && node->value >= scenario_.nodes) return;  // a client's step: no server changed
   replicas_.clear();
   std::optional<std::pair<NodeId, std::uint64_t>> leader;
   for (std::uint32_t i = 0; i < scenario_.nodes; ++i) {
@@ -186,7 +187,9 @@ void Run::after_step() {
     replicas_.push_back(h == nullptr ? nullptr : &h->replica());
   }
   ++steps_checked_;
-  if (auto violation = checker_->check(replicas_)) {
+  std::optional<std::size_t> changed;
+  if (node) changed = node->value;
+  if (auto violation = checker_->check(replicas_, changed)) {
     violation_ = std::move(violation);
     world_.request_stop();
     return;
@@ -313,7 +316,7 @@ RunResult Run::execute() {
   NemesisDriver nemesis(scenario_.nemesis, injector, world_.derive_rng("nemesis"),
                         scenario_.duration);
   nemesis.start();
-  world_.set_step_observer([this] { after_step(); });
+  world_.set_step_observer([this](std::optional<NodeId> node) { after_step(node); });
 
   RunResult result;
   result.stop = world_.run_until(scenario_.duration);

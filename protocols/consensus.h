@@ -146,7 +146,14 @@ class ClusterChecker {
   virtual ~ClusterChecker() = default;
   // Names of the invariants this checker verifies, for the verdict table.
   virtual std::vector<std::string> properties() const = 0;
-  virtual std::optional<Violation> check(std::span<const Replica* const> replicas) = 0;
+  // `changed`, when set, is the one position whose replica may have changed since the last call
+  // (the step ran on that node alone); a checker may then look at that replica only. Unset:
+  // anything may have changed (a fault, a restart), look at every replica.
+  virtual std::optional<Violation> check(std::span<const Replica* const> replicas,
+                                         std::optional<std::size_t> changed) = 0;
+  std::optional<Violation> check(std::span<const Replica* const> replicas) {
+    return check(replicas, std::nullopt);
+  }
 };
 
 }  // namespace lockstep::consensus

@@ -159,7 +159,9 @@ bool World::step() {
   now_ = event.at;
   ++stats_.events;
   dispatch(event);
-  if (observer_) observer_();
+  if (observer_) {
+    observer_(event.kind == kAction ? std::nullopt : std::optional<NodeId>(NodeId{event.target}));
+  }
   return true;
 }
 

@@ -84,8 +84,11 @@ class World {
   // Runs `action` at true time `at` (>= now) as an event of its own: fault schedules, nemesis,
   // test scripts. Returns nothing to cancel; guard inside the action if it may become moot.
   void at(Nanos at, std::function<void()> action);
-  // Called after every event: the invariant checkers hook in here.
-  void set_step_observer(std::function<void()> observer) { observer_ = std::move(observer); }
+  // Called after every event: the invariant checkers hook in here. `node` is the one node whose
+  // process the event was for (a delivery, a timer, a start); no other node's state can have
+  // changed. It is nullopt after a scheduled action (fault, script), which may change anything.
+  using StepObserver = std::function<void(std::optional<NodeId> node)>;
+  void set_step_observer(StepObserver observer) { observer_ = std::move(observer); }
 
   // Faults and lifecycle. Each is traced. Crashing a crashed node or resuming a running one is a
   // no-op (a random nemesis may well pick such a node).
@@ -166,7 +169,7 @@ class World {
   std::vector<std::uint32_t> free_slots_;
   std::vector<std::function<void()>> actions_;
   std::vector<std::uint32_t> free_actions_;
-  std::function<void()> observer_;
+  StepObserver observer_;
   std::uint64_t next_timer_id_ = 1;
   bool started_ = false;
   bool stop_requested_ = false;

@@ -34,10 +34,13 @@ std::vector<std::string> RaftChecker::properties() const {
 }
 
 std::optional<consensus::Violation> RaftChecker::check(
-    std::span<const consensus::Replica* const> replicas) {
+    std::span<const consensus::Replica* const> replicas, std::optional<std::size_t> changed) {
   if (violation_) return violation_;
   if (nodes_.size() < replicas.size()) nodes_.resize(replicas.size());
-  for (std::size_t i = 0; i < replicas.size(); ++i) {
+  // The cluster-wide tables already hold what the other replicas showed at their last change.
+  const std::size_t first = changed.value_or(0);
+  const std::size_t end = changed ? std::min(*changed + 1, replicas.size()) : replicas.size();
+  for (std::size_t i = first; i < end; ++i) {
     NodeState& ns = nodes_[i];
     if (replicas[i] == nullptr) {
       ns.incarnation = nullptr;  // down: whatever runs here next is a new incarnation

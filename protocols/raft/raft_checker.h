@@ -45,8 +45,9 @@ class RaftChecker final : public consensus::ClusterChecker {
 
   std::vector<std::string> properties() const override;
   // Returns the first violation found; once one is found it is returned on every later call.
-  std::optional<consensus::Violation> check(
-      std::span<const consensus::Replica* const> replicas) override;
+  using consensus::ClusterChecker::check;
+  std::optional<consensus::Violation> check(std::span<const consensus::Replica* const> replicas,
+                                            std::optional<std::size_t> changed) override;
 
  private:
   struct NodeState {

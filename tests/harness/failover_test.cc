@@ -123,8 +123,8 @@ TEST(Failover, BadSettingsAreNamed) {
 class TermOneChecker final : public consensus::ClusterChecker {
  public:
   std::vector<std::string> properties() const override { return {"term_one"}; }
-  std::optional<consensus::Violation> check(
-      std::span<const consensus::Replica* const> replicas) override {
+  std::optional<consensus::Violation> check(std::span<const consensus::Replica* const> replicas,
+                                            std::optional<std::size_t>) override {
     for (const consensus::Replica* r : replicas) {
       if (r != nullptr && r->status().term > 1) {
         return consensus::Violation{"term_one", "a replica reached term 2"};

@@ -104,7 +104,7 @@ TEST(Nemesis, NeverMoreThanMaxDownServersCrashedOrPaused) {
                            seconds(20));
       const std::uint32_t limit = max_down.value_or(2);
       std::uint32_t most = 0;
-      run.world.set_step_observer([&] {
+      run.world.set_step_observer([&](std::optional<NodeId>) {
         const std::uint32_t down = run.injector.servers_down();
         most = std::max(most, down);
         ASSERT_LE(down, limit) << "seed " << seed << " at " << run.world.now();
