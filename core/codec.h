@@ -4,6 +4,7 @@
 // of crashing. Decoders read everything, then check ok() and done() once.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -17,10 +18,15 @@ namespace lockstep {
 
 class Writer {
  public:
-  explicit Writer(std::size_t reserve = 64) { out_.reserve(reserve); }
+  explicit Writer(std::size_t reserve = 64) : out_(&own_) { own_.reserve(reserve); }
+  // Appends to `target`, which keeps what it already holds and its capacity: encoding into a
+  // buffer that is reused allocates nothing once the buffer has grown to its working size.
+  explicit Writer(Bytes& target) : out_(&target) {}
+  Writer(const Writer&) = delete;
+  Writer& operator=(const Writer&) = delete;
 
   Writer& u8(std::uint8_t v) {
-    out_.push_back(static_cast<std::byte>(v));
+    out_->push_back(static_cast<std::byte>(v));
     return *this;
   }
   Writer& u32(std::uint32_t v) { return put_le(v, 4); }
@@ -30,26 +36,33 @@ class Writer {
   Writer& bytes(ByteView b) {
     LS_ASSERT_LE(b.size(), std::size_t{0xffffffff});
     u32(static_cast<std::uint32_t>(b.size()));
-    out_.insert(out_.end(), b.begin(), b.end());
-    return *this;
+    return rest(b);
   }
   Writer& str(std::string_view s) {
     return bytes(ByteView(reinterpret_cast<const std::byte*>(s.data()), s.size()));
   }
   // Raw bytes with no length: only as the last field.
   Writer& rest(ByteView b) {
-    out_.insert(out_.end(), b.begin(), b.end());
+    out_->insert(out_->end(), b.begin(), b.end());
     return *this;
   }
 
-  Bytes take() { return std::move(out_); }
+  // The bytes written, for a Writer that owns its buffer.
+  Bytes take() {
+    LS_ASSERT_MSG(out_ == &own_, "take() on a Writer that appends to a caller's buffer");
+    return std::move(own_);
+  }
 
  private:
-  Writer& put_le(std::uint64_t v, int n) {
-    for (int i = 0; i < n; ++i) out_.push_back(static_cast<std::byte>((v >> (8 * i)) & 0xff));
+  Writer& put_le(std::uint64_t v, std::size_t n) {
+    Bytes& out = *out_;
+    // Room first (growing geometrically), so that the byte stores below stay inline.
+    if (out.capacity() - out.size() < n) out.reserve(std::max(2 * out.capacity(), out.size() + n));
+    for (std::size_t i = 0; i < n; ++i) out.push_back(static_cast<std::byte>((v >> (8 * i)) & 0xff));
     return *this;
   }
-  Bytes out_;
+  Bytes own_;
+  Bytes* out_;
 };
 
 class Reader {
@@ -91,8 +104,9 @@ class Reader {
       ok_ = false;
       return 0;
     }
+    const std::byte* p = in_.data() + pos_;
     std::uint64_t v = 0;
-    for (std::size_t i = 0; i < n; ++i) v |= static_cast<std::uint64_t>(in_[pos_ + i]) << (8 * i);
+    for (std::size_t i = 0; i < n; ++i) v |= static_cast<std::uint64_t>(p[i]) << (8 * i);
     pos_ += n;
     return v;
   }

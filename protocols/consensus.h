@@ -23,9 +23,11 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core/bytes.h"
+#include "core/packed_bytes.h"
 #include "core/types.h"
 
 namespace lockstep::consensus {
@@ -36,12 +38,12 @@ std::string_view to_string(Role role);
 
 struct Message {
   NodeId to;
-  Bytes payload;
+  ByteView payload;
 };
 
 struct CommittedCommand {
   std::uint64_t index = 0;  // strictly increasing across calls; gaps allowed (no-ops, config)
-  Bytes command;
+  ByteView command;
 };
 
 // A read barrier asked for with read_barrier(id) completed: a read that observes the state
@@ -64,19 +66,44 @@ struct RoleChange {
   std::optional<NodeId> leader;
 };
 
+// Byte strings are packed (core/packed_bytes.h): a host that keeps one Output and hands it to
+// take_output() on every step allocates nothing for them once the buffers are warm. The views an
+// Output hands out live as long as the Output is not modified.
 struct Output {
-  std::vector<Bytes> persist;
+  PackedBytes<> persist;          // records to append, in order
   bool persist_rewrite = false;   // replace the whole record log with `persist`
   bool sync_before_send = false;  // `persist` must be durable before `messages` leave
-  std::vector<Message> messages;
+  PackedBytes<NodeId, Message> messages;  // keyed by destination
   std::optional<SnapshotInstall> snapshot;
-  std::vector<CommittedCommand> committed;
+  PackedBytes<std::uint64_t, CommittedCommand> committed;  // keyed by log index
   std::vector<ReadReady> reads;
   std::optional<RoleChange> role_change;
 
   bool empty() const {
     return persist.empty() && !persist_rewrite && messages.empty() && !snapshot &&
            committed.empty() && reads.empty() && !role_change;
+  }
+  friend void swap(Output& a, Output& b) noexcept {
+    using std::swap;
+    swap(a.persist, b.persist);
+    swap(a.persist_rewrite, b.persist_rewrite);
+    swap(a.sync_before_send, b.sync_before_send);
+    swap(a.messages, b.messages);
+    swap(a.snapshot, b.snapshot);
+    swap(a.committed, b.committed);
+    a.reads.swap(b.reads);
+    swap(a.role_change, b.role_change);
+  }
+  // Empties it, keeping its buffers' capacity.
+  void clear() {
+    persist.clear();
+    persist_rewrite = false;
+    sync_before_send = false;
+    messages.clear();
+    snapshot.reset();
+    committed.clear();
+    reads.clear();
+    role_change.reset();
   }
 };
 
@@ -128,7 +155,14 @@ class Replica {
   // The replica may drop log entries up to `index`.
   virtual void compact(Nanos now, std::uint64_t index, Bytes snapshot) = 0;
 
-  virtual Output take_output() = 0;
+  // Moves everything produced since the last call into `out`, which is cleared first. Hosts keep
+  // one Output and pass it on every step, so its buffers are reused.
+  virtual void take_output(Output& out) = 0;
+  Output take_output() {
+    Output out;
+    take_output(out);
+    return out;
+  }
   virtual Status status() const = 0;
 };
 

@@ -15,9 +15,15 @@ std::string_view to_string(ReplyStatus status) {
 }
 
 Bytes encode_peer(ByteView protocol_message) {
-  Writer w(protocol_message.size() + 1);
+  Bytes out;
+  out.reserve(protocol_message.size() + 1);
+  append_peer_envelope(out, protocol_message);
+  return out;
+}
+
+void append_peer_envelope(Bytes& out, ByteView protocol_message) {
+  Writer w(out);
   w.u8(static_cast<std::uint8_t>(Envelope::peer)).rest(protocol_message);
-  return w.take();
 }
 
 Bytes encode(const ClientRequest& r) {

@@ -56,6 +56,8 @@ struct LoggedCommand {
 };
 
 Bytes encode_peer(ByteView protocol_message);
+// Appends the peer envelope and `protocol_message` to `out` (a reused buffer).
+void append_peer_envelope(Bytes& out, ByteView protocol_message);
 Bytes encode(const ClientRequest& request);
 Bytes encode(const ClientReply& reply);
 Bytes encode(const LoggedCommand& command);

@@ -94,11 +94,16 @@ void ReplicaHost::handle_request(Env& env, NodeId from, const ClientRequest& req
 void ReplicaHost::drain(Env& env) {
   // Applying and compacting can produce more output (compact rewrites the log), so loop until
   // the replica has nothing more to say.
+  consensus::Output& out = output_;
   for (int rounds = 0; rounds < 8; ++rounds) {
-    consensus::Output out = replica_->take_output();
+    replica_->take_output(out);
     if (out.empty()) break;
     persist(env, out);
-    for (const consensus::Message& m : out.messages) env.send(m.to, encode_peer(m.payload));
+    for (const consensus::Message& m : out.messages) {
+      send_buffer_.clear();
+      append_peer_envelope(send_buffer_, m.payload);
+      env.send(m.to, send_buffer_);
+    }
     if (out.role_change) {
       const auto& rc = *out.role_change;
       if (rc.role != consensus::Role::leader || rc.term != role_.term) forget_pending();
@@ -136,14 +141,14 @@ void ReplicaHost::persist(Env& env, consensus::Output& out) {
     // Write the new log aside, make it durable, then rename it into place: a crash at any point
     // leaves either the old log or the new one, never a mix.
     if (disk.exists(kRewriteFile)) disk.remove(kRewriteFile);
-    for (const Bytes& record : out.persist) append_record(disk, kRewriteFile, record);
+    for (ByteView record : out.persist) append_record(disk, kRewriteFile, record);
     disk.sync(kRewriteFile);
     disk.rename(kRewriteFile, kReplicaLogFile);
     disk.sync(kReplicaLogFile);
     return;
   }
   if (out.persist.empty()) return;
-  for (const Bytes& record : out.persist) append_record(disk, kReplicaLogFile, record);
+  for (ByteView record : out.persist) append_record(disk, kReplicaLogFile, record);
   if (out.sync_before_send) disk.sync(kReplicaLogFile);
 }
 

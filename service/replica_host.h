@@ -121,6 +121,9 @@ class ReplicaHost final : public Process {
   std::deque<std::pair<std::uint64_t, std::uint64_t>> pending_write_order_;
   std::map<std::uint64_t, PendingRead> pending_reads_;  // by read id
   std::uint64_t next_read_id_ = 1;
+  // Reused on every step so that the steady state allocates nothing for them.
+  consensus::Output output_;
+  Bytes send_buffer_;
 };
 
 }  // namespace lockstep::service

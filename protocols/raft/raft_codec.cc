@@ -159,14 +159,20 @@ bool EntriesRecord::operator==(const EntriesRecord& o) const {
 }
 
 Bytes encode(const RaftMessage& message) {
-  return std::visit(
-      [](const auto& m) -> Bytes {
+  Bytes out;
+  encode_to(out, message);
+  return out;
+}
+
+void encode_to(Bytes& out, const RaftMessage& message) {
+  std::visit(
+      [&out](const auto& m) {
         using M = std::decay_t<decltype(m)>;
         if constexpr (std::is_same_v<M, AppendRequest>) {
-          return encode_append(m.term, m.prev_log_index, m.prev_log_term, m.leader_commit,
-                               m.round, m.entries.begin(), m.entries.end());
+          encode_append_to(out, m.term, m.prev_log_index, m.prev_log_term, m.leader_commit,
+                           m.round, m.entries.begin(), m.entries.end());
         } else {
-          codec::Writer w;
+          codec::Writer w(out);
           if constexpr (std::is_same_v<M, VoteRequest>) {
             w.header(Tag::vote_request);
             w.u64(m.term.value);
@@ -216,7 +222,6 @@ Bytes encode(const RaftMessage& message) {
             w.header(Tag::timeout_now);
             w.u64(m.term.value);
           }
-          return w.take();
         }
       },
       message);
@@ -307,13 +312,19 @@ std::optional<RaftMessage> decode_message(ByteView bytes) {
 }
 
 Bytes encode(const RaftRecord& record) {
-  return std::visit(
-      [](const auto& rec) -> Bytes {
+  Bytes out;
+  encode_to(out, record);
+  return out;
+}
+
+void encode_to(Bytes& out, const RaftRecord& record) {
+  std::visit(
+      [&out](const auto& rec) {
         using R = std::decay_t<decltype(rec)>;
         if constexpr (std::is_same_v<R, EntriesRecord>) {
-          return encode_entries_record(rec.first_index, rec.entries.begin(), rec.entries.end());
+          encode_entries_record_to(out, rec.first_index, rec.entries.begin(), rec.entries.end());
         } else {
-          codec::Writer w;
+          codec::Writer w(out);
           if constexpr (std::is_same_v<R, HardStateRecord>) {
             w.header(Tag::hard_state);
             w.u64(rec.term.value);
@@ -327,7 +338,6 @@ Bytes encode(const RaftRecord& record) {
             codec::write_members(w, rec.members);
             w.bytes(rec.data);
           }
-          return w.take();
         }
       },
       record);

@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <iterator>
 #include <optional>
 
 #include "core/assert.h"
@@ -49,12 +50,10 @@ class Writer : public lockstep::Writer {
 namespace lockstep::raft {
 
 template <typename EntryIt>
-Bytes encode_append(Term term, LogIndex prev_log_index, Term prev_log_term, LogIndex leader_commit,
-                    std::uint64_t round, EntryIt first, EntryIt last) {
-  std::size_t size = 64;
-  std::uint32_t count = 0;
-  for (EntryIt it = first; it != last; ++it, ++count) size += wire_size(*it);
-  codec::Writer w(size);
+void encode_append_to(Bytes& out, Term term, LogIndex prev_log_index, Term prev_log_term,
+                      LogIndex leader_commit, std::uint64_t round, EntryIt first, EntryIt last) {
+  const auto count = static_cast<std::uint32_t>(std::distance(first, last));
+  codec::Writer w(out);
   w.header(codec::Tag::append_request);
   w.u64(term.value);
   w.u64(prev_log_index.value);
@@ -63,20 +62,16 @@ Bytes encode_append(Term term, LogIndex prev_log_index, Term prev_log_term, LogI
   w.u64(round);
   w.u32(count);
   for (EntryIt it = first; it != last; ++it) w.entry(*it);
-  return w.take();
 }
 
 template <typename EntryIt>
-Bytes encode_entries_record(LogIndex first_index, EntryIt first, EntryIt last) {
-  std::size_t size = 32;
-  std::uint32_t count = 0;
-  for (EntryIt it = first; it != last; ++it, ++count) size += wire_size(*it);
-  codec::Writer w(size);
+void encode_entries_record_to(Bytes& out, LogIndex first_index, EntryIt first, EntryIt last) {
+  const auto count = static_cast<std::uint32_t>(std::distance(first, last));
+  codec::Writer w(out);
   w.header(codec::Tag::entries);
   w.u64(first_index.value);
   w.u32(count);
   for (EntryIt it = first; it != last; ++it) w.entry(*it);
-  return w.take();
 }
 
 }  // namespace lockstep::raft

@@ -151,18 +151,21 @@ using RaftRecord = std::variant<HardStateRecord, EntriesRecord, SnapshotRecord>;
 
 // ---- Codec ----------------------------------------------------------------------------------------
 
+// encode() returns fresh bytes; encode_to() appends to `out` (a reused buffer: no allocation).
 Bytes encode(const RaftMessage& message);
+void encode_to(Bytes& out, const RaftMessage& message);
 std::optional<RaftMessage> decode_message(ByteView bytes);
 
 Bytes encode(const RaftRecord& record);
+void encode_to(Bytes& out, const RaftRecord& record);
 std::optional<RaftRecord> decode_record(ByteView bytes);
 
 // Encoders that read entries straight out of the log instead of from a copy.
 template <typename EntryIt>
-Bytes encode_append(Term term, LogIndex prev_log_index, Term prev_log_term, LogIndex leader_commit,
-                    std::uint64_t round, EntryIt first, EntryIt last);
+void encode_append_to(Bytes& out, Term term, LogIndex prev_log_index, Term prev_log_term,
+                      LogIndex leader_commit, std::uint64_t round, EntryIt first, EntryIt last);
 template <typename EntryIt>
-Bytes encode_entries_record(LogIndex first_index, EntryIt first, EntryIt last);
+void encode_entries_record_to(Bytes& out, LogIndex first_index, EntryIt first, EntryIt last);
 
 // A member list as stored in a config entry's data.
 Bytes encode_members(const std::vector<NodeId>& members);

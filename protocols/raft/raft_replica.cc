@@ -145,7 +145,8 @@ bool RaftReplica::step_term(Nanos now, NodeId from, const RaftMessage& message) 
 }
 
 void RaftReplica::send(NodeId to, const RaftMessage& message) {
-  out_.messages.push_back(consensus::Message{to, encode(message)});
+  encode_to(out_.messages.open(to), message);
+  out_.messages.close();
 }
 
 // ---- Timers ---------------------------------------------------------------------------------------
@@ -283,13 +284,15 @@ bool RaftReplica::wants_snapshot() const {
 // ---- Persistence ----------------------------------------------------------------------------------
 
 void RaftReplica::persist_hard_state() {
-  out_.persist.push_back(encode(RaftRecord{HardStateRecord{term_, voted_for_}}));
+  encode_to(out_.persist.open(), RaftRecord{HardStateRecord{term_, voted_for_}});
+  out_.persist.close();
   out_.sync_before_send = true;
 }
 
 void RaftReplica::persist_entries_from(LogIndex first) {
-  out_.persist.push_back(
-      encode_entries_record(first, log_.iterator_at(first), log_.iterator_at(log_.last_index().next())));
+  encode_entries_record_to(out_.persist.open(), first, log_.iterator_at(first),
+                           log_.iterator_at(log_.last_index().next()));
+  out_.persist.close();
   out_.sync_before_send = true;
 }
 
@@ -297,14 +300,15 @@ void RaftReplica::persist_entries_from(LogIndex first) {
 void RaftReplica::persist_rewrite() {
   out_.persist.clear();
   out_.persist_rewrite = true;
-  out_.persist.push_back(encode(RaftRecord{HardStateRecord{term_, voted_for_}}));
-  out_.persist.push_back(encode(RaftRecord{SnapshotRecord{
+  out_.persist.add(encode(RaftRecord{HardStateRecord{term_, voted_for_}}));
+  out_.persist.add(encode(RaftRecord{SnapshotRecord{
       log_.snapshot_index(), log_.snapshot_term(), log_.snapshot_digest(),
       log_.snapshot_members(), log_.snapshot_data()}}));
   if (log_.last_index() > log_.snapshot_index()) {
-    out_.persist.push_back(encode_entries_record(log_.first_index(),
-                                                 log_.iterator_at(log_.first_index()),
-                                                 log_.iterator_at(log_.last_index().next())));
+    encode_entries_record_to(out_.persist.open(), log_.first_index(),
+                             log_.iterator_at(log_.first_index()),
+                             log_.iterator_at(log_.last_index().next()));
+    out_.persist.close();
   }
   out_.sync_before_send = true;
 }
@@ -315,7 +319,7 @@ void RaftReplica::apply_committed(Nanos now) {
   LS_ASSERT_LE(commit_, log_.last_index());
   for (LogIndex i = applied_.next(); i <= commit_; i = i.next()) {
     const Entry& e = log_.at(i);
-    if (e.kind == EntryKind::command) out_.committed.push_back({i.value, e.data});
+    if (e.kind == EntryKind::command) out_.committed.add(i.value, e.data);
   }
   applied_ = std::max(applied_, commit_);
   // Thesis §4.2.2: a leader that is not in the committed configuration steps down.
@@ -326,7 +330,7 @@ void RaftReplica::apply_committed(Nanos now) {
 
 // ---- Output ---------------------------------------------------------------------------------------
 
-consensus::Output RaftReplica::take_output() {
+void RaftReplica::take_output(consensus::Output& out) {
   // Everything in the log has now been handed to the host, to be synced before our next message.
   const bool durable_advanced = durable_index_ != log_.last_index();
   durable_index_ = log_.last_index();
@@ -339,9 +343,9 @@ consensus::Output RaftReplica::take_output() {
   }
   // The leader's own entries now count: if that completes a quorum, ask to be ticked at once.
   if (durable_advanced && role_ == RaftRole::leader && quorum_match() > commit_) wake_now_ = true;
-  consensus::Output out = std::move(out_);
-  out_ = consensus::Output{};
-  return out;
+  // Swapping keeps both buffers' capacity: neither side allocates once warm.
+  out.clear();
+  if (!out_.empty()) swap(out, out_);
 }
 
 consensus::Status RaftReplica::status() const {

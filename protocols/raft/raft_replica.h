@@ -87,7 +87,8 @@ class RaftReplica final : public consensus::Replica {
   consensus::ProposeResult change_membership(Nanos now, consensus::MembershipChange change) override;
   consensus::ProposeResult transfer_leadership(Nanos now, NodeId target) override;
   void compact(Nanos now, std::uint64_t index, Bytes snapshot) override;
-  consensus::Output take_output() override;
+  using consensus::Replica::take_output;
+  void take_output(consensus::Output& out) override;
   consensus::Status status() const override;
 
   // Read-only view for the cluster checker, tests and reports.

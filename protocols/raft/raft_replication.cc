@@ -52,9 +52,9 @@ void RaftReplica::send_append(Nanos now, Progress& pr, bool allow_empty) {
     }
     if (count == 0 && !allow_empty) return;
     const auto first = log_.iterator_at(pr.next);
-    out_.messages.push_back(consensus::Message{
-        pr.id, encode_append(term_, prev, *prev_term, commit_, round_, first,
-                             first + static_cast<std::ptrdiff_t>(count))});
+    encode_append_to(out_.messages.open(pr.id), term_, prev, *prev_term, commit_, round_, first,
+                     first + static_cast<std::ptrdiff_t>(count));
+    out_.messages.close();
     allow_empty = false;
     if (pr.state == Progress::State::probe) {
       pr.probe_sent = true;
@@ -305,7 +305,7 @@ void RaftReplica::handle(Nanos now, NodeId from, SnapshotRequest& m) {
   // §7: discard the log and load the snapshot.
   log_.restore(m.last_index, m.last_term, m.digest, std::move(m.members), std::move(m.data));
   commit_ = applied_ = durable_index_ = m.last_index;
-  std::erase_if(out_.committed, [&](const consensus::CommittedCommand& c) {
+  out_.committed.erase_if([&](const consensus::CommittedCommand& c) {
     return c.index <= m.last_index.value;  // superseded by the snapshot
   });
   out_.snapshot = consensus::SnapshotInstall{m.last_index.value, log_.snapshot_data()};

@@ -136,7 +136,7 @@ TEST(RaftReplication, FollowerPersistsAndSyncsBeforeAcknowledging_5_3) {
   EXPECT_TRUE(only_append_response(out).success);
   EXPECT_TRUE(out.sync_before_send);
   bool has_entries = false;
-  for (const Bytes& b : out.persist) {
+  for (ByteView b : out.persist) {
     const auto r = decode_record(b);
     if (r && std::holds_alternative<EntriesRecord>(*r)) {
       has_entries = std::get<EntriesRecord>(*r).entries.size() == 2;

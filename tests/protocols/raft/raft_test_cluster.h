@@ -31,7 +31,7 @@ inline RaftConfig test_config() {
 }
 
 // Decodes a message for assertions; fails the test when it does not decode.
-inline RaftMessage decoded(const Bytes& payload) {
+inline RaftMessage decoded(ByteView payload) {
   auto m = decode_message(payload);
   EXPECT_TRUE(m.has_value());
   return m.value_or(RaftMessage{TimeoutNow{}});
@@ -128,9 +128,10 @@ class TestCluster {
   consensus::Output collect(std::size_t i) {
     consensus::Output out = replicas_.at(i)->take_output();
     if (out.persist_rewrite) disks_[i].clear();
-    for (const Bytes& r : out.persist) disks_[i].push_back(r);
+    for (ByteView r : out.persist) disks_[i].emplace_back(r.begin(), r.end());
     for (const consensus::Message& m : out.messages) {
-      network_.push_back(Envelope{NodeId{static_cast<std::uint32_t>(i)}, m.to, m.payload});
+      network_.push_back(Envelope{NodeId{static_cast<std::uint32_t>(i)}, m.to,
+                                  Bytes(m.payload.begin(), m.payload.end())});
     }
     if (out.snapshot) {
       applied_[i] = split(lockstep::to_string(out.snapshot->data));
