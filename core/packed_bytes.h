@@ -99,6 +99,19 @@ class PackedBytes {
     add(NoKey{}, b);
   }
 
+  // Adds a copy of element i's bytes under `key`.
+  void add_copy(Key key, std::size_t i) {
+    LS_ASSERT_LT(i, ends_.size());
+    LS_ASSERT_MSG(!open_, "add_copy() while an element is open");
+    const std::size_t begin = i == 0 ? 0 : ends_[i - 1];
+    const std::size_t size = ends_[i] - begin;
+    const std::size_t at = bytes_.size();
+    bytes_.resize(at + size);  // may move the buffer: copy by position, not through a view
+    std::memcpy(bytes_.data() + at, bytes_.data() + begin, size);
+    keys_.push_back(key);
+    ends_.push_back(bytes_.size());
+  }
+
   // Starts an element: append its bytes to the returned buffer (a Writer over it, say), then
   // call close(). Nothing else may touch the list in between.
   Bytes& open(Key key) {

@@ -112,6 +112,7 @@ class Run {
   sim::World world_;
   std::unique_ptr<consensus::ClusterChecker> checker_;
   std::vector<const consensus::Replica*> replicas_;  // scratch for the checker, per step
+  std::vector<consensus::RoleChange> roles_seen_;    // each server's role after its last step
   std::uint64_t steps_checked_ = 0;
   std::optional<consensus::Violation> violation_;
   std::optional<std::pair<NodeId, std::uint64_t>> leader_;  // (leader, term) last seen
@@ -181,7 +182,6 @@ std::optional<NodeId> Run::current_leader() {
 void Run::after_step(std::optional<NodeId> node) {
   if (node && node->value >= scenario_.nodes) return;  // a client's step: no server changed
   replicas_.clear();
-  std::optional<std::pair<NodeId, std::uint64_t>> leader;
   for (std::uint32_t i = 0; i < scenario_.nodes; ++i) {
     service::ReplicaHost* h = host(i);
     replicas_.push_back(h == nullptr ? nullptr : &h->replica());
@@ -193,6 +193,21 @@ void Run::after_step(std::optional<NodeId> node) {
     violation_ = std::move(violation);
     world_.request_stop();
     return;
+  }
+  // Who leads changes only with some server's role: after a step on one server whose role is
+  // what it was, the leader is too.
+  if (node) {
+    const service::ReplicaHost* h = host(node->value);
+    const consensus::RoleChange now = h == nullptr ? consensus::RoleChange{} : h->role();
+    consensus::RoleChange& before = roles_seen_[node->value];
+    const bool same = before.role == now.role && before.term == now.term && before.leader == now.leader;
+    before = now;
+    if (same) return;
+  } else {
+    for (std::uint32_t i = 0; i < scenario_.nodes; ++i) {
+      const service::ReplicaHost* h = host(i);
+      roles_seen_[i] = h == nullptr ? consensus::RoleChange{} : h->role();
+    }
   }
   if (const auto l = current_leader()) {
     const std::uint64_t term = host(l->value)->role().term;
@@ -309,6 +324,7 @@ RunResult Run::execute() {
   if (options_.trace_sink != nullptr) world_.trace().set_sink(options_.trace_sink);
   world_.set_event_limit(scenario_.event_limit);
   add_servers();
+  roles_seen_.assign(scenario_.nodes, consensus::RoleChange{});
   add_clients();
   FaultInjector injector(world_, scenario_.nodes, [this] { return current_leader(); },
                          world_.derive_rng(kFaultStream));

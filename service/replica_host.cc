@@ -196,7 +196,10 @@ void ReplicaHost::maybe_compact(Env& env) {
 
 void ReplicaHost::arm_timer(Env& env) {
   const Nanos deadline = replica_->next_tick();
-  if (deadline == timer_deadline_ && timer_) return;
+  // A timer already set for no later than the deadline stays: if it fires early, tick() finds
+  // nothing due and the timer is set again. A follower pushes its election deadline back on every
+  // append, and one early wake per timeout costs less than a cancel and a new timer per message.
+  if (timer_ && timer_deadline_ <= deadline) return;
   if (timer_) env.cancel_timer(*timer_);
   timer_.reset();
   timer_deadline_ = deadline;

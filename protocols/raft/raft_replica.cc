@@ -346,6 +346,7 @@ void RaftReplica::take_output(consensus::Output& out) {
   // Swapping keeps both buffers' capacity: neither side allocates once warm.
   out.clear();
   if (!out_.empty()) swap(out, out_);
+  last_append_.reset();
 }
 
 consensus::Status RaftReplica::status() const {

@@ -213,6 +213,21 @@ class RaftReplica final : public consensus::Replica {
 
   // Output.
   consensus::Output out_;
+  // The AppendEntries last encoded into out_.messages: followers in step get the same bytes, so
+  // a broadcast encodes once and copies (reset whenever out_ is handed over).
+  struct EncodedAppend {
+    Term term;
+    LogIndex prev;
+    std::size_t count = 0;
+    LogIndex commit;
+    std::uint64_t round = 0;
+    std::size_t message = 0;  // its position in out_.messages
+    bool operator==(const EncodedAppend& o) const {
+      return term == o.term && prev == o.prev && count == o.count && commit == o.commit &&
+             round == o.round;
+    }
+  };
+  std::optional<EncodedAppend> last_append_;
   bool wake_now_ = false;
   consensus::Role reported_role_ = consensus::Role::follower;
   Term reported_term_;

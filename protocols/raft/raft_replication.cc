@@ -51,10 +51,16 @@ void RaftReplica::send_append(Nanos now, Progress& pr, bool allow_empty) {
       ++count;
     }
     if (count == 0 && !allow_empty) return;
-    const auto first = log_.iterator_at(pr.next);
-    encode_append_to(out_.messages.open(pr.id), term_, prev, *prev_term, commit_, round_, first,
-                     first + static_cast<std::ptrdiff_t>(count));
-    out_.messages.close();
+    const EncodedAppend append{term_, prev, count, commit_, round_, out_.messages.size()};
+    if (last_append_ && *last_append_ == append) {
+      out_.messages.add_copy(pr.id, last_append_->message);  // same entries: the leader only appends
+    } else {
+      const auto first = log_.iterator_at(pr.next);
+      encode_append_to(out_.messages.open(pr.id), term_, prev, *prev_term, commit_, round_, first,
+                       first + static_cast<std::ptrdiff_t>(count));
+      out_.messages.close();
+      last_append_ = append;
+    }
     allow_empty = false;
     if (pr.state == Progress::State::probe) {
       pr.probe_sent = true;
