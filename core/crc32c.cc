@@ -2,6 +2,7 @@
 
 #include <array>
 #include <cstddef>
+#include <cstring>
 
 namespace lockstep {
 namespace {
@@ -34,9 +35,29 @@ constexpr std::uint32_t byte_at(ByteView data, std::size_t i) {
   return static_cast<std::uint32_t>(data[i]);
 }
 
+#if defined(__x86_64__)
+// SSE4.2 has a CRC32C instruction: eight bytes per instruction. Chosen at run time, so the binary
+// still runs on a CPU without it; both paths compute the same function (tested against vectors).
+__attribute__((target("sse4.2"))) std::uint32_t crc32c_hardware(std::uint32_t crc, ByteView data) {
+  std::uint64_t state = ~crc;
+  const std::byte* p = data.data();
+  std::size_t n = data.size();
+  for (; n >= 8; p += 8, n -= 8) {
+    std::uint64_t word;
+    std::memcpy(&word, p, 8);  // x86 is little-endian, as CRC32C's byte order wants
+    state = __builtin_ia32_crc32di(state, word);
+  }
+  auto s32 = static_cast<std::uint32_t>(state);
+  for (; n > 0; ++p, --n) s32 = __builtin_ia32_crc32qi(s32, static_cast<unsigned char>(*p));
+  return ~s32;
+}
+
+const bool kHaveHardwareCrc = __builtin_cpu_supports("sse4.2");
+#endif
+
 }  // namespace
 
-std::uint32_t crc32c_extend(std::uint32_t crc, ByteView data) {
+std::uint32_t crc32c_software(std::uint32_t crc, ByteView data) {
   std::uint32_t state = ~crc;
   std::size_t i = 0;
   const std::size_t n = data.size();
@@ -51,6 +72,13 @@ std::uint32_t crc32c_extend(std::uint32_t crc, ByteView data) {
   }
   for (; i < n; ++i) state = (state >> 8) ^ kTables[0][(state ^ byte_at(data, i)) & 0xffu];
   return ~state;
+}
+
+std::uint32_t crc32c_extend(std::uint32_t crc, ByteView data) {
+#if defined(__x86_64__)
+  if (kHaveHardwareCrc) return crc32c_hardware(crc, data);
+#endif
+  return crc32c_software(crc, data);
 }
 
 std::uint32_t crc32c(ByteView data) { return crc32c_extend(0, data); }

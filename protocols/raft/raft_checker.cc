@@ -226,9 +226,11 @@ RaftChecker::Slot* RaftChecker::slot(LogIndex i) {
     slot_base_ = i.value;
   }
   while (slot_base_ + slots_.size() <= i.value) slots_.emplace_back();
-  while (slots_.size() > kIndexWindow) {
-    slots_.pop_front();
-    ++slot_base_;
+  if (slots_.size() > 2 * kIndexWindow) {
+    // Forget the older half in one go: amortised O(1) per index, and indexing stays a vector's.
+    const std::size_t drop = slots_.size() - kIndexWindow;
+    slots_.erase(slots_.begin(), slots_.begin() + static_cast<std::ptrdiff_t>(drop));
+    slot_base_ += drop;
   }
   return &slots_[i.value - slot_base_];
 }

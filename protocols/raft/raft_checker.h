@@ -39,8 +39,8 @@ namespace lockstep::raft {
 
 class RaftChecker final : public consensus::ClusterChecker {
  public:
-  // How many consecutive indexes the cluster-wide tables remember; older ones are forgotten (and no
-  // longer compared) once the newest index seen is this far ahead.
+  // How many consecutive indexes the cluster-wide tables remember at least (at most twice as many);
+  // older ones are forgotten, and no longer compared, once the newest index seen is this far ahead.
   static constexpr std::uint64_t kIndexWindow = std::uint64_t{1} << 18;
 
   std::vector<std::string> properties() const override;
@@ -101,7 +101,7 @@ class RaftChecker final : public consensus::ClusterChecker {
   // leader of a term above T must hold entry C. Both coordinates strictly increase.
   std::map<Term, LogIndex> commit_watermarks_;
   std::uint64_t watermark_version_ = 0;  // bumped whenever commit_watermarks_ changes
-  std::deque<Slot> slots_;  // slots_[k] describes index slot_base_ + k
+  std::vector<Slot> slots_;  // slots_[k] describes index slot_base_ + k
   std::uint64_t slot_base_ = 1;
   std::optional<consensus::Violation> violation_;
 };

@@ -2,12 +2,11 @@
 // cluster configurations the log holds (thesis §4.1: a server uses the latest configuration in
 // its log, committed or not).
 //
-// Index i's entry lives at entries_[i - snapshot_index - 1]; a deque so that compaction drops the
-// front in O(dropped). Index 0 is the empty prefix: term 0, digest kDigestSeed.
+// Index i's entry lives at entries_[i - snapshot_index - 1]. A vector: indexing is on every hot
+// path, and compaction (which erases the front) keeps only the short unapplied tail. Index 0 is the empty prefix: term 0, digest kDigestSeed.
 #pragma once
 
 #include <cstdint>
-#include <deque>
 #include <optional>
 #include <vector>
 
@@ -19,7 +18,7 @@ namespace lockstep::raft {
 
 class RaftLog {
  public:
-  using const_iterator = std::deque<Entry>::const_iterator;
+  using const_iterator = std::vector<Entry>::const_iterator;
 
   // The configuration in force before any config entry or snapshot: the bootstrap members.
   explicit RaftLog(std::vector<NodeId> bootstrap_members);
@@ -90,7 +89,7 @@ class RaftLog {
   Bytes snapshot_data_;
   Config base_config_;            // in force at snapshot_index_
   std::vector<Config> configs_;   // config entries above the snapshot, ascending
-  std::deque<Entry> entries_;
+  std::vector<Entry> entries_;
 };
 
 }  // namespace lockstep::raft
