@@ -98,6 +98,11 @@ class Reader {
   bool ok() const { return ok_; }
   bool done() const { return ok_ && pos_ == in_.size(); }
 
+ protected:
+  // For readers that add their own checks (a bounded count, a sorted list).
+  void fail() { ok_ = false; }
+  std::size_t remaining() const { return in_.size() - pos_; }
+
  private:
   std::uint64_t get_le(std::size_t n) {
     if (!ok_ || n > in_.size() - pos_) {

@@ -14,42 +14,24 @@ void Writer::header(Tag tag) {
 
 namespace {
 
-// Bounds-checked reader over untrusted bytes. The first failure latches: every later read
-// returns a zero value and ok() stays false, so decoders can read a whole struct and check once.
-class Reader {
+// The shared bounds-checked Reader (core/codec.h) plus the Raft vocabulary: bounded terms and
+// indexes, counts checked against the bytes left, sorted member lists, and log entries.
+class Reader : public lockstep::Reader {
  public:
-  explicit Reader(ByteView in) : in_(in) {}
+  using lockstep::Reader::Reader;
 
-  bool ok() const { return ok_; }
-  bool at_end() const { return ok_ && pos_ == in_.size(); }
-
-  std::uint8_t u8() {
-    if (!need(1)) return 0;
-    return std::to_integer<std::uint8_t>(in_[pos_++]);
-  }
-  std::uint32_t u32() { return static_cast<std::uint32_t>(get_le(4)); }
-  std::uint64_t u64() { return get_le(8); }
-  bool boolean() {
-    const std::uint8_t v = u8();
-    if (v > 1) ok_ = false;
-    return v == 1;
-  }
   Term term() { return Term{bounded()}; }
   LogIndex index() { return LogIndex{bounded()}; }
-  Bytes bytes() {
-    const std::uint32_t n = u32();
-    if (!need(n)) return {};
-    Bytes b(in_.begin() + static_cast<std::ptrdiff_t>(pos_),
-            in_.begin() + static_cast<std::ptrdiff_t>(pos_ + n));
-    pos_ += n;
-    return b;
+  Bytes owned_bytes() {
+    const ByteView b = bytes();
+    return Bytes(b.begin(), b.end());
   }
   // A count of items each at least `min_item_bytes` long: rejected up front when the rest of the
   // input could not hold that many, so a forged count cannot make us reserve gigabytes.
   std::uint32_t count(std::size_t min_item_bytes) {
     const std::uint32_t n = u32();
-    if (ok_ && static_cast<std::uint64_t>(n) * min_item_bytes > in_.size() - pos_) ok_ = false;
-    return ok_ ? n : 0;
+    if (ok() && static_cast<std::uint64_t>(n) * min_item_bytes > remaining()) fail();
+    return ok() ? n : 0;
   }
   std::optional<NodeId> optional_node() {
     if (!boolean()) return std::nullopt;
@@ -59,9 +41,9 @@ class Reader {
     const std::uint32_t n = count(4);
     std::vector<NodeId> out;
     out.reserve(n);
-    for (std::uint32_t i = 0; i < n && ok_; ++i) {
+    for (std::uint32_t i = 0; i < n && ok(); ++i) {
       const NodeId id{u32()};
-      if (!out.empty() && !(out.back() < id)) ok_ = false;  // strictly ascending: no duplicates
+      if (!out.empty() && !(out.back() < id)) fail();  // strictly ascending: no duplicates
       out.push_back(id);
     }
     return out;
@@ -72,52 +54,35 @@ class Reader {
     const std::uint8_t kind = u8();
     if (kind < static_cast<std::uint8_t>(EntryKind::command) ||
         kind > static_cast<std::uint8_t>(EntryKind::config)) {
-      ok_ = false;
+      fail();
     }
     e.kind = static_cast<EntryKind>(kind);
-    e.data = bytes();
-    if (ok_ && e.kind == EntryKind::config && !decode_members(e.data)) ok_ = false;
-    if (!ok_) return std::nullopt;
+    e.data = owned_bytes();
+    if (ok() && e.kind == EntryKind::config && !decode_members(e.data)) fail();
+    if (!ok()) return std::nullopt;
     return e;
   }
   std::vector<Entry> entries() {
     const std::uint32_t n = count(13);
     std::vector<Entry> out;
     out.reserve(n);
-    for (std::uint32_t i = 0; i < n && ok_; ++i) {
+    for (std::uint32_t i = 0; i < n && ok(); ++i) {
       if (auto e = entry()) out.push_back(std::move(*e));
     }
     return out;
   }
 
  private:
-  bool need(std::size_t n) {
-    if (!ok_ || in_.size() - pos_ < n) ok_ = false;
-    return ok_;
-  }
-  std::uint64_t get_le(int n) {
-    if (!need(static_cast<std::size_t>(n))) return 0;
-    std::uint64_t v = 0;
-    for (int i = 0; i < n; ++i) {
-      v |= static_cast<std::uint64_t>(std::to_integer<std::uint8_t>(in_[pos_ + i])) << (8 * i);
-    }
-    pos_ += static_cast<std::size_t>(n);
-    return v;
-  }
   std::uint64_t bounded() {
     const std::uint64_t v = u64();
-    if (v >= kMaxWireValue) ok_ = false;
+    if (v >= kMaxWireValue) fail();
     return v;
   }
-
-  ByteView in_;
-  std::size_t pos_ = 0;
-  bool ok_ = true;
 };
 
 template <typename T>
 std::optional<T> finish(Reader& r, T value) {
-  if (!r.at_end()) return std::nullopt;
+  if (!r.done()) return std::nullopt;
   return value;
 }
 
@@ -290,7 +255,7 @@ std::optional<RaftMessage> decode_message(ByteView bytes) {
       m.last_term = r.term();
       m.digest = r.u64();
       m.members = r.members();
-      m.data = r.bytes();
+      m.data = r.owned_bytes();
       m.round = r.u64();
       return codec::finish<RaftMessage>(r, std::move(m));
     }
@@ -368,7 +333,7 @@ std::optional<RaftRecord> decode_record(ByteView bytes) {
       rec.last_term = r.term();
       rec.digest = r.u64();
       rec.members = r.members();
-      rec.data = r.bytes();
+      rec.data = r.owned_bytes();
       return codec::finish<RaftRecord>(r, std::move(rec));
     }
     default:
@@ -385,7 +350,7 @@ Bytes encode_members(const std::vector<NodeId>& members) {
 std::optional<std::vector<NodeId>> decode_members(ByteView bytes) {
   codec::Reader r(bytes);
   std::vector<NodeId> members = r.members();
-  if (!r.at_end()) return std::nullopt;
+  if (!r.done()) return std::nullopt;
   return members;
 }
 
