@@ -181,10 +181,12 @@ std::optional<NodeId> Run::current_leader() {
 
 void Run::after_step(std::optional<NodeId> node) {
   if (node && node->value >= scenario_.nodes) return;  // a client's step: no server changed
-  replicas_.clear();
-  for (std::uint32_t i = 0; i < scenario_.nodes; ++i) {
+  // Only the stepped server's replica can have been replaced (a start); after an action, any.
+  const std::uint32_t first = node ? node->value : 0;
+  const std::uint32_t end = node ? node->value + 1 : scenario_.nodes;
+  for (std::uint32_t i = first; i < end; ++i) {
     service::ReplicaHost* h = host(i);
-    replicas_.push_back(h == nullptr ? nullptr : &h->replica());
+    replicas_[i] = h == nullptr ? nullptr : &h->replica();
   }
   ++steps_checked_;
   std::optional<std::size_t> changed;
@@ -325,6 +327,7 @@ RunResult Run::execute() {
   world_.set_event_limit(scenario_.event_limit);
   add_servers();
   roles_seen_.assign(scenario_.nodes, consensus::RoleChange{});
+  replicas_.assign(scenario_.nodes, nullptr);
   add_clients();
   FaultInjector injector(world_, scenario_.nodes, [this] { return current_leader(); },
                          world_.derive_rng(kFaultStream));
