@@ -92,10 +92,11 @@ void ReplicaHost::handle_request(Env& env, NodeId from, const ClientRequest& req
 }
 
 void ReplicaHost::drain(Env& env) {
-  // Applying and compacting can produce more output (compact rewrites the log), so loop until
-  // the replica has nothing more to say.
+  // Compacting produces more output (compact rewrites the log): only then is another round due,
+  // since nothing else here calls into the replica.
   consensus::Output& out = output_;
-  for (int rounds = 0; rounds < 8; ++rounds) {
+  bool more = true;
+  for (int rounds = 0; more && rounds < 8; ++rounds) {
     replica_->take_output(out);
     if (out.empty()) break;
     persist(env, out);
@@ -120,7 +121,7 @@ void ReplicaHost::drain(Env& env) {
       }
     }
     serve_reads(env);
-    maybe_compact(env);
+    more = maybe_compact(env);
   }
   arm_timer(env);
 }
@@ -186,12 +187,13 @@ void ReplicaHost::serve_reads(Env& env) {
   }
 }
 
-void ReplicaHost::maybe_compact(Env& env) {
+bool ReplicaHost::maybe_compact(Env& env) {
   if (config_.snapshot_every == 0 || applied_index_ < snapshot_index_ + config_.snapshot_every) {
-    return;
+    return false;
   }
   snapshot_index_ = applied_index_;
   replica_->compact(env.monotonic(), applied_index_, state_machine_->snapshot());
+  return true;
 }
 
 void ReplicaHost::arm_timer(Env& env) {

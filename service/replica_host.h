@@ -97,7 +97,8 @@ class ReplicaHost final : public Process {
   void persist(Env& env, consensus::Output& out);
   void apply_committed(Env& env, consensus::Output& out);
   void serve_reads(Env& env);
-  void maybe_compact(Env& env);
+  // Returns whether it asked the replica to compact (which produces output).
+  bool maybe_compact(Env& env);
   void arm_timer(Env& env);
   void forget_pending();
   void reply(Env& env, NodeId to, ClientReply reply);
