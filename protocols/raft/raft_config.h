@@ -48,6 +48,14 @@ struct RaftConfig {
   // read_barrier() answers busy once this many read barriers are waiting.
   std::size_t max_pending_reads = 8192;
 
+  // Adding a server (thesis §4.2.1): the leader first replicates to it as a non-voting learner,
+  // in rounds (each round replicates up to the leader's last index when the round began), and
+  // appends the new configuration only once a round finishes within election_timeout_min, so that
+  // a slow new server cannot leave the cluster unable to commit. It gives up after this many
+  // rounds, or when the learner makes no progress for an election timeout; the configuration is
+  // then unchanged. 0 = add at once, without catching up.
+  std::uint32_t catch_up_rounds = 10;
+
   // The replica asks the host for a snapshot (RaftReplica::wants_snapshot) once this many applied
   // entries sit in the log above the last snapshot. 0 = never ask: the host decides alone.
   std::uint64_t snapshot_threshold = 0;

@@ -20,23 +20,77 @@ consensus::ProposeResult RaftReplica::change_membership(Nanos now,
   // One change at a time: the previous one must be committed.
   if (log_.members_index() > commit_) return {consensus::Outcome::busy, leader_};
 
+  // One server catching up at a time; asking again for the same one is a no-op.
+  if (catch_up_) {
+    return {catch_up_->node == change.node && change.kind == consensus::MembershipChange::Kind::add
+                ? consensus::Outcome::accepted
+                : consensus::Outcome::busy,
+            leader_};
+  }
+
   std::vector<NodeId> members = log_.members();
   const auto it = std::lower_bound(members.begin(), members.end(), change.node);
   const bool present = it != members.end() && *it == change.node;
   if (change.kind == consensus::MembershipChange::Kind::add) {
     if (present) return {consensus::Outcome::accepted, leader_};  // already a member
+    if (config_.catch_up_rounds > 0) {
+      // Thesis §4.2.1: replicate to it as a learner first; the configuration follows.
+      catch_up_ = CatchUp{change.node, 1, log_.last_index(), now, LogIndex{0}, now};
+      sync_peers();
+      if (Progress* pr = find_progress(change.node)) send_append(now, *pr, true);
+      return {consensus::Outcome::accepted, leader_};
+    }
     members.insert(it, change.node);
   } else {
     if (!present) return {consensus::Outcome::accepted, leader_};  // already gone
     if (members.size() == 1) return {consensus::Outcome::unsupported, leader_};  // last member
     members.erase(it);
   }
+  append_config(now, std::move(members));
+  return {consensus::Outcome::accepted, leader_};
+}
+
+void RaftReplica::append_config(Nanos now, std::vector<NodeId> members) {
   const LogIndex index = log_.append(term_, EntryKind::config, encode_members(members));
   persist_entries_from(index);
   sync_peers();  // effective as soon as appended, on the leader too
   broadcast_append(now);
   maybe_commit(now);  // a smaller quorum may already hold everything
-  return {consensus::Outcome::accepted, leader_};
+}
+
+// Thesis §4.2.1: a round replicates everything the leader held when it began. A round that
+// finishes within an election timeout means the learner is close enough to join without stalling
+// commitment for long; otherwise another round begins, up to catch_up_rounds. A learner that
+// makes no progress for an election timeout (down, partitioned) is given up on.
+void RaftReplica::advance_catch_up(Nanos now) {
+  if (!catch_up_ || role_ != RaftRole::leader) return;
+  CatchUp& c = *catch_up_;
+  const Progress* pr = find_progress(c.node);
+  LS_ASSERT(pr != nullptr);
+  if (pr->match > c.progress_seen) {
+    c.progress_seen = pr->match;
+    c.progress_at = now;
+  }
+  if (pr->match >= c.round_target) {
+    if (now - c.round_started < config_.election_timeout_min) {
+      const NodeId node = c.node;
+      catch_up_.reset();
+      std::vector<NodeId> members = log_.members();
+      members.insert(std::lower_bound(members.begin(), members.end(), node), node);
+      append_config(now, std::move(members));
+      return;
+    }
+    if (c.round < config_.catch_up_rounds) {
+      ++c.round;
+      c.round_target = log_.last_index();
+      c.round_started = now;
+      return;
+    }
+  } else if (now - c.progress_at < config_.election_timeout_min) {
+    return;  // still moving
+  }
+  catch_up_.reset();  // too slow, or silent: the configuration stays as it is
+  sync_peers();
 }
 
 consensus::ProposeResult RaftReplica::transfer_leadership(Nanos now, NodeId target) {

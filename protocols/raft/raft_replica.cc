@@ -181,6 +181,7 @@ void RaftReplica::tick(Nanos now) {
     check_quorum_deadline_ = now + config_.election_timeout_min;
   }
   if (transfer_target_ && now >= transfer_deadline_) transfer_target_.reset();  // §3.10: abort
+  advance_catch_up(now);
 }
 
 Nanos RaftReplica::next_tick() const {
@@ -212,6 +213,7 @@ void RaftReplica::become_follower(Nanos now, Term term, std::optional<NodeId> le
   votes_.clear();
   peers_.clear();
   transfer_target_.reset();
+  catch_up_.reset();
   pending_reads_.clear();  // the host learns from the role change that they will not complete
   round_sent_at_.clear();
   reset_election_timer(now);
@@ -224,6 +226,7 @@ void RaftReplica::become_leader(Nanos now) {
   votes_.clear();
   peers_.clear();
   transfer_target_.reset();
+  catch_up_.reset();
   pending_reads_.clear();
   round_sent_at_.clear();
   lease_expiry_ = Nanos::zero();
@@ -241,15 +244,18 @@ void RaftReplica::become_leader(Nanos now) {
 // Leader: one Progress per member other than itself, in member order (deterministic).
 void RaftReplica::sync_peers() {
   std::vector<Progress> next;
-  next.reserve(log_.members().size());
-  for (NodeId id : log_.members()) {
-    if (id == self_) continue;
+  next.reserve(log_.members().size() + 1);
+  const auto keep = [&](NodeId id) {
+    if (id == self_) return;
     if (Progress* existing = find_progress(id)) {
       next.push_back(std::move(*existing));
     } else {
       next.emplace_back(id, log_.last_index().next(), config_.max_inflight_appends);
     }
-  }
+  };
+  for (NodeId id : log_.members()) keep(id);
+  // Thesis §4.2.1: the server catching up is replicated to, but has no vote.
+  if (catch_up_ && !is_voter(catch_up_->node)) keep(catch_up_->node);
   peers_ = std::move(next);
 }
 

@@ -160,6 +160,12 @@ class RaftReplica final : public consensus::Replica {
   void handle(Nanos now, NodeId from, SnapshotRequest& m);
   void handle(Nanos now, NodeId from, const SnapshotResponse& m);
   void maybe_send_timeout_now(Progress& pr);
+  // Thesis §4.2.1 catch-up: appends the configuration once the learner is caught up, starts its
+  // next round, or gives up (tick). Called when its match advances and on every leader tick.
+  void advance_catch_up(Nanos now);
+  void append_config(Nanos now, std::vector<NodeId> members);
+  // The learner being caught up, if any: it has a Progress but no vote.
+  bool is_learner(NodeId id) const { return catch_up_ && catch_up_->node == id; }
 
   // raft_read.cc (thesis §6.4).
   void broadcast_heartbeat(Nanos now);
@@ -210,6 +216,16 @@ class RaftReplica final : public consensus::Replica {
   bool lease_disabled_ = false;  // a TimeoutNow was sent in this term: voters may skip stickiness
   std::deque<PendingRead> pending_reads_;
   std::vector<std::uint64_t> scratch_;
+  // Thesis §4.2.1: a server being added, catching up as a learner before it becomes a member.
+  struct CatchUp {
+    NodeId node;
+    std::uint32_t round = 1;
+    LogIndex round_target;   // the round ends once the learner holds this index
+    Nanos round_started;
+    LogIndex progress_seen;  // its match at the last sign of progress...
+    Nanos progress_at;       // ...and when
+  };
+  std::optional<CatchUp> catch_up_;
 
   // Output.
   consensus::Output out_;

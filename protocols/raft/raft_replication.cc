@@ -149,6 +149,11 @@ void RaftReplica::handle(Nanos now, NodeId from, const AppendResponse& m) {
     if (role_ != RaftRole::leader) return;
     maybe_send_timeout_now(*pr);
     send_append(now, *pr, false);
+    if (is_learner(from)) {
+      advance_catch_up(now);  // may append the configuration and rebuild peers_
+      pr = find_progress(from);
+      if (pr == nullptr) return;
+    }
   }
   note_round_ack(now, *pr, m.round);
 }

@@ -179,6 +179,52 @@ TEST(RaftMembership, AddedServerCatchesUpAndVotes_4_1) {
   EXPECT_EQ(c.applied(0), std::vector<std::string>{"a"});
 }
 
+TEST(RaftMembership, ConfigurationWaitsUntilTheNewServerHoldsTheLog_4_2_1) {
+  TestCluster c(3);
+  c.elect(0);
+  c.commit(0, "a");
+  c.commit(0, "b");
+  const std::size_t n = c.add_node();
+  ASSERT_EQ(change(c, 0, kAdd, static_cast<std::uint32_t>(n)).outcome, consensus::Outcome::accepted);
+  // Nothing delivered yet: the new server is a learner, the configuration is not in the log.
+  EXPECT_EQ(c.node(0).members().size(), 3u);
+  EXPECT_EQ(c.node(0).log().last_index(), LogIndex{3});  // no-op, a, b
+  c.deliver_all();
+  EXPECT_EQ(c.node(0).members().size(), 4u);
+  EXPECT_EQ(c.applied(n), (std::vector<std::string>{"a", "b"}));
+}
+
+TEST(RaftMembership, AnUnreachableNewServerNeverJoinsNorCounts_4_2_1) {
+  TestCluster c(3);
+  c.elect(0);
+  c.commit(0, "a");
+  const std::size_t n = c.add_node();
+  c.isolate(n);
+  ASSERT_EQ(change(c, 0, kAdd, static_cast<std::uint32_t>(n)).outcome, consensus::Outcome::accepted);
+  // Another change waits for this one.
+  EXPECT_EQ(change(c, 0, kRemove, 2).outcome, consensus::Outcome::busy);
+  // While it catches up it has no vote: the old majority (0 and 1) still commits.
+  c.crash(2);
+  c.commit(0, "b");
+  EXPECT_EQ(c.applied(1), (std::vector<std::string>{"a", "b"}));
+  // It makes no progress for an election timeout: the leader gives up, configuration unchanged.
+  c.run_for(c.config().election_timeout_max);
+  EXPECT_EQ(c.node(0).members().size(), 3u);
+  EXPECT_EQ(c.node(0).progress(NodeId{static_cast<std::uint32_t>(n)}), nullptr);
+  EXPECT_EQ(change(c, 0, kRemove, 2).outcome, consensus::Outcome::accepted);
+}
+
+TEST(RaftMembership, WithoutCatchUpTheServerJoinsAtOnce_4_2_1) {
+  RaftConfig config = testing::test_config();
+  config.catch_up_rounds = 0;
+  TestCluster c(3, config);
+  c.elect(0);
+  const std::size_t n = c.add_node();
+  c.isolate(n);
+  ASSERT_EQ(change(c, 0, kAdd, static_cast<std::uint32_t>(n)).outcome, consensus::Outcome::accepted);
+  EXPECT_EQ(c.node(0).members().size(), 4u);  // in force as soon as appended
+}
+
 TEST(RaftMembership, RemovedFollowerNoLongerCountsTowardsQuorum_4_1) {
   TestCluster c(3);
   c.elect(0);
