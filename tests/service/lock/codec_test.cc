@@ -5,6 +5,7 @@
 #include <rapidcheck/gtest.h>
 
 #include "service/lock/lock_codec.h"
+#include "service/lock/lock_service.h"
 #include "tests/service/lock/lock_generators.h"
 #include "tests/service/lock/lock_test_support.h"
 
@@ -73,6 +74,23 @@ TEST(LockCodec, OutOfRangeTagsAndFlagsAreRejected) {
   const Bytes result = encode(Result{Code::no_node, Revision{3}, {}});
   EXPECT_FALSE(decode_result(with_byte(result, 0, kCodeMax + 1)));
   EXPECT_FALSE(decode_result(with_byte(result, result.size() - 1, 200)));  // unknown value
+}
+
+TEST(LockCodec, ServiceAnswersMalformedCommandsBadRequestAndChangesNothing) {
+  LockService service(test_config());
+  const Bytes before = service.snapshot();
+  for (const Bytes& junk : {Bytes{}, to_bytes("x"), Bytes(9, std::byte{0xff}),
+                            encode_command(KeepAlive{})}) {  // the last lacks acked_through
+    const auto result = decode_result(
+        service.apply(service.machine().applied_index() + 1, LoggedCommand{1, 1, junk}));
+    ASSERT_TRUE(result);
+    EXPECT_EQ(result->code, Code::bad_request);
+    EXPECT_TRUE(service.last_effects().notifications.empty());
+  }
+  EXPECT_EQ(service.snapshot(), before);
+  const auto queried = decode_result(service.query(to_bytes("not a command")));
+  ASSERT_TRUE(queried);
+  EXPECT_EQ(queried->code, Code::bad_request);
 }
 
 // Commands that decode but mean nothing sensible (any path, any session, any number) are answered
