@@ -2,11 +2,16 @@
 // (lock_codec.h), applies it to a LockStateMachine, and encodes the caller's result. Bytes that do
 // not decode are answered bad_request and change nothing.
 //
-// StateMachine::apply returns only the caller's result, so the rest of an apply's outcome — the
-// notifications for other sessions (granted waiters, watch events, expired sessions) and the
-// leader's timers — is kept here until the next apply; the server takes it with last_effects().
+// StateMachine::apply returns only the caller's result, so the rest of each apply's outcome — the
+// notifications for sessions (granted waiters, watch events, expired sessions) and the leader's
+// timers — is kept here, tagged with its log index, until the server takes it. The host applies
+// a batch of commands per step, so the server takes after each step and gets them all in commit
+// order. Until then at most kEffectsKeptMax applies' effects are kept (a limit on everything);
+// older ones are dropped and counted in effects_dropped(), which a correct server keeps at 0.
 #pragma once
 
+#include <cstddef>
+#include <deque>
 #include <vector>
 
 #include "service/lock/lock_state_machine.h"
@@ -14,11 +19,15 @@
 
 namespace lockstep::service::lock {
 
-struct ApplyEffects {
+// What applying the command at `index` produced besides its result.
+struct AppliedEffects {
+  std::uint64_t index = 0;
   std::vector<Notification> notifications;
   std::vector<LeaderTimer> timers;
-  friend bool operator==(const ApplyEffects&, const ApplyEffects&) = default;
+  friend bool operator==(const AppliedEffects&, const AppliedEffects&) = default;
 };
+
+inline constexpr std::size_t kEffectsKeptMax = 4096;
 
 class LockService final : public StateMachine {
  public:
@@ -31,16 +40,21 @@ class LockService final : public StateMachine {
   Bytes query(ByteView query) const override;
   Bytes snapshot() const override;
   // Snapshots come from our own state machines through the protocol, checksummed on disk: one
-  // that does not restore is a bug, and asserts.
+  // that does not restore is a bug, and asserts. Effects not taken yet are dropped with the state
+  // they came from (a replica installs snapshots as a follower, which delivers nothing).
   void restore(ByteView snapshot) override;
 
-  // What the latest apply produced besides its result; empty after a malformed command.
-  const ApplyEffects& last_effects() const { return effects_; }
+  // The effects of every apply since the last call, oldest first; applies that produced none are
+  // left out.
+  std::vector<AppliedEffects> take_effects();
+  // Applies whose effects were dropped because nobody took them in time.
+  std::uint64_t effects_dropped() const { return effects_dropped_; }
   const LockStateMachine& machine() const { return machine_; }
 
  private:
   LockStateMachine machine_;
-  ApplyEffects effects_;
+  std::deque<AppliedEffects> effects_;
+  std::uint64_t effects_dropped_ = 0;
 };
 
 }  // namespace lockstep::service::lock

@@ -85,8 +85,8 @@ TEST(LockCodec, ServiceAnswersMalformedCommandsBadRequestAndChangesNothing) {
         service.apply(service.machine().applied_index() + 1, LoggedCommand{1, 1, junk}));
     ASSERT_TRUE(result);
     EXPECT_EQ(result->code, Code::bad_request);
-    EXPECT_TRUE(service.last_effects().notifications.empty());
   }
+  EXPECT_TRUE(service.take_effects().empty());
   EXPECT_EQ(service.snapshot(), before);
   const auto queried = decode_result(service.query(to_bytes("not a command")));
   ASSERT_TRUE(queried);

@@ -348,16 +348,25 @@ TEST(LockService, RunsCommandsThroughTheStateMachineInterface) {
   const Result opened = apply(kOpenTokenBit | 1, 1, OpenSession{seconds(5)});
   ASSERT_EQ(opened.code, Code::ok);
   const SessionId a = std::get<SessionInfo>(opened.value).session;
-  EXPECT_EQ(service.last_effects().timers,
-            (std::vector<LeaderTimer>{LeaseTimer{a, 1, seconds(5)}}));
   const SessionId b2 =
       std::get<SessionInfo>(apply(kOpenTokenBit | 2, 1, OpenSession{seconds(5)}).value).session;
   ASSERT_EQ(apply(a.value, 1, Create{p("/l"), {}}).code, Code::ok);
   ASSERT_EQ(apply(a.value, 2, Acquire{p("/l"), LockMode::exclusive, true}).code, Code::ok);
   ASSERT_EQ(apply(b2.value, 1, Acquire{p("/l"), LockMode::exclusive, true}).code, Code::waiting);
   ASSERT_EQ(apply(a.value, 3, Release{p("/l")}).code, Code::ok);
-  ASSERT_EQ(service.last_effects().notifications.size(), 1u);
-  EXPECT_EQ(service.last_effects().notifications[0].target, b2);
+
+  // Everything since the last take, in commit order, each under its own index (as a host that
+  // applied these six commands in one step would find them).
+  const std::vector<AppliedEffects> effects = service.take_effects();
+  ASSERT_EQ(effects.size(), 3u);  // the two openings and the release
+  EXPECT_EQ(effects[0].index, 1u);
+  EXPECT_EQ(effects[0].timers, (std::vector<LeaderTimer>{LeaseTimer{a, 1, seconds(5)}}));
+  EXPECT_EQ(effects[1].timers, (std::vector<LeaderTimer>{LeaseTimer{b2, 2, seconds(5)}}));
+  EXPECT_EQ(effects[2].index, 6u);
+  ASSERT_EQ(effects[2].notifications.size(), 1u);
+  EXPECT_EQ(effects[2].notifications[0].target, b2);
+  EXPECT_TRUE(std::holds_alternative<Completion>(effects[2].notifications[0].body));
+  EXPECT_TRUE(service.take_effects().empty());
 
   // Reads as queries, and anything else refused as one.
   const auto observed = decode_result(service.query(encode_command(Observe{p("/l")})));
@@ -370,6 +379,23 @@ TEST(LockService, RunsCommandsThroughTheStateMachineInterface) {
   copy.restore(service.snapshot());
   EXPECT_EQ(copy.snapshot(), service.snapshot());
   EXPECT_EQ(decode_result(copy.query(encode_command(Get{p("/l")})))->code, Code::ok);
+}
+
+TEST(LockService, KeepsABoundedBacklogOfUntakenEffects) {
+  LockService service(test_config());
+  std::uint64_t index = 0;
+  for (std::uint64_t token = 1; token <= kEffectsKeptMax + 3; ++token) {
+    // Open-and-close: each apply leaves effects (a lease timer, then its end).
+    const Bytes opened =
+        service.apply(++index, LoggedCommand{kOpenTokenBit | token, 1,
+                                             encode(RequestPayload{0, OpenSession{seconds(1)}})});
+    const SessionId s = std::get<SessionInfo>(decode_result(opened)->value).session;
+    service.apply(++index, LoggedCommand{s.value, 1, encode(RequestPayload{0, CloseSession{}})});
+  }
+  const std::vector<AppliedEffects> kept = service.take_effects();
+  EXPECT_EQ(kept.size(), kEffectsKeptMax);
+  EXPECT_EQ(service.effects_dropped(), 2 * (kEffectsKeptMax + 3) - kEffectsKeptMax);
+  EXPECT_EQ(kept.back().index, index);  // the newest are the ones kept
 }
 
 }  // namespace
