@@ -1,0 +1,407 @@
+#include "service/lock/lock_codec.h"
+
+#include <type_traits>
+
+namespace lockstep::service::lock {
+
+namespace {
+
+template <typename... F>
+struct Overloaded : F... {
+  using F::operator()...;
+};
+template <typename... F>
+Overloaded(F...) -> Overloaded<F...>;
+
+constexpr std::uint8_t kCommandTagMax = std::variant_size_v<Command> - 1;
+constexpr std::uint8_t kValueTagMax = std::variant_size_v<ResultValue> - 1;
+constexpr std::uint8_t kBodyTagMax = 2;
+constexpr std::uint8_t kModeMax = 1;
+
+void write_optional(Writer& w, const std::optional<std::uint64_t>& v) {
+  w.boolean(v.has_value()).u64(v.value_or(0));
+}
+std::optional<std::uint64_t> read_optional(FieldReader& r) {
+  const bool present = r.boolean();
+  const std::uint64_t v = r.u64();
+  if (!present) {
+    if (v != 0) r.fail();  // one encoding per value: equal commands, equal bytes
+    return std::nullopt;
+  }
+  return v;
+}
+void write_nanos(Writer& w, Nanos n) { w.u64(static_cast<std::uint64_t>(n.count)); }
+Nanos read_nanos(FieldReader& r) { return Nanos{static_cast<std::int64_t>(r.u64())}; }
+LockMode read_mode(FieldReader& r) { return r.enumeration<LockMode>(kModeMax); }
+
+void write_value(Writer& w, const ResultValue& value) {
+  w.u8(static_cast<std::uint8_t>(value.index()));
+  std::visit(Overloaded{
+                 [](const std::monostate&) {},
+                 [&](const SessionInfo& v) {
+                   w.u64(v.session.value);
+                   write_nanos(w, v.ttl);
+                 },
+                 [&](const NodeData& v) {
+                   write(w, v.stat);
+                   w.bytes(v.content);
+                 },
+                 [&](const NodeCreated& v) {
+                   w.str(v.path);
+                   write(w, v.stat);
+                 },
+                 [&](const NodeStat& v) { write(w, v.stat); },
+                 [&](const Children& v) {
+                   w.u32(static_cast<std::uint32_t>(v.names.size()));
+                   for (const std::string& n : v.names) w.str(n);
+                 },
+                 [&](const Granted& v) { write(w, v.sequencer); },
+                 [&](const Leader& v) {
+                   w.u64(v.session.value);
+                   write(w, v.sequencer);
+                   w.bytes(v.value);
+                 },
+                 [&](const WatchStarted& v) {
+                   w.u32(static_cast<std::uint32_t>(v.replay.size()));
+                   for (const Event& e : v.replay) write(w, e);
+                 },
+             },
+             value);
+}
+
+ResultValue read_value(FieldReader& r) {
+  switch (r.tag(kValueTagMax)) {
+    case 0: return std::monostate{};
+    case 1: {
+      SessionInfo v;
+      v.session = SessionId{r.u64()};
+      v.ttl = read_nanos(r);
+      return v;
+    }
+    case 2: {
+      NodeData v;
+      v.stat = read_stat(r);
+      v.content = r.bytes();
+      return v;
+    }
+    case 3: {
+      NodeCreated v;
+      v.path = r.str();
+      v.stat = read_stat(r);
+      return v;
+    }
+    case 4: return NodeStat{read_stat(r)};
+    case 5: {
+      Children v;
+      const std::uint32_t n = r.u32();
+      for (std::uint32_t i = 0; i < n && r.ok(); ++i) v.names.push_back(r.str());
+      return v;
+    }
+    case 6: return Granted{read_sequencer(r)};
+    case 7: {
+      Leader v;
+      v.session = SessionId{r.u64()};
+      v.sequencer = read_sequencer(r);
+      v.value = r.bytes();
+      return v;
+    }
+    case 8: {
+      WatchStarted v;
+      const std::uint32_t n = r.u32();
+      for (std::uint32_t i = 0; i < n && r.ok(); ++i) v.replay.push_back(read_event(r));
+      return v;
+    }
+    default: return std::monostate{};  // the reader has failed
+  }
+}
+
+template <typename T, typename ReadFn>
+std::optional<T> decode_whole(ByteView bytes, ReadFn read) {
+  FieldReader r(bytes);
+  T value = read(r);
+  if (!r.done()) return std::nullopt;
+  return value;
+}
+
+}  // namespace
+
+void write(Writer& w, const Stat& s) {
+  w.u64(s.version)
+      .u64(s.children_version)
+      .u64(s.created.value)
+      .u64(s.modified.value)
+      .u64(s.ephemeral_owner.value)
+      .u64(s.content_bytes)
+      .u64(s.children);
+}
+
+Stat read_stat(FieldReader& r) {
+  Stat s;
+  s.version = r.u64();
+  s.children_version = r.u64();
+  s.created = Revision{r.u64()};
+  s.modified = Revision{r.u64()};
+  s.ephemeral_owner = SessionId{r.u64()};
+  s.content_bytes = r.u64();
+  s.children = r.u64();
+  return s;
+}
+
+void write(Writer& w, const Sequencer& s) {
+  w.str(s.path).u8(static_cast<std::uint8_t>(s.mode)).u64(s.generation);
+}
+
+Sequencer read_sequencer(FieldReader& r) {
+  Sequencer s;
+  s.path = r.str();
+  s.mode = read_mode(r);
+  s.generation = r.u64();
+  return s;
+}
+
+void write(Writer& w, const Event& e) {
+  w.u64(e.revision.value)
+      .u8(static_cast<std::uint8_t>(e.kind))
+      .str(e.path)
+      .u64(e.session.value)
+      .u8(static_cast<std::uint8_t>(e.mode))
+      .u64(e.generation)
+      .u64(e.version)
+      .u8(static_cast<std::uint8_t>(e.cause));
+}
+
+Event read_event(FieldReader& r) {
+  Event e;
+  e.revision = Revision{r.u64()};
+  e.kind = r.enumeration<EventKind>(kEventKindMax);
+  e.path = r.str();
+  e.session = SessionId{r.u64()};
+  e.mode = read_mode(r);
+  e.generation = r.u64();
+  e.version = r.u64();
+  e.cause = r.enumeration<Cause>(kCauseMax);
+  return e;
+}
+
+void write(Writer& w, const Result& result) {
+  w.u8(static_cast<std::uint8_t>(result.code)).u64(result.revision.value);
+  write_value(w, result.value);
+}
+
+Result read_result(FieldReader& r) {
+  Result result;
+  result.code = r.enumeration<Code>(kCodeMax);
+  result.revision = Revision{r.u64()};
+  result.value = read_value(r);
+  return result;
+}
+
+void write(Writer& w, const Command& command) {
+  w.u8(static_cast<std::uint8_t>(command.index()));
+  std::visit(Overloaded{
+                 [&](const OpenSession& c) { write_nanos(w, c.ttl); },
+                 [](const KeepAlive&) {},
+                 [](const CloseSession&) {},
+                 [&](const Create& c) {
+                   w.str(c.path).bytes(c.content).boolean(c.ephemeral).boolean(c.sequential);
+                 },
+                 [&](const Delete& c) {
+                   w.str(c.path);
+                   write_optional(w, c.expected_version);
+                 },
+                 [&](const Get& c) { w.str(c.path); },
+                 [&](const Set& c) {
+                   w.str(c.path).bytes(c.content);
+                   write_optional(w, c.expected_version);
+                 },
+                 [&](const List& c) { w.str(c.path); },
+                 [&](const Acquire& c) {
+                   w.str(c.path).u8(static_cast<std::uint8_t>(c.mode)).boolean(c.wait);
+                 },
+                 [&](const Release& c) { w.str(c.path); },
+                 [&](const CheckSequencer& c) { write(w, c.sequencer); },
+                 [&](const Campaign& c) { w.str(c.path).bytes(c.value); },
+                 [&](const Resign& c) { w.str(c.path); },
+                 [&](const Observe& c) { w.str(c.path); },
+                 [&](const Watch& c) {
+                   w.u64(c.watch_id)
+                       .str(c.path)
+                       .boolean(c.recursive)
+                       .u32(c.kinds)
+                       .u64(c.start_revision.value);
+                 },
+                 [&](const Unwatch& c) { w.u64(c.watch_id); },
+                 [&](const BeginLeadership& c) { w.u64(c.term); },
+                 [&](const ExpireSession& c) {
+                   w.u64(c.session.value).u64(c.keepalive_index).u64(c.term);
+                 },
+                 [&](const EndLockDelay& c) { w.str(c.path).u64(c.started.value).u64(c.term); },
+             },
+             command);
+}
+
+Command read_command(FieldReader& r) {
+  switch (r.tag(kCommandTagMax)) {
+    case 0: return OpenSession{read_nanos(r)};
+    case 1: return KeepAlive{};
+    case 2: return CloseSession{};
+    case 3: {
+      Create c;
+      c.path = r.str();
+      c.content = r.bytes();
+      c.ephemeral = r.boolean();
+      c.sequential = r.boolean();
+      return c;
+    }
+    case 4: {
+      Delete c;
+      c.path = r.str();
+      c.expected_version = read_optional(r);
+      return c;
+    }
+    case 5: return Get{r.str()};
+    case 6: {
+      Set c;
+      c.path = r.str();
+      c.content = r.bytes();
+      c.expected_version = read_optional(r);
+      return c;
+    }
+    case 7: return List{r.str()};
+    case 8: {
+      Acquire c;
+      c.path = r.str();
+      c.mode = read_mode(r);
+      c.wait = r.boolean();
+      return c;
+    }
+    case 9: return Release{r.str()};
+    case 10: return CheckSequencer{read_sequencer(r)};
+    case 11: {
+      Campaign c;
+      c.path = r.str();
+      c.value = r.bytes();
+      return c;
+    }
+    case 12: return Resign{r.str()};
+    case 13: return Observe{r.str()};
+    case 14: {
+      Watch c;
+      c.watch_id = r.u64();
+      c.path = r.str();
+      c.recursive = r.boolean();
+      c.kinds = r.u32();
+      c.start_revision = Revision{r.u64()};
+      return c;
+    }
+    case 15: return Unwatch{r.u64()};
+    case 16: return BeginLeadership{r.u64()};
+    case 17: {
+      ExpireSession c;
+      c.session = SessionId{r.u64()};
+      c.keepalive_index = r.u64();
+      c.term = r.u64();
+      return c;
+    }
+    case 18: {
+      EndLockDelay c;
+      c.path = r.str();
+      c.started = Revision{r.u64()};
+      c.term = r.u64();
+      return c;
+    }
+    default: return KeepAlive{};  // the reader has failed
+  }
+}
+
+Bytes encode(const RequestPayload& payload) {
+  Writer w;
+  w.u64(payload.acked_through);
+  write(w, payload.command);
+  return w.take();
+}
+
+std::optional<RequestPayload> decode_request_payload(ByteView bytes) {
+  return decode_whole<RequestPayload>(bytes, [](FieldReader& r) {
+    RequestPayload p;
+    p.acked_through = r.u64();
+    p.command = read_command(r);
+    return p;
+  });
+}
+
+Bytes encode_command(const Command& command) {
+  Writer w;
+  write(w, command);
+  return w.take();
+}
+
+std::optional<Command> decode_command(ByteView bytes) {
+  return decode_whole<Command>(bytes, [](FieldReader& r) { return read_command(r); });
+}
+
+Bytes encode(const Result& result) {
+  Writer w;
+  write(w, result);
+  return w.take();
+}
+
+std::optional<Result> decode_result(ByteView bytes) {
+  return decode_whole<Result>(bytes, [](FieldReader& r) { return read_result(r); });
+}
+
+Bytes encode(const Notification& n) {
+  Writer w;
+  w.u64(n.target.value).u8(static_cast<std::uint8_t>(n.body.index()));
+  std::visit(Overloaded{
+                 [&](const Completion& c) {
+                   w.u64(c.request);
+                   write(w, c.result);
+                 },
+                 [&](const WatchFired& f) {
+                   w.u64(f.watch_id).u64(f.prev_revision.value);
+                   write(w, f.event);
+                 },
+                 [&](const SessionEnded& s) { write(w, s.event); },
+             },
+             n.body);
+  return w.take();
+}
+
+std::optional<Notification> decode_notification(ByteView bytes) {
+  return decode_whole<Notification>(bytes, [](FieldReader& r) {
+    Notification n;
+    n.target = SessionId{r.u64()};
+    switch (r.tag(kBodyTagMax)) {
+      case 0: {
+        Completion c;
+        c.request = r.u64();
+        c.result = read_result(r);
+        n.body = std::move(c);
+        break;
+      }
+      case 1: {
+        WatchFired f;
+        f.watch_id = r.u64();
+        f.prev_revision = Revision{r.u64()};
+        f.event = read_event(r);
+        n.body = std::move(f);
+        break;
+      }
+      default: n.body = SessionEnded{read_event(r)}; break;
+    }
+    return n;
+  });
+}
+
+Bytes encode(const Sequencer& sequencer) {
+  Writer w;
+  write(w, sequencer);
+  return w.take();
+}
+
+std::optional<Sequencer> decode_sequencer(ByteView bytes) {
+  return decode_whole<Sequencer>(bytes, [](FieldReader& r) { return read_sequencer(r); });
+}
+
+}  // namespace lockstep::service::lock

@@ -1,0 +1,160 @@
+// The namespace: create, delete, get, set, list; ephemeral and sequential nodes; versions.
+#include <fmt/format.h>
+
+#include "core/assert.h"
+#include "service/lock/lock_path.h"
+#include "service/lock/lock_state_machine.h"
+
+namespace lockstep::service::lock {
+
+namespace {
+
+// ZooKeeper's sequential suffix: ten zero-padded digits.
+constexpr std::uint64_t kSequenceMax = 9'999'999'999;
+
+}  // namespace
+
+Stat LockStateMachine::stat_of(const Node& node) const {
+  Stat s;
+  s.version = node.version;
+  s.children_version = node.children_version;
+  s.created = node.created;
+  s.modified = node.modified;
+  s.ephemeral_owner = node.ephemeral_owner;
+  s.content_bytes = node.content.size();
+  s.children = node.children.size();
+  return s;
+}
+
+Result LockStateMachine::create(SessionId session, const Create& c) {
+  if (!valid_path(c.path, config_) || is_cell_root(c.path, config_)) {
+    return answer(Code::invalid_path);
+  }
+  if (c.content.size() > config_.content_bytes_max) return answer(Code::content_too_large);
+  const std::string parent_path(parent_of(c.path));
+  Node* parent = find(parent_path);
+  if (!parent) return answer(Code::no_parent);
+  if (parent->ephemeral_owner.value != 0) return answer(Code::ephemeral_parent);
+  std::string path = c.path;
+  if (c.sequential) {
+    if (parent->next_sequence > kSequenceMax) return answer(Code::limit_exceeded);
+    path = fmt::format("{}{:010}", c.path, parent->next_sequence);
+    if (path.size() > config_.path_bytes_max) return answer(Code::invalid_path);
+  }
+  if (state_.nodes.contains(path)) {
+    // A node made by hand under a sequential name uses the number up, so that the next
+    // sequential create moves past it instead of failing forever.
+    if (c.sequential) ++parent->next_sequence;
+    return answer(Code::node_exists);
+  }
+  if (state_.nodes.size() >= config_.nodes_max) return answer(Code::limit_exceeded);
+
+  if (c.sequential) ++parent->next_sequence;
+  const Revision created{state_.revision.value + 1};
+  Node& node = state_.nodes[path];  // std::map: `parent` stays valid
+  node.content = c.content;
+  node.created = created;
+  node.modified = created;
+  if (c.ephemeral) {
+    node.ephemeral_owner = session;
+    state_.sessions.at(session).ephemerals.insert(path);
+  }
+  parent->children.emplace(name_of(path));
+  ++parent->children_version;
+
+  Event made;
+  made.kind = EventKind::node_created;
+  made.path = path;
+  LS_ASSERT_EQ(emit(std::move(made)), created);
+  Event children;
+  children.kind = EventKind::children_changed;
+  children.path = parent_path;
+  children.version = parent->children_version;
+  emit(std::move(children));
+  return answer(Code::ok, NodeCreated{path, stat_of(node)});
+}
+
+Result LockStateMachine::remove(const Delete& c) {
+  if (!valid_path(c.path, config_) || is_cell_root(c.path, config_)) {
+    return answer(Code::invalid_path);
+  }
+  const Node* node = find(c.path);
+  if (!node) return answer(Code::no_node);
+  if (c.expected_version && *c.expected_version != node->version) {
+    return answer(Code::version_mismatch);
+  }
+  if (!node->children.empty()) return answer(Code::not_empty);
+  if (!node->lock.idle()) return answer(Code::node_busy);
+  delete_node(c.path);
+  return answer(Code::ok);
+}
+
+void LockStateMachine::delete_node(const std::string& path) {
+  Node& node = *find(path);
+  LS_ASSERT(node.children.empty());  // explicit deletes check; ephemeral nodes have no children
+  std::vector<SessionId> holders;
+  for (const auto& [id, holder] : node.lock.holders) holders.push_back(id);
+  for (SessionId id : holders) drop_holder(path, node, id, Cause::node_deleted);
+  std::deque<Waiter> waiters = std::move(node.lock.waiters);
+  node.lock.waiters.clear();
+  for (const Waiter& w : waiters) state_.sessions.at(w.session).waiting.erase(path);
+  if (node.lock.delay_started.value != 0) state_.delayed_locks.erase(path);
+  if (node.ephemeral_owner.value != 0) {
+    state_.sessions.at(node.ephemeral_owner).ephemerals.erase(path);
+  }
+  const std::uint64_t last_version = node.version;
+  const std::string parent_path(parent_of(path));
+  Node& parent = *find(parent_path);
+  parent.children.erase(std::string(name_of(path)));
+  ++parent.children_version;
+  state_.nodes.erase(path);
+
+  Event deleted;
+  deleted.kind = EventKind::node_deleted;
+  deleted.path = path;
+  deleted.version = last_version;
+  emit(std::move(deleted));
+  Event children;
+  children.kind = EventKind::children_changed;
+  children.path = parent_path;
+  children.version = parent.children_version;
+  emit(std::move(children));
+  // Queued acquires and campaigns learn of it after the deletion, in the deletion's revision.
+  for (const Waiter& w : waiters) complete(w.session, w.request, answer(Code::no_node));
+}
+
+Result LockStateMachine::get(const Get& c) const {
+  Code problem = Code::ok;
+  const Node* node = find_valid(c.path, problem);
+  if (!node) return answer(problem);
+  return answer(Code::ok, NodeData{stat_of(*node), node->content});
+}
+
+Result LockStateMachine::set(const Set& c) {
+  if (!valid_path(c.path, config_)) return answer(Code::invalid_path);
+  if (c.content.size() > config_.content_bytes_max) return answer(Code::content_too_large);
+  Node* node = find(c.path);
+  if (!node) return answer(Code::no_node);
+  if (c.expected_version && *c.expected_version != node->version) {
+    return answer(Code::version_mismatch);
+  }
+  node->content = c.content;
+  ++node->version;
+  node->modified = Revision{state_.revision.value + 1};
+  Event changed;
+  changed.kind = EventKind::node_changed;
+  changed.path = c.path;
+  changed.version = node->version;
+  LS_ASSERT_EQ(emit(std::move(changed)), node->modified);
+  return answer(Code::ok, NodeStat{stat_of(*node)});
+}
+
+Result LockStateMachine::list(const List& c) const {
+  Code problem = Code::ok;
+  const Node* node = find_valid(c.path, problem);
+  if (!node) return answer(problem);
+  return answer(Code::ok,
+                Children{std::vector<std::string>(node->children.begin(), node->children.end())});
+}
+
+}  // namespace lockstep::service::lock

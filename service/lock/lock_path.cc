@@ -1,0 +1,68 @@
+#include "service/lock/lock_path.h"
+
+#include "core/assert.h"
+
+namespace lockstep::service::lock {
+
+namespace {
+
+constexpr std::string_view kPrefix = "/ls/";
+
+bool valid_char(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+         c == '_' || c == '-';
+}
+
+}  // namespace
+
+std::string cell_root(const LockConfig& config) { return std::string(kPrefix) + config.cell; }
+
+bool valid_component(std::string_view name) {
+  if (name.empty() || name == "." || name == "..") return false;
+  for (char c : name) {
+    if (!valid_char(c)) return false;
+  }
+  return true;
+}
+
+bool valid_path(std::string_view path, const LockConfig& config) {
+  if (path.size() > config.path_bytes_max) return false;
+  if (!path.starts_with(kPrefix)) return false;
+  std::string_view rest = path.substr(kPrefix.size());
+  const std::size_t cell_end = rest.find('/');
+  if (rest.substr(0, cell_end) != config.cell) return false;
+  if (cell_end == std::string_view::npos) return true;  // the cell root
+  rest = rest.substr(cell_end + 1);
+  std::size_t depth = 0;
+  while (true) {
+    const std::size_t end = rest.find('/');
+    if (!valid_component(rest.substr(0, end))) return false;
+    if (++depth > config.path_depth_max) return false;
+    if (end == std::string_view::npos) return true;
+    rest = rest.substr(end + 1);
+  }
+}
+
+bool is_cell_root(std::string_view path, const LockConfig& config) {
+  return path.size() == kPrefix.size() + config.cell.size() && path.starts_with(kPrefix) &&
+         path.substr(kPrefix.size()) == config.cell;
+}
+
+std::string_view parent_of(std::string_view path) {
+  const std::size_t slash = path.rfind('/');
+  LS_ASSERT(slash != std::string_view::npos && slash > 0);
+  return path.substr(0, slash);
+}
+
+std::string_view name_of(std::string_view path) {
+  const std::size_t slash = path.rfind('/');
+  LS_ASSERT(slash != std::string_view::npos);
+  return path.substr(slash + 1);
+}
+
+bool is_within(std::string_view path, std::string_view ancestor) {
+  return path.starts_with(ancestor) &&
+         (path.size() == ancestor.size() || path[ancestor.size()] == '/');
+}
+
+}  // namespace lockstep::service::lock

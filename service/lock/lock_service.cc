@@ -1,0 +1,50 @@
+#include "service/lock/lock_service.h"
+
+#include <iterator>
+
+#include "core/assert.h"
+#include "service/lock/lock_codec.h"
+
+namespace lockstep::service::lock {
+
+LockService::LockService(LockConfig config) : machine_(std::move(config)) {}
+
+Bytes LockService::apply(std::uint64_t index, const LoggedCommand& command) {
+  const auto payload = decode_request_payload(command.payload);
+  if (!payload) return encode(Result{Code::bad_request, machine_.revision(), {}});
+  const Caller caller{SessionId{command.client}, command.request, payload->acked_through};
+  ApplyOutcome outcome = machine_.apply(index, caller, payload->command);
+  if (!outcome.notifications.empty() || !outcome.timers.empty()) {
+    if (effects_.size() == kEffectsKeptMax) {
+      effects_.pop_front();
+      ++effects_dropped_;
+    }
+    effects_.push_back(
+        AppliedEffects{index, std::move(outcome.notifications), std::move(outcome.timers)});
+  }
+  return encode(outcome.result);
+}
+
+std::vector<AppliedEffects> LockService::take_effects() {
+  std::vector<AppliedEffects> out(std::make_move_iterator(effects_.begin()),
+                                  std::make_move_iterator(effects_.end()));
+  effects_.clear();
+  return out;
+}
+
+Bytes LockService::query(ByteView query) const {
+  const auto command = decode_command(query);
+  if (!command) return encode(Result{Code::bad_request, machine_.revision(), {}});
+  return encode(machine_.query(*command));
+}
+
+Bytes LockService::snapshot() const { return machine_.snapshot(); }
+
+void LockService::restore(ByteView snapshot) {
+  LS_ASSERT_MSG(machine_.restore(snapshot),
+                "a lock-service snapshot did not restore: it was not written by snapshot(), or "
+                "with a different LockConfig::cell");
+  effects_.clear();
+}
+
+}  // namespace lockstep::service::lock

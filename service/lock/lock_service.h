@@ -1,0 +1,60 @@
+// The lock service behind the host's StateMachine interface: decodes each committed command
+// (lock_codec.h), applies it to a LockStateMachine, and encodes the caller's result. Bytes that do
+// not decode are answered bad_request and change nothing.
+//
+// StateMachine::apply returns only the caller's result, so the rest of each apply's outcome — the
+// notifications for sessions (granted waiters, watch events, expired sessions) and the leader's
+// timers — is kept here, tagged with its log index, until the server takes it. The host applies
+// a batch of commands per step, so the server takes after each step and gets them all in commit
+// order. Until then at most kEffectsKeptMax applies' effects are kept (a limit on everything);
+// older ones are dropped and counted in effects_dropped(), which a correct server keeps at 0.
+#pragma once
+
+#include <cstddef>
+#include <deque>
+#include <vector>
+
+#include "service/lock/lock_state_machine.h"
+#include "service/replica_host.h"
+
+namespace lockstep::service::lock {
+
+// What applying the command at `index` produced besides its result.
+struct AppliedEffects {
+  std::uint64_t index = 0;
+  std::vector<Notification> notifications;
+  std::vector<LeaderTimer> timers;
+  friend bool operator==(const AppliedEffects&, const AppliedEffects&) = default;
+};
+
+inline constexpr std::size_t kEffectsKeptMax = 4096;
+
+class LockService final : public StateMachine {
+ public:
+  explicit LockService(LockConfig config = {});
+
+  // LoggedCommand::payload is an encoded RequestPayload; client and request name the caller.
+  Bytes apply(std::uint64_t index, const LoggedCommand& command) override;
+  // `query` is an encoded read command (Get, List, Observe, CheckSequencer); the answer is an
+  // encoded Result (bad_request for anything else).
+  Bytes query(ByteView query) const override;
+  Bytes snapshot() const override;
+  // Snapshots come from our own state machines through the protocol, checksummed on disk: one
+  // that does not restore is a bug, and asserts. Effects not taken yet are dropped with the state
+  // they came from (a replica installs snapshots as a follower, which delivers nothing).
+  void restore(ByteView snapshot) override;
+
+  // The effects of every apply since the last call, oldest first; applies that produced none are
+  // left out.
+  std::vector<AppliedEffects> take_effects();
+  // Applies whose effects were dropped because nobody took them in time.
+  std::uint64_t effects_dropped() const { return effects_dropped_; }
+  const LockStateMachine& machine() const { return machine_; }
+
+ private:
+  LockStateMachine machine_;
+  std::deque<AppliedEffects> effects_;
+  std::uint64_t effects_dropped_ = 0;
+};
+
+}  // namespace lockstep::service::lock

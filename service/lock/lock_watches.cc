@@ -1,0 +1,99 @@
+// Events, the bounded history, and watches (streaming and resumable, as etcd's).
+#include "core/assert.h"
+#include "service/lock/lock_path.h"
+#include "service/lock/lock_state_machine.h"
+
+namespace lockstep::service::lock {
+
+namespace {
+
+bool matches(const Event& event, std::string_view path, bool recursive, std::uint32_t kinds) {
+  if ((kinds & watch_bit(event.kind)) == 0) return false;
+  return event.path == path || (recursive && is_within(event.path, path));
+}
+
+}  // namespace
+
+Revision LockStateMachine::emit(Event event) {
+  event.revision = Revision{++state_.revision.value};
+  state_.history.push_back(event);
+  if (state_.history.size() > config_.event_history_max) {
+    state_.compacted = state_.history.front().revision;
+    state_.history.pop_front();
+  }
+
+  // Watches on the event's own path, and recursive watches on the paths above it; delivered in
+  // (session, watch id) order so every replica produces the same notifications.
+  std::set<WatchKey> targets;
+  auto collect = [&](const std::string& watched) {
+    auto it = state_.watch_index.find(watched);
+    if (it == state_.watch_index.end()) return;
+    for (const WatchKey& key : it->second) {
+      const WatchState& w = state_.sessions.at(key.first).watches.at(key.second);
+      if (matches(event, w.path, w.recursive, w.kinds)) targets.insert(key);
+    }
+  };
+  collect(event.path);
+  for (std::string_view p = event.path; !is_cell_root(p, config_);) {
+    p = parent_of(p);
+    collect(std::string(p));
+  }
+  for (const WatchKey& key : targets) {
+    WatchState& w = state_.sessions.at(key.first).watches.at(key.second);
+    out_->notifications.push_back(
+        Notification{key.first, WatchFired{key.second, w.last_revision, event}});
+    w.last_revision = event.revision;
+  }
+  return event.revision;
+}
+
+Result LockStateMachine::watch(SessionId session, const Watch& c) {
+  if (!valid_path(c.path, config_)) return answer(Code::invalid_path);
+  if (c.kinds == 0 || (c.kinds & ~kWatchableKinds) != 0) return answer(Code::invalid_argument);
+  Session& s = state_.sessions.at(session);
+  const bool replacing = s.watches.contains(c.watch_id);
+  if (!replacing && s.watches.size() >= config_.watches_per_session_max) {
+    return answer(Code::limit_exceeded);
+  }
+
+  WatchStarted started;
+  if (c.start_revision.value != 0) {
+    if (c.start_revision <= state_.compacted) {
+      // Events from start_revision on may have been dropped: say so rather than replay a part.
+      Event resync;
+      resync.revision = state_.revision;
+      resync.kind = EventKind::resync;
+      resync.path = c.path;
+      started.replay.push_back(std::move(resync));
+    } else {
+      for (const Event& e : state_.history) {
+        if (e.revision >= c.start_revision && matches(e, c.path, c.recursive, c.kinds)) {
+          started.replay.push_back(e);
+        }
+      }
+    }
+  }
+  if (replacing) drop_watch(session, c.watch_id);
+  s.watches[c.watch_id] = WatchState{c.path, c.recursive, c.kinds, state_.revision};
+  state_.watch_index[c.path].insert(WatchKey{session, c.watch_id});
+  return answer(Code::ok, std::move(started));
+}
+
+Result LockStateMachine::unwatch(SessionId session, const Unwatch& c) {
+  if (!state_.sessions.at(session).watches.contains(c.watch_id)) return answer(Code::no_watch);
+  drop_watch(session, c.watch_id);
+  return answer(Code::ok);
+}
+
+void LockStateMachine::drop_watch(SessionId session, std::uint64_t watch_id) {
+  Session& s = state_.sessions.at(session);
+  auto it = s.watches.find(watch_id);
+  LS_ASSERT(it != s.watches.end());
+  auto indexed = state_.watch_index.find(it->second.path);
+  LS_ASSERT(indexed != state_.watch_index.end());
+  indexed->second.erase(WatchKey{session, watch_id});
+  if (indexed->second.empty()) state_.watch_index.erase(indexed);
+  s.watches.erase(it);
+}
+
+}  // namespace lockstep::service::lock
