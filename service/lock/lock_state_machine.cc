@@ -201,7 +201,10 @@ void LockStateMachine::end_session(SessionId id, Cause cause) {
     event.kind = EventKind::session_expired;
     event.session = id;
     event.cause = cause;
-    out_->notifications.push_back(Notification{id, SessionEnded{std::move(event)}});
+    // Built in place: GCC 12 at -O3 reports a false maybe-uninitialized on a temporary here.
+    Notification& n = out_->notifications.emplace_back();
+    n.target = id;
+    n.body.emplace<SessionEnded>(SessionEnded{std::move(event)});
   }
   out_->timers.emplace_back(LeaseEnded{id});
   state_.open_tokens.erase(s.open_token);
