@@ -39,6 +39,7 @@ Bytes encode(const ClientRequest& r) {
 Bytes encode(const ClientReply& r) {
   Writer w(r.payload.size() + 32);
   w.u8(static_cast<std::uint8_t>(Envelope::reply))
+      .u64(r.client)
       .u64(r.request)
       .u8(static_cast<std::uint8_t>(r.status))
       .u32(r.leader_hint ? r.leader_hint->value + 1 : 0)
@@ -56,11 +57,25 @@ Bytes encode(const LoggedCommand& c) {
 std::optional<Envelope> envelope_of(ByteView message) {
   if (message.empty()) return std::nullopt;
   const auto tag = static_cast<std::uint8_t>(message[0]);
-  if (tag < 1 || tag > 3) return std::nullopt;
+  if (tag < 1 || tag > 4) return std::nullopt;
   return static_cast<Envelope>(tag);
 }
 
 ByteView peer_payload(ByteView message) { return message.subspan(1); }
+
+Bytes encode_notify(ByteView body) {
+  Writer w(body.size() + 1);
+  w.u8(static_cast<std::uint8_t>(Envelope::notify)).rest(body);
+  return w.take();
+}
+
+std::optional<ByteView> notify_body(ByteView message) {
+  if (message.empty() || static_cast<std::uint8_t>(message[0]) !=
+                             static_cast<std::uint8_t>(Envelope::notify)) {
+    return std::nullopt;
+  }
+  return message.subspan(1);
+}
 
 std::optional<ClientRequest> decode_request(ByteView message) {
   Reader r(message);
@@ -70,7 +85,7 @@ std::optional<ClientRequest> decode_request(ByteView message) {
   out.request = r.u64();
   const std::uint8_t op = r.u8();
   const ByteView payload = r.bytes();
-  if (!r.done() || (op != 1 && op != 2)) return std::nullopt;
+  if (!r.done() || op < 1 || op > 3) return std::nullopt;
   out.op = static_cast<ClientOp>(op);
   out.payload.assign(payload.begin(), payload.end());
   return out;
@@ -80,6 +95,7 @@ std::optional<ClientReply> decode_reply(ByteView message) {
   Reader r(message);
   if (r.u8() != static_cast<std::uint8_t>(Envelope::reply)) return std::nullopt;
   ClientReply out;
+  out.client = r.u64();
   out.request = r.u64();
   const std::uint8_t status = r.u8();
   const std::uint32_t hint = r.u32();

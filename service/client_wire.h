@@ -3,10 +3,15 @@
 //
 //   peer    [1][protocol message bytes]                     replica to replica
 //   request [2][client u64][request u64][op u8][payload]    client to server
-//   reply   [3][request u64][status u8][hint u32+1][index u64][payload]   server to client
+//   reply   [3][client u64][request u64][status u8][hint u32+1][index u64][payload]
+//                                                           server to client
+//   notify  [4][payload]                                    server to client, unasked (the
+//                                                           service's notifications)
 //
 // A client names each request by (client, request); a retry reuses both, so a server can tell a
-// retry from a new request (at-most-once).
+// retry from a new request (at-most-once). A reply repeats both, so one client node can run
+// several clients (sessions) without mistaking one's reply for another's. Client 0 is the
+// server's own (kHostClient): a request that claims it is rejected.
 #pragma once
 
 #include <cstdint>
@@ -17,11 +22,19 @@
 
 namespace lockstep::service {
 
-enum class Envelope : std::uint8_t { peer = 1, request = 2, reply = 3 };
+enum class Envelope : std::uint8_t { peer = 1, request = 2, reply = 3, notify = 4 };
+
+// The client id of commands a server's service proposes itself (the lock service's leader
+// commands). No client may use it, so those commands never collide with a client's in a host's
+// table of pending requests.
+inline constexpr std::uint64_t kHostClient = 0;
 
 enum class ClientOp : std::uint8_t {
   write = 1,  // goes through the log; the reply carries the state machine's result
   read = 2,   // linearizable: served after a read barrier
+  // Served at once from whatever state the receiving server has applied, leader or not: may be
+  // stale, never waits for the protocol (the client asked for it).
+  stale_read = 3,
 };
 
 enum class ReplyStatus : std::uint8_t {
@@ -41,6 +54,7 @@ struct ClientRequest {
 };
 
 struct ClientReply {
+  std::uint64_t client = 0;
   std::uint64_t request = 0;
   ReplyStatus status = ReplyStatus::ok;
   std::optional<NodeId> leader_hint;
@@ -61,6 +75,7 @@ void append_peer_envelope(Bytes& out, ByteView protocol_message);
 Bytes encode(const ClientRequest& request);
 Bytes encode(const ClientReply& reply);
 Bytes encode(const LoggedCommand& command);
+Bytes encode_notify(ByteView body);
 
 std::optional<Envelope> envelope_of(ByteView message);
 // The protocol bytes of a peer message (everything after the envelope byte).
@@ -68,5 +83,7 @@ ByteView peer_payload(ByteView message);
 std::optional<ClientRequest> decode_request(ByteView message);
 std::optional<ClientReply> decode_reply(ByteView message);
 std::optional<LoggedCommand> decode_logged(ByteView command);
+// The body of a notify message, nullopt for anything else.
+std::optional<ByteView> notify_body(ByteView message);
 
 }  // namespace lockstep::service

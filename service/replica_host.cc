@@ -14,14 +14,17 @@ constexpr std::string_view kRewriteFile = "replica.log.new";
 }  // namespace
 
 ReplicaHost::ReplicaHost(ReplicaFactory replica_factory,
-                         StateMachineFactory state_machine_factory, HostConfig config)
+                         StateMachineFactory state_machine_factory, HostConfig config,
+                         ServiceHooksFactory hooks_factory)
     : replica_factory_(std::move(replica_factory)),
       state_machine_factory_(std::move(state_machine_factory)),
-      config_(config) {}
+      config_(config),
+      hooks_factory_(std::move(hooks_factory)) {}
 
 // The replica's clock is the node's monotonic clock: timeouts and leases are measured on it, so
 // drift and pauses affect the protocol and wall-clock jumps do not (as with CLOCK_MONOTONIC).
 void ReplicaHost::on_start(Env& env) {
+  env_ = &env;
   Disk& disk = env.disk();
   if (disk.exists(kRewriteFile)) disk.remove(kRewriteFile);  // a compaction cut short by a crash
   const Recovered recovered = recover_records(disk, kReplicaLogFile);
@@ -29,8 +32,10 @@ void ReplicaHost::on_start(Env& env) {
   recovery_problem_ = recovered.problem;
   if (!recovered.problem.empty()) env.note("recovery", recovered.problem);
   state_machine_ = state_machine_factory_();
+  if (hooks_factory_) hooks_ = hooks_factory_(*state_machine_);
   replica_ = replica_factory_(env.self(), env.random());
   replica_->recover(env.monotonic(), recovered.records);
+  if (hooks_) hooks_->on_start(*this);
   drain(env);
 }
 
@@ -47,12 +52,19 @@ void ReplicaHost::on_message(Env& env, NodeId from, ByteView payload) {
       }
       break;
     case Envelope::reply:
-      return;  // servers do not take replies
+    case Envelope::notify:
+      return;  // servers take neither
   }
   drain(env);
 }
 
 void ReplicaHost::on_timer(Env& env, TimerId id) {
+  if (wake_timer_ && wake_timer_->value == id.value) {
+    wake_timer_.reset();
+    hooks_->on_wake(*this);
+    drain(env);
+    return;
+  }
   if (!timer_ || timer_->value != id.value) return;
   timer_.reset();
   timer_deadline_ = Nanos::max();
@@ -61,15 +73,27 @@ void ReplicaHost::on_timer(Env& env, TimerId id) {
 }
 
 void ReplicaHost::handle_request(Env& env, NodeId from, const ClientRequest& request) {
+  if (request.client == kHostClient) {
+    reject(env, from, request, consensus::ProposeResult{consensus::Outcome::unsupported, {}});
+    return;
+  }
+  if (hooks_) hooks_->on_request(*this, from, request);
+  if (request.op == ClientOp::stale_read) {
+    reply(env, from,
+          ClientReply{request.client, request.request, ReplyStatus::ok, role_.leader,
+                      applied_index_, state_machine_->query(request.payload)});
+    return;
+  }
   if (request.op == ClientOp::read) {
     const std::uint64_t read_id = next_read_id_++;
     const consensus::ProposeResult result = replica_->read_barrier(env.monotonic(), read_id);
     if (result.outcome != consensus::Outcome::accepted) {
-      reject(env, from, request.request, result);
+      reject(env, from, request, result);
       return;
     }
     if (pending_reads_.size() >= config_.pending_max) pending_reads_.erase(pending_reads_.begin());
-    pending_reads_[read_id] = PendingRead{from, request.request, request.payload, 0, false};
+    pending_reads_[read_id] =
+        PendingRead{from, request.client, request.request, request.payload, 0, false};
     return;
   }
   const auto key = std::make_pair(request.client, request.request);
@@ -80,7 +104,7 @@ void ReplicaHost::handle_request(Env& env, NodeId from, const ClientRequest& req
   const Bytes command = encode(LoggedCommand{request.client, request.request, request.payload});
   const consensus::ProposeResult result = replica_->propose(env.monotonic(), command);
   if (result.outcome != consensus::Outcome::accepted) {
-    reject(env, from, request.request, result);
+    reject(env, from, request, result);
     return;
   }
   if (pending_write_order_.size() >= config_.pending_max) {
@@ -97,6 +121,7 @@ void ReplicaHost::drain(Env& env) {
   consensus::Output& out = output_;
   bool more = true;
   for (int rounds = 0; more && rounds < 8; ++rounds) {
+    proposed_own_ = false;
     replica_->take_output(out);
     if (out.empty()) break;
     persist(env, out);
@@ -105,14 +130,7 @@ void ReplicaHost::drain(Env& env) {
       append_peer_envelope(send_buffer_, m.payload);
       env.send(m.to, send_buffer_);
     }
-    if (out.role_change) {
-      const auto& rc = *out.role_change;
-      if (rc.role != consensus::Role::leader || rc.term != role_.term) forget_pending();
-      role_ = rc;
-      env.note("role", std::string(consensus::to_string(rc.role)) + " term=" +
-                           std::to_string(rc.term) +
-                           (rc.leader ? " leader=" + std::to_string(rc.leader->value) : ""));
-    }
+    if (out.role_change) set_role(*out.role_change);
     apply_committed(env, out);
     for (const consensus::ReadReady& r : out.reads) {
       if (auto it = pending_reads_.find(r.read_id); it != pending_reads_.end()) {
@@ -121,9 +139,40 @@ void ReplicaHost::drain(Env& env) {
       }
     }
     serve_reads(env);
-    more = maybe_compact(env);
+    // Compacting produces output, and so does a command the hooks proposed.
+    more = maybe_compact(env) || proposed_own_;
   }
   arm_timer(env);
+}
+
+void ReplicaHost::set_role(const consensus::RoleChange& rc) {
+  if (rc.role != consensus::Role::leader || rc.term != role_.term) forget_pending();
+  const consensus::RoleChange before = role_;
+  role_ = rc;
+  env_->note("role", std::string(consensus::to_string(rc.role)) + " term=" +
+                         std::to_string(rc.term) +
+                         (rc.leader ? " leader=" + std::to_string(rc.leader->value) : ""));
+  if (hooks_) hooks_->on_role_change(*this, before);
+}
+
+void ReplicaHost::notify(NodeId client_node, ByteView body) {
+  env_->send(client_node, encode_notify(body));
+}
+
+consensus::ProposeResult ReplicaHost::propose_own(ByteView payload) {
+  const Bytes command = encode(
+      LoggedCommand{kHostClient, next_own_request_++, Bytes(payload.begin(), payload.end())});
+  const consensus::ProposeResult result = replica_->propose(env_->monotonic(), command);
+  if (result.outcome == consensus::Outcome::accepted) proposed_own_ = true;
+  return result;
+}
+
+void ReplicaHost::wake_at(Nanos deadline) {
+  if (wake_timer_) env_->cancel_timer(*wake_timer_);
+  wake_timer_.reset();
+  if (deadline == Nanos::max()) return;
+  const Nanos now = env_->monotonic();
+  wake_timer_ = env_->set_timer(deadline > now ? deadline - now : Nanos::zero());
 }
 
 // A proposal made in an earlier term may have been overwritten by another leader, and a read
@@ -158,6 +207,7 @@ void ReplicaHost::apply_committed(Env& env, consensus::Output& out) {
     state_machine_->restore(out.snapshot->data);
     applied_index_ = out.snapshot->index;
     snapshot_index_ = out.snapshot->index;
+    if (hooks_) hooks_->on_restored(*this);
   }
   for (const consensus::CommittedCommand& c : out.committed) {
     LS_ASSERT_GT(c.index, applied_index_);
@@ -168,9 +218,12 @@ void ReplicaHost::apply_committed(Env& env, consensus::Output& out) {
     const auto key = std::make_pair(logged->client, logged->request);
     if (auto it = pending_writes_.find(key); it != pending_writes_.end()) {
       reply(env, it->second.client_node,
-            ClientReply{logged->request, ReplyStatus::ok, std::nullopt, c.index, std::move(result)});
+            ClientReply{logged->client, logged->request, ReplyStatus::ok, std::nullopt, c.index,
+                        hooks_ ? result : std::move(result)});
       pending_writes_.erase(it);
     }
+    // After the reply: a client hears its answer before what its command caused.
+    if (hooks_) hooks_->on_applied(*this, c.index, *logged, result);
   }
 }
 
@@ -181,8 +234,8 @@ void ReplicaHost::serve_reads(Env& env) {
       continue;
     }
     reply(env, it->second.client_node,
-          ClientReply{it->second.request, ReplyStatus::ok, std::nullopt, applied_index_,
-                      state_machine_->query(it->second.query)});
+          ClientReply{it->second.client, it->second.request, ReplyStatus::ok, std::nullopt,
+                      applied_index_, state_machine_->query(it->second.query)});
     it = pending_reads_.erase(it);
   }
 }
@@ -212,13 +265,14 @@ void ReplicaHost::arm_timer(Env& env) {
 
 void ReplicaHost::reply(Env& env, NodeId to, ClientReply r) { env.send(to, encode(r)); }
 
-void ReplicaHost::reject(Env& env, NodeId to, std::uint64_t request,
+void ReplicaHost::reject(Env& env, NodeId to, const ClientRequest& request,
                          const consensus::ProposeResult& result) {
   const ReplyStatus status = result.outcome == consensus::Outcome::not_leader
                                  ? ReplyStatus::not_leader
                                  : result.outcome == consensus::Outcome::busy ? ReplyStatus::busy
                                                                               : ReplyStatus::rejected;
-  reply(env, to, ClientReply{request, status, result.leader_hint, 0, {}});
+  reply(env, to,
+        ClientReply{request.client, request.request, status, result.leader_hint, 0, {}});
 }
 
 }  // namespace lockstep::service

@@ -7,7 +7,16 @@
 //   3. install a snapshot into the state machine, apply newly committed commands, answer the
 //      clients waiting for them, and serve reads whose barrier has passed;
 //   4. re-arm the single timer at the replica's next deadline.
-// Client requests reaching a non-leader are answered not_leader with the replica's leader hint.
+// Client requests reaching a non-leader are answered not_leader with the replica's leader hint;
+// stale reads are answered by any server from what it has applied.
+//
+// A service that needs more than apply-and-reply (the lock service: leader timers, commands of
+// its own, notifications pushed to clients) plugs ServiceHooks in. The host calls them at fixed
+// points — every client request received, every command applied, every role change, a snapshot
+// installed, a wake-up it was asked for — and offers them a HostContext to act through: send a
+// notification to a client node, propose a command of its own (client kHostClient, so its
+// request ids never collide with a client's in the pending table), ask to be woken on the
+// node's monotonic clock. The replica-driving loop stays here, once, for every service.
 //
 // The host knows nothing of the protocol (it speaks consensus::Replica) nor of the state
 // machine's meaning (it speaks StateMachine), so the lock service and the replicated log run
@@ -42,6 +51,49 @@ class StateMachine {
   virtual void restore(ByteView snapshot) = 0;
 };
 
+// What ServiceHooks may do, through the host that calls them. Valid only during the call.
+class HostContext {
+ public:
+  virtual NodeId self() const = 0;
+  // The node's monotonic clock (leader timers are measured on it, as the replica's are).
+  virtual Nanos monotonic() const = 0;
+  // The replica's role, term and leader as of its latest reported change.
+  virtual const consensus::RoleChange& role() const = 0;
+  // Sends `body` to a client node as a notify message (client_wire.h).
+  virtual void notify(NodeId client_node, ByteView body) = 0;
+  // Proposes `payload` as a command of the service's own: LoggedCommand{kHostClient, a request
+  // id of the host's, payload}. Applied on every replica like any command; nobody is answered.
+  virtual consensus::ProposeResult propose_own(ByteView payload) = 0;
+  // Asks for ServiceHooks::on_wake once the monotonic clock reaches `deadline`, replacing any
+  // earlier request; Nanos::max() cancels it.
+  virtual void wake_at(Nanos deadline) = 0;
+  virtual void note(std::string_view kind, std::string_view detail) = 0;
+
+ protected:
+  ~HostContext() = default;
+};
+
+// A service's extension points in the host. Every hook may act through the context; commands it
+// proposes are driven by the host like clients' ones.
+class ServiceHooks {
+ public:
+  virtual ~ServiceHooks() = default;
+  // The replica and state machine are up (after recovery).
+  virtual void on_start(HostContext&) {}
+  // A client request arrived (before the host answers or proposes it).
+  virtual void on_request(HostContext&, NodeId /*from*/, const ClientRequest&) {}
+  // The state machine applied `command` at `index` (on every replica, leader or not) and answered
+  // `result`.
+  virtual void on_applied(HostContext&, std::uint64_t /*index*/, const LoggedCommand& /*command*/,
+                          ByteView /*result*/) {}
+  // The role changed; `before` is the previous one, ctx.role() the new one.
+  virtual void on_role_change(HostContext&, const consensus::RoleChange& /*before*/) {}
+  // The state machine was replaced by a snapshot.
+  virtual void on_restored(HostContext&) {}
+  // The deadline given to wake_at has passed.
+  virtual void on_wake(HostContext&) {}
+};
+
 struct HostConfig {
   // Ask the replica to compact once this many commands were applied since the last snapshot;
   // 0 never compacts.
@@ -54,13 +106,15 @@ struct HostConfig {
 using ReplicaFactory =
     std::function<std::unique_ptr<consensus::Replica>(NodeId self, std::uint64_t seed)>;
 using StateMachineFactory = std::function<std::unique_ptr<StateMachine>()>;
+// Makes the hooks of the state machine the host just made (they may keep the reference).
+using ServiceHooksFactory = std::function<std::unique_ptr<ServiceHooks>(StateMachine&)>;
 
 inline constexpr std::string_view kReplicaLogFile = "replica.log";
 
-class ReplicaHost final : public Process {
+class ReplicaHost final : public Process, private HostContext {
  public:
   ReplicaHost(ReplicaFactory replica_factory, StateMachineFactory state_machine_factory,
-              HostConfig config = {});
+              HostConfig config = {}, ServiceHooksFactory hooks_factory = {});
 
   void on_start(Env& env) override;
   void on_message(Env& env, NodeId from, ByteView payload) override;
@@ -69,10 +123,12 @@ class ReplicaHost final : public Process {
   // Read-only access for checkers and reports.
   const consensus::Replica& replica() const { return *replica_; }
   const StateMachine& state_machine() const { return *state_machine_; }
+  // nullptr when the service has none.
+  const ServiceHooks* hooks() const { return hooks_.get(); }
   std::uint64_t applied_index() const { return applied_index_; }
   // The replica's role, term and leader as of its latest reported change: as cheap to read as a
   // field, so observers may look after every simulated event.
-  const consensus::RoleChange& role() const { return role_; }
+  const consensus::RoleChange& role() const override { return role_; }
   // Records the replica's log file held when it started: what it recovered from.
   std::uint64_t recovered_records() const { return recovered_records_; }
   // What recovery of the record log found wrong (a torn or corrupt tail); empty when clean.
@@ -86,6 +142,7 @@ class ReplicaHost final : public Process {
   };
   struct PendingRead {
     NodeId client_node;
+    std::uint64_t client = 0;
     std::uint64_t request = 0;
     Bytes query;
     std::uint64_t apply_index = 0;  // known once the barrier completes
@@ -103,11 +160,27 @@ class ReplicaHost final : public Process {
   void forget_pending();
   void reply(Env& env, NodeId to, ClientReply reply);
   // Answers a request the replica did not take: not_leader (with its hint), busy or rejected.
-  void reject(Env& env, NodeId to, std::uint64_t request, const consensus::ProposeResult& result);
+  void reject(Env& env, NodeId to, const ClientRequest& request,
+              const consensus::ProposeResult& result);
+  void set_role(const consensus::RoleChange& role);
+
+  // HostContext, for the hooks; env_ is set while the host handles an event.
+  NodeId self() const override { return env_->self(); }
+  Nanos monotonic() const override { return env_->monotonic(); }
+  void notify(NodeId client_node, ByteView body) override;
+  consensus::ProposeResult propose_own(ByteView payload) override;
+  void wake_at(Nanos deadline) override;
+  void note(std::string_view kind, std::string_view detail) override { env_->note(kind, detail); }
 
   ReplicaFactory replica_factory_;
   StateMachineFactory state_machine_factory_;
   HostConfig config_;
+  ServiceHooksFactory hooks_factory_;
+  Env* env_ = nullptr;  // the Env outlives the process
+  std::unique_ptr<ServiceHooks> hooks_;
+  std::optional<TimerId> wake_timer_;  // for the hooks' wake_at
+  std::uint64_t next_own_request_ = 1;
+  bool proposed_own_ = false;  // in this drain round: another round is due
   std::unique_ptr<consensus::Replica> replica_;
   std::unique_ptr<StateMachine> state_machine_;
   std::uint64_t applied_index_ = 0;
