@@ -221,4 +221,20 @@ void LockServer::on_restored(HostContext&) {
   });
 }
 
+std::unique_ptr<ReplicaHost> make_lock_host(ReplicaFactory replica, LockConfig config,
+                                            LockServerConfig server, HostConfig host,
+                                            std::function<void(LockService&)> made) {
+  return std::make_unique<ReplicaHost>(
+      std::move(replica),
+      [config = std::move(config), made = std::move(made)]() -> std::unique_ptr<StateMachine> {
+        auto service = std::make_unique<LockService>(config);
+        if (made) made(*service);
+        return service;
+      },
+      host, [server](StateMachine& machine) -> std::unique_ptr<ServiceHooks> {
+        // The factory above made it: a LockService.
+        return std::make_unique<LockServer>(static_cast<LockService&>(machine), server);
+      });
+}
+
 }  // namespace lockstep::service::lock

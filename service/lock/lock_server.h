@@ -30,7 +30,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -120,5 +122,12 @@ class LockServer final : public ServiceHooks {
   std::map<std::string, Delay> delays_;
   std::set<Due> due_;
 };
+
+// A ReplicaHost running the lock service: a LockService (made with `config`) as its state
+// machine and a LockServer as its hooks. `made`, when set, sees each LockService the host makes
+// (on every start), e.g. to observe its applies.
+std::unique_ptr<ReplicaHost> make_lock_host(ReplicaFactory replica, LockConfig config,
+                                            LockServerConfig server = {}, HostConfig host = {},
+                                            std::function<void(LockService&)> made = {});
 
 }  // namespace lockstep::service::lock

@@ -12,6 +12,7 @@
 
 #include <cstddef>
 #include <deque>
+#include <functional>
 #include <vector>
 
 #include "service/lock/lock_state_machine.h"
@@ -28,6 +29,16 @@ struct AppliedEffects {
 };
 
 inline constexpr std::size_t kEffectsKeptMax = 4096;
+
+// One apply, as an observer sees it (for checkers: nothing here is replicated state).
+struct AppliedCommand {
+  std::uint64_t index = 0;
+  const Caller& caller;
+  const Command& command;
+  const ApplyOutcome& outcome;
+  Revision revision_before;  // the events this apply made are those after it in history()
+};
+using ApplyObserver = std::function<void(const AppliedCommand&)>;
 
 class LockService final : public StateMachine {
  public:
@@ -50,9 +61,12 @@ class LockService final : public StateMachine {
   // Applies whose effects were dropped because nobody took them in time.
   std::uint64_t effects_dropped() const { return effects_dropped_; }
   const LockStateMachine& machine() const { return machine_; }
+  // Called after every apply of a command that decoded.
+  void set_apply_observer(ApplyObserver observer) { observer_ = std::move(observer); }
 
  private:
   LockStateMachine machine_;
+  ApplyObserver observer_;
   std::deque<AppliedEffects> effects_;
   std::uint64_t effects_dropped_ = 0;
 };

@@ -111,6 +111,8 @@ class LockStateMachine {
   std::size_t node_count() const { return state_.nodes.size(); }
   std::size_t history_size() const { return state_.history.size(); }
   bool session_alive(SessionId session) const { return state_.sessions.contains(session); }
+  // The kept events, oldest first (at most event_history_max).
+  const std::deque<Event>& history() const { return state_.history; }
 
  private:
   struct Holder {

@@ -1,0 +1,95 @@
+// The state a LockClient shares with its keepalive fiber, and the request machinery both use:
+// numbering and acked_through, retries with failover, waiting for a message while handling the
+// session-wide ones. Private to lock_client*.cc.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+
+#include "service/lock/lock_client.h"
+
+namespace lockstep::service::lock {
+
+// `now + d`, saturating at Nanos::max() (which means "no deadline").
+inline Nanos deadline_after(Nanos now, Nanos d) {
+  return d >= Nanos::max() - now ? Nanos::max() : now + d;
+}
+
+struct LockClient::Core {
+  struct WatchState {
+    std::string path;
+    bool recursive = false;
+    std::uint32_t kinds = 0;
+    Revision chain;    // the revision the service's next WatchFired must name as prev_revision
+    Revision queued;   // events up to here are handed out or in `buffer`
+    Revision handed;   // events up to here were handed out
+    std::deque<Event> buffer;
+    std::uint64_t epoch = 0;  // `failovers` when last registered
+  };
+
+  LockClientConfig config;
+  std::function<void(SessionEvent)> on_event;
+  LockClientObserver* observer = nullptr;
+
+  std::uint64_t open_token = 0;
+  SessionId session;
+  SessionState state = SessionState::opening;
+  bool open_failed = false;
+  Code open_code = Code::ok;
+  Nanos lease_end;  // monotonic
+  bool stopped = false;
+
+  std::size_t target = 0;         // index into config.servers
+  std::uint64_t failovers = 0;    // times the target changed
+  std::uint64_t next_request = 1;
+  std::set<std::uint64_t> outstanding;  // requests without their final result
+  std::map<std::uint64_t, WatchState> watches;
+
+  bool lost() const {
+    return open_failed || state == SessionState::expired || state == SessionState::closed;
+  }
+  NodeId server() const { return config.servers[target]; }
+  void redirect(std::optional<NodeId> hint);  // to the hint if it is a server, else the next one
+  void rotate();
+
+  std::uint64_t begin_request() {
+    const std::uint64_t n = next_request++;
+    outstanding.insert(n);
+    return n;
+  }
+  void finish_request(std::uint64_t n) { outstanding.erase(n); }
+  std::uint64_t acked_through() const {
+    return outstanding.empty() ? next_request - 1 : *outstanding.begin() - 1;
+  }
+  void set_state(SessionState next);
+
+  // A message for this client that nobody waits for: a reply or Completion of a finished
+  // request, an event of an unknown watch, or the session's end.
+  bool is_stray(ByteView message) const;
+  void absorb(ByteView message);
+  // Waits until `want` takes a message, absorbing strays on the way. nullopt once `deadline`
+  // (monotonic) passes or the session is lost.
+  std::optional<sim::Received> await(sim::FiberContext& f, Nanos deadline,
+                                     const std::function<bool(ByteView)>& want);
+  // Sends request `n` of client id `client` until a server answers it (status ok or rejected),
+  // following leader hints and moving on after each request_timeout. nullopt when the session
+  // is lost or `deadline` passes.
+  std::optional<ClientReply> exchange(sim::FiberContext& f, std::uint64_t client, std::uint64_t n,
+                                      ClientOp op, const Bytes& payload, const Command& command,
+                                      Nanos deadline);
+
+  void open(sim::FiberContext& f);
+  void keepalive_loop(sim::FiberContext& f);
+};
+
+// Whether `message` is the reply to (client, request).
+bool is_reply_to(ByteView message, std::uint64_t client, std::uint64_t request);
+// The notification in `message`, when it is a notify for `session`.
+std::optional<Notification> notification_for(ByteView message, SessionId session);
+
+}  // namespace lockstep::service::lock

@@ -1,0 +1,229 @@
+// The session half of the client library: opening, the keepalive fiber and the lease's
+// jeopardy/grace/expired progression, and the request machinery (retries, failover, waiting).
+#include <algorithm>
+
+#include "core/assert.h"
+#include "core/codec.h"
+#include "service/lock/lock_client_core.h"
+#include "service/lock/lock_codec.h"
+
+namespace lockstep::service::lock {
+
+std::string_view to_string(SessionState state) {
+  switch (state) {
+    case SessionState::opening: return "opening";
+    case SessionState::safe: return "safe";
+    case SessionState::jeopardy: return "jeopardy";
+    case SessionState::expired: return "expired";
+    case SessionState::closed: return "closed";
+  }
+  return "?";
+}
+
+std::string_view to_string(SessionEvent event) {
+  switch (event) {
+    case SessionEvent::jeopardy: return "jeopardy";
+    case SessionEvent::safe: return "safe";
+    case SessionEvent::expired: return "expired";
+  }
+  return "?";
+}
+
+std::string_view to_string(Status status) {
+  switch (status) {
+    case Status::ok: return "ok";
+    case Status::refused: return "refused";
+    case Status::timeout: return "timeout";
+    case Status::session_lost: return "session_lost";
+  }
+  return "?";
+}
+
+bool is_reply_to(ByteView message, std::uint64_t client, std::uint64_t request) {
+  Reader r(message);
+  if (r.u8() != static_cast<std::uint8_t>(Envelope::reply)) return false;
+  const std::uint64_t c = r.u64();
+  const std::uint64_t n = r.u64();
+  return r.ok() && c == client && n == request;
+}
+
+std::optional<Notification> notification_for(ByteView message, SessionId session) {
+  const auto body = notify_body(message);
+  if (!body) return std::nullopt;
+  // The target comes first: most notifications on a shared node are someone else's.
+  Reader peek(*body);
+  if (peek.u64() != session.value || !peek.ok()) return std::nullopt;
+  return decode_notification(*body);
+}
+
+void LockClient::Core::redirect(std::optional<NodeId> hint) {
+  if (hint) {
+    const auto it = std::find(config.servers.begin(), config.servers.end(), *hint);
+    if (it != config.servers.end()) {
+      const auto index = static_cast<std::size_t>(it - config.servers.begin());
+      if (index != target) {
+        target = index;
+        ++failovers;
+      }
+      return;
+    }
+  }
+  rotate();
+}
+
+void LockClient::Core::rotate() {
+  target = (target + 1) % config.servers.size();
+  ++failovers;
+}
+
+void LockClient::Core::set_state(SessionState next) {
+  if (next == state) return;
+  state = next;
+  std::optional<SessionEvent> event;
+  if (next == SessionState::jeopardy) event = SessionEvent::jeopardy;
+  if (next == SessionState::safe) event = SessionEvent::safe;
+  if (next == SessionState::expired) event = SessionEvent::expired;
+  if (!event) return;
+  if (observer != nullptr) observer->session_event(session, *event);
+  if (on_event) on_event(*event);
+}
+
+bool LockClient::Core::is_stray(ByteView message) const {
+  Reader r(message);
+  const std::uint8_t envelope = r.u8();
+  if (envelope == static_cast<std::uint8_t>(Envelope::reply)) {
+    const std::uint64_t client = r.u64();
+    const std::uint64_t request = r.u64();
+    if (!r.ok()) return false;
+    if (client == open_token) return state != SessionState::opening;
+    return client == session.value && session.value != 0 && !outstanding.contains(request);
+  }
+  if (session.value == 0) return false;
+  const auto n = notification_for(message, session);
+  if (!n) return false;
+  if (std::holds_alternative<SessionEnded>(n->body)) return true;
+  if (const auto* c = std::get_if<Completion>(&n->body)) return !outstanding.contains(c->request);
+  return !watches.contains(std::get<WatchFired>(n->body).watch_id);
+}
+
+void LockClient::Core::absorb(ByteView message) {
+  if (session.value == 0) return;
+  const auto n = notification_for(message, session);
+  if (n && std::holds_alternative<SessionEnded>(n->body)) set_state(SessionState::expired);
+  // Anything else stray is a late duplicate: dropped.
+}
+
+std::optional<sim::Received> LockClient::Core::await(sim::FiberContext& f, Nanos deadline,
+                                                     const std::function<bool(ByteView)>& want) {
+  const sim::MessageFilter accept = [&](NodeId, ByteView message) {
+    return want(message) || is_stray(message);
+  };
+  for (;;) {
+    if (lost()) return std::nullopt;
+    const Nanos now = f.env().monotonic();
+    if (now >= deadline) return std::nullopt;
+    auto received = f.receive(deadline == Nanos::max() ? Nanos::max() : deadline - now, accept);
+    if (!received) return std::nullopt;
+    if (want(received->payload)) return received;
+    absorb(received->payload);
+  }
+}
+
+std::optional<ClientReply> LockClient::Core::exchange(sim::FiberContext& f, std::uint64_t client,
+                                                      std::uint64_t n, ClientOp op,
+                                                      const Bytes& payload, const Command& command,
+                                                      Nanos deadline) {
+  const Bytes message = encode(ClientRequest{client, n, op, payload});
+  const auto want = [client, n](ByteView m) { return is_reply_to(m, client, n); };
+  bool first = true;
+  for (;;) {
+    if (lost() || stopped) return std::nullopt;
+    const Nanos now = f.env().monotonic();
+    if (now >= deadline) return std::nullopt;
+    f.send(server(), message);
+    if (observer != nullptr && client == session.value) observer->sent(session, n, command, first);
+    first = false;
+    const auto received = await(f, std::min(deadline, now + config.request_timeout), want);
+    if (!received) {
+      if (lost() || stopped || f.env().monotonic() >= deadline) return std::nullopt;
+      rotate();  // no answer in time: try the next server
+      continue;
+    }
+    auto reply = decode_reply(received->payload);
+    if (!reply) continue;  // cannot happen: `want` read its header; skip it all the same
+    switch (reply->status) {
+      case ReplyStatus::ok:
+      case ReplyStatus::rejected:
+        return reply;
+      case ReplyStatus::not_leader:
+        redirect(reply->leader_hint);
+        break;
+      case ReplyStatus::busy:
+        break;
+    }
+    f.sleep(config.retry_backoff);
+  }
+}
+
+void LockClient::Core::open(sim::FiberContext& f) {
+  open_token = f.env().random() | kOpenTokenBit;
+  const Command command = OpenSession{config.session_ttl};
+  const Bytes payload = encode(RequestPayload{0, command});
+  const Nanos first_send = f.env().monotonic();
+  const auto reply = exchange(f, open_token, 1, ClientOp::write, payload, command,
+                              deadline_after(first_send, config.open_timeout));
+  const auto result = reply ? decode_result(reply->payload) : std::nullopt;
+  const auto* info = result ? std::get_if<SessionInfo>(&result->value) : nullptr;
+  if (result == std::nullopt || result->code != Code::ok || info == nullptr) {
+    open_failed = true;
+    open_code = result ? result->code : Code::ok;
+    return;
+  }
+  session = info->session;
+  lease_end = first_send + config.session_ttl;
+  state = SessionState::safe;
+  if (observer != nullptr) observer->opened(session);
+}
+
+// Chubby's KeepAlive loop, without its long poll: one KeepAlive every keepalive_interval, each
+// retried under its number across servers until a leader answers. The lease is counted from the
+// first send of the acknowledged KeepAlive; it ending without an answer is jeopardy, and `grace`
+// more without one is the end of the session.
+void LockClient::Core::keepalive_loop(sim::FiberContext& f) {
+  const Nanos interval = config.keepalive_interval > Nanos::zero() ? config.keepalive_interval
+                                                                   : config.session_ttl / 3;
+  const Command command = KeepAlive{};
+  while (!stopped && !lost()) {
+    const std::uint64_t n = begin_request();
+    const Bytes payload = encode(RequestPayload{acked_through(), command});
+    const Nanos first_send = f.env().monotonic();
+    std::optional<ClientReply> reply;
+    while (!reply) {
+      const Nanos limit =
+          state == SessionState::safe ? lease_end : deadline_after(lease_end, config.grace);
+      reply = exchange(f, session.value, n, ClientOp::write, payload, command, limit);
+      if (reply || stopped || lost()) break;
+      set_state(state == SessionState::safe ? SessionState::jeopardy : SessionState::expired);
+    }
+    if (!reply) return;
+    finish_request(n);
+    const auto result = decode_result(reply->payload);
+    if (result && observer != nullptr) observer->answered(session, n, command, *result, reply->index);
+    if (result && result->code == Code::ok) {
+      lease_end = std::max(lease_end, first_send + config.session_ttl);
+      if (state == SessionState::jeopardy) set_state(SessionState::safe);
+    } else if (result && (result->code == Code::session_expired ||
+                          result->code == Code::session_unknown)) {
+      set_state(SessionState::expired);
+      return;
+    }
+    const Nanos now = f.env().monotonic();
+    const Nanos next = first_send + interval;
+    if (next > now) {
+      // Wait for the next round, handling a session end pushed meanwhile.
+      await(f, next, [](ByteView) { return false; });
+    }
+  }
+}
+
+}  // namespace lockstep::service::lock
