@@ -340,25 +340,33 @@ Outcome<Event> LockClient::next_event(std::uint64_t watch_id, Nanos timeout) {
       out.value = std::move(e);
       return out;
     }
-    const auto received = c.await(f_, deadline, want);
+    // Wait in slices: a failover found meanwhile (by the keepalive) means resuming.
+    const Nanos now = f_.env().monotonic();
+    const auto received = c.await(f_, std::min(deadline, deadline_after(now, c.config.wait_resend)), want);
     if (!received) {
       if (c.lost()) return lost<Event>();
-      Outcome<Event> out;
-      out.status = Status::timeout;
-      return out;
+      if (f_.env().monotonic() >= deadline) {
+        Outcome<Event> out;
+        out.status = Status::timeout;
+        return out;
+      }
+      if (c.watches.at(watch_id).epoch != c.failovers) {
+        if (const auto r = resume_watch(watch_id); !r.ok()) return failed(r);
+      }
+      continue;
     }
     const auto note = notification_for(received->payload, session);
     const WatchFired& fired = std::get<WatchFired>(note->body);
-    Core::WatchState& now = c.watches.at(watch_id);
-    if (fired.event.revision <= now.queued) continue;  // a duplicate
-    if (fired.prev_revision != now.chain) {
+    Core::WatchState& live = c.watches.at(watch_id);
+    if (fired.event.revision <= live.queued) continue;  // a duplicate
+    if (fired.prev_revision != live.chain) {
       // Something between was lost: register again from what was handed out.
       if (const auto r = resume_watch(watch_id); !r.ok()) return failed(r);
       continue;
     }
-    now.chain = fired.event.revision;
-    now.queued = fired.event.revision;
-    now.buffer.push_back(fired.event);
+    live.chain = fired.event.revision;
+    live.queued = fired.event.revision;
+    live.buffer.push_back(fired.event);
   }
 }
 

@@ -193,31 +193,39 @@ void LockClient::Core::keepalive_loop(sim::FiberContext& f) {
   const Nanos interval = config.keepalive_interval > Nanos::zero() ? config.keepalive_interval
                                                                    : config.session_ttl / 3;
   const Command command = KeepAlive{};
+  Nanos grace_end = Nanos::max();  // while in jeopardy: when the session counts as expired
   while (!stopped && !lost()) {
     const std::uint64_t n = begin_request();
     const Bytes payload = encode(RequestPayload{acked_through(), command});
     const Nanos first_send = f.env().monotonic();
     std::optional<ClientReply> reply;
     while (!reply) {
-      const Nanos limit =
-          state == SessionState::safe ? lease_end : deadline_after(lease_end, config.grace);
+      const Nanos limit = state == SessionState::safe ? lease_end : grace_end;
       reply = exchange(f, session.value, n, ClientOp::write, payload, command, limit);
       if (reply || stopped || lost()) break;
-      set_state(state == SessionState::safe ? SessionState::jeopardy : SessionState::expired);
+      if (state == SessionState::safe) {
+        grace_end = deadline_after(lease_end, config.grace);
+        set_state(SessionState::jeopardy);
+      } else {
+        set_state(SessionState::expired);
+      }
     }
     if (!reply) return;
     finish_request(n);
     const auto result = decode_result(reply->payload);
     if (result && observer != nullptr) observer->answered(session, n, command, *result, reply->index);
+    const Nanos now = f.env().monotonic();
     if (result && result->code == Code::ok) {
       lease_end = std::max(lease_end, first_send + config.session_ttl);
+      // A KeepAlive first sent long ago (retried through the outage) proves too little: the
+      // next one, sent now, decides.
+      if (lease_end <= now) continue;
       if (state == SessionState::jeopardy) set_state(SessionState::safe);
     } else if (result && (result->code == Code::session_expired ||
                           result->code == Code::session_unknown)) {
       set_state(SessionState::expired);
       return;
     }
-    const Nanos now = f.env().monotonic();
     const Nanos next = first_send + interval;
     if (next > now) {
       // Wait for the next round, handling a session end pushed meanwhile.

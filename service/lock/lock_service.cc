@@ -15,7 +15,10 @@ Bytes LockService::apply(std::uint64_t index, const LoggedCommand& command) {
   const Caller caller{SessionId{command.client}, command.request, payload->acked_through};
   const Revision before = machine_.revision();
   ApplyOutcome outcome = machine_.apply(index, caller, payload->command);
-  if (observer_) observer_(AppliedCommand{index, caller, payload->command, outcome, before});
+  if (observer_) {
+    observer_(AppliedCommand{index, caller, payload->command, outcome, before,
+                             machine_.revision()});
+  }
   if (!outcome.notifications.empty() || !outcome.timers.empty()) {
     if (effects_.size() == kEffectsKeptMax) {
       effects_.pop_front();

@@ -37,6 +37,7 @@ struct AppliedCommand {
   const Command& command;
   const ApplyOutcome& outcome;
   Revision revision_before;  // the events this apply made are those after it in history()
+  Revision revision_after;   // equal to revision_before when the apply changed nothing visible
 };
 using ApplyObserver = std::function<void(const AppliedCommand&)>;
 
