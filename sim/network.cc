@@ -32,6 +32,7 @@ std::string_view to_string(DropReason reason) {
     case DropReason::loss: return "loss";
     case DropReason::in_flight_limit: return "in_flight_limit";
     case DropReason::node_down: return "node_down";
+    case DropReason::sender_crashed: return "sender_crashed";
   }
   return "?";
 }

@@ -76,8 +76,12 @@ enum class DropReason : std::uint8_t {
   loss,             // random loss at send
   in_flight_limit,  // NetworkConfig::in_flight_max reached at send
   node_down,        // the destination was down when the copy would have been delivered
+  // Never decided by the network: the world drops a message its sender held back behind a sync
+  // in flight when the sender crashes before the sync completes (sim/world.h). Such a message
+  // never reaches the network, so no LinkStats counts it.
+  sender_crashed,
 };
-inline constexpr std::size_t kDropReasonCount = 4;
+inline constexpr std::size_t kDropReasonCount = 5;
 std::string_view to_string(DropReason reason);
 
 struct SendDecision {
