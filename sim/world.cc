@@ -57,6 +57,7 @@ struct World::Node {
   // and the latest time a kDepart event is queued for.
   std::deque<Held> held;
   Nanos depart_queued_at = Nanos{-1};
+  CrashLoss last_crash_loss;
 };
 
 // The Env a node sees: a thin forwarding layer onto the world, bound to one node.
@@ -145,6 +146,7 @@ std::uint32_t World::incarnation(NodeId id) const { return node(id).incarnation;
 Process* World::process(NodeId id) { return node(id).process.get(); }
 const NodeClock& World::clock(NodeId id) const { return node(id).clock; }
 SimDisk& World::disk(NodeId id) { return node(id).disk; }
+const CrashLoss& World::last_crash_loss(NodeId id) const { return node(id).last_crash_loss; }
 
 void World::at(Nanos when, std::function<void()> action) {
   LS_ASSERT_GE(when, now_);
@@ -421,6 +423,7 @@ void World::crash(NodeId id) {
   for (std::uint64_t slot : n.deferred_slots) release_slot(slot);
   n.deferred_slots.clear();
   const CrashLoss loss = n.disk.crash(n.disk_rng);
+  n.last_crash_loss = loss;
   if (loss.unsynced_bytes > 0) ++stats_.crashes_losing_unsynced;
   if (loss.syncs_cut > 0) ++stats_.crashes_cutting_syncs;
   stats_.unsynced_bytes_lost += loss.bytes_lost();

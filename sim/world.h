@@ -138,6 +138,11 @@ class World {
   Process* process(NodeId node);
   const NodeClock& clock(NodeId node) const;
   SimDisk& disk(NodeId node);
+  // What the node's latest crash lost of the data it had written (all zero before any crash).
+  // A crash that cut a sync short (syncs_cut > 0) may have rolled the node's durable state back
+  // past what its process had reached: checkers that compare a restarted node with its earlier
+  // incarnations must allow for that.
+  const CrashLoss& last_crash_loss(NodeId node) const;
 
   Trace& trace() { return trace_; }
   const Trace& trace() const { return trace_; }

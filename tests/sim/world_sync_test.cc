@@ -177,6 +177,7 @@ TEST(WorldSync, CrashInsideASyncWindowLosesTheTailAndIsCounted) {
   EXPECT_EQ(world.stats().crashes_cutting_syncs, 1u);
   EXPECT_EQ(world.stats().crashes_losing_unsynced, 1u);
   EXPECT_GT(world.stats().unsynced_bytes_lost, 0u);
+  EXPECT_EQ(world.last_crash_loss(NodeId{0}).syncs_cut, 6u);
   const auto losses = trace_lines(trace.str(), R"("kind":"disk_loss")");
   ASSERT_EQ(losses.size(), 1u);
   EXPECT_NE(losses[0].find(R"("syncs_cut":6)"), std::string::npos) << losses[0];
@@ -195,6 +196,7 @@ TEST(WorldSync, CrashWithEverySyncCompleteLosesNothing) {
   world.crash(NodeId{0});
   world.restart(NodeId{0});
   EXPECT_EQ(recovered, written);
+  EXPECT_EQ(world.last_crash_loss(NodeId{0}).syncs_cut, 0u);
   EXPECT_EQ(world.stats().crashes_cutting_syncs, 0u);
   EXPECT_EQ(world.stats().crashes_losing_unsynced, 0u);
 }
