@@ -226,7 +226,8 @@ Checks read_checks(JsonReader& root) {
   return c;
 }
 
-// "pass", or an object: an expected violation and/or bounds on leader changes.
+// "pass", or an object: an expected violation, bounds on leader changes and/or whether a crash
+// must land inside a sync window.
 Expectation read_expect(JsonReader& root, const Checks& checks, Nanos duration) {
   constexpr std::string_view kExpected =
       "\"pass\" or an object with violation, leader_changes_min, leader_changes_max and/or "

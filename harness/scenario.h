@@ -250,7 +250,7 @@ struct Checks {
 // What a run must end with. Besides the property verdicts, a scenario may bound how often
 // leadership changed, to show a single clean failover (max) or to expect churn (min), and may
 // require that a crash cut a sync short, to show that it exercises recovery from the unsynced
-// tail that leaves (sim/disk.h).
+// tail such a crash leaves (sim/disk.h).
 //
 // A leader change is the live leader of the highest term changing identity or term, counting
 // from the first leader seen (so the first election is not a change). Only changes seen at or
