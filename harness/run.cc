@@ -382,6 +382,9 @@ RunResult Run::execute() {
   result.bytes_sent = world_.stats().bytes_sent;
   result.trace_hash = world_.trace().hash();
   result.leader_changes = leader_changes_;
+  result.crashes_in_sync_window = world_.stats().crashes_cutting_syncs;
+  result.unsynced_bytes_lost = world_.stats().unsynced_bytes_lost;
+  result.messages_lost_in_crash = world_.stats().messages_lost_in_crash;
   result.faults = injector.log();
   result.faults_applied = injector.applied();
   if (scenario_.nemesis.enabled) result.nemesis = nemesis.describe();
@@ -417,6 +420,13 @@ RunResult Run::execute() {
     result.observed += ", " + leader_changes_text(leader_changes_counted_) +
                        after_text(scenario_.expect);
     result.as_expected = result.as_expected && result.leadership->verdict == Verdict::pass;
+  }
+  if (const auto lost = scenario_.expect.unsynced_tail_lost) {
+    const std::uint64_t crashes = result.crashes_in_sync_window;
+    result.expected += *lost ? ", a crash inside a sync window" : ", no crash inside a sync window";
+    result.observed += fmt::format(", {} crash{} inside a sync window", crashes,
+                                   crashes == 1 ? "" : "es");
+    result.as_expected = result.as_expected && (crashes > 0) == *lost;
   }
   return result;
 }
