@@ -1,0 +1,206 @@
+#include "checkers/models.h"
+
+#include <array>
+
+#include <fmt/format.h>
+
+#include "core/assert.h"
+
+namespace lockstep::checkers {
+
+namespace {
+
+constexpr std::array<std::string_view, 2> kModelNames = {"register", "kv"};
+constexpr std::size_t kShownStateMax = 60;  // characters of a long string state in messages
+
+bool is_string(const Value& v) { return std::holds_alternative<std::string>(v); }
+bool is_nil(const Value& v) { return std::holds_alternative<std::monostate>(v); }
+
+std::optional<OperationProblem> problem(std::string field, std::string expected) {
+  return OperationProblem{std::move(field), std::move(expected)};
+}
+
+// Arguments and result common to both models: f is one of `functions`; reads take no arguments
+// and the others one or two.
+std::optional<OperationProblem> check_shape(const Operation& op, std::string_view model,
+                                            std::string_view read_f, bool strings_only) {
+  const std::string_view what = strings_only ? "string" : "value";
+  const auto arity = [&](std::size_t n, std::string_view expected) -> std::optional<OperationProblem> {
+    if (op.args.size() != n) return problem("args", fmt::format("{} for {}", expected, op.f));
+    for (const Value& v : op.args) {
+      if (strings_only && !is_string(v)) {
+        return problem("args", fmt::format("{} (strings) for {}", expected, op.f));
+      }
+    }
+    return std::nullopt;
+  };
+  if (op.f == read_f) {
+    if (auto p = arity(0, "no arguments")) return p;
+    if (strings_only && !is_string(op.result) && !is_nil(op.result)) {
+      return problem("result", fmt::format("a string or nil for {}", op.f));
+    }
+    return std::nullopt;
+  }
+  const bool is_cas = op.f == "cas";
+  const bool is_write = op.f == "write" || op.f == "put" || op.f == "append";
+  if (!is_cas && !is_write) {
+    return problem("f", model == "register" ? "one of read, write, cas (the register model)"
+                                            : "one of get, put, append, cas (the kv model)");
+  }
+  if (auto p = is_cas ? arity(2, "[expected new]") : arity(1, fmt::format("one {}", what))) {
+    return p;
+  }
+  if (!is_nil(op.result)) return problem("result", fmt::format("nil for {} (it returns nothing)", op.f));
+  return std::nullopt;
+}
+
+std::string shorten(std::string text) {
+  if (text.size() <= kShownStateMax) return text;
+  return fmt::format("{}... ({} characters)", text.substr(0, kShownStateMax), text.size());
+}
+
+}  // namespace
+
+std::span<const std::string_view> model_names() { return kModelNames; }
+
+std::string_view model_name(ModelKind kind) { return kModelNames[static_cast<std::size_t>(kind)]; }
+
+std::optional<ModelKind> model_from_name(std::string_view name) {
+  for (std::size_t i = 0; i < kModelNames.size(); ++i) {
+    if (kModelNames[i] == name) return static_cast<ModelKind>(i);
+  }
+  return std::nullopt;
+}
+
+std::optional<OperationProblem> check_operation(ModelKind kind, const Operation& op) {
+  switch (kind) {
+    case ModelKind::register_: return RegisterModel::check(op);
+    case ModelKind::kv: return KvModel::check(op);
+  }
+  return problem("f", "a known model");
+}
+
+ValueTable::ValueTable(Value first) { intern(first); }
+
+std::uint32_t ValueTable::intern(const Value& value) {
+  const auto [it, inserted] = ids_.try_emplace(value, static_cast<std::uint32_t>(values_.size()));
+  if (inserted) values_.push_back(value);
+  return it->second;
+}
+
+// ---- register ---------------------------------------------------------------------------------
+
+RegisterModel::RegisterModel(std::string key) : key_(std::move(key)), values_(Value{}) {}
+
+std::optional<OperationProblem> RegisterModel::check(const Operation& op) {
+  if (op.f == "write" || op.f == "read" || op.f == "cas") {
+    return check_shape(op, "register", "read", false);
+  }
+  return problem("f", "one of read, write, cas (the register model)");
+}
+
+Compiled<RegisterModel::Op> RegisterModel::compile(const Operation& op) {
+  LS_ASSERT_MSG(!check(op).has_value(), op.f);
+  using Code = Op::Code;
+  if (op.f == "read") {
+    // A read that failed or whose result never arrived observed nothing.
+    if (op.outcome != Outcome::ok) return {};
+    return {Op{Code::read, values_.intern(op.result), 0}, Role::observe};
+  }
+  if (op.f == "write") {
+    if (op.outcome == Outcome::failed) return {};
+    return {Op{Code::write, values_.intern(op.args[0]), 0}, Role::update};
+  }
+  const std::uint32_t expected = values_.intern(op.args[0]);
+  const std::uint32_t replacement = values_.intern(op.args[1]);
+  switch (op.outcome) {
+    case Outcome::ok: return {Op{Code::cas_ok, expected, replacement}, Role::update};
+    case Outcome::failed: return {Op{Code::cas_failed, expected, 0}, Role::observe};
+    case Outcome::unknown: return {Op{Code::cas_unknown, expected, replacement}, Role::update};
+  }
+  return {};
+}
+
+std::string RegisterModel::describe_state(State state) const {
+  return describe_value(values_.value(state));
+}
+
+std::string RegisterModel::describe_need(const Op& op) const {
+  const std::string name = key_.empty() ? "the register" : fmt::format("register {}", describe_value(key_));
+  switch (op.code) {
+    case Op::Code::read:
+    case Op::Code::cas_ok: return fmt::format("{} to be {}", name, describe_state(op.a));
+    case Op::Code::cas_failed: return fmt::format("{} not to be {}", name, describe_state(op.a));
+    case Op::Code::write:
+    case Op::Code::cas_unknown: break;
+  }
+  return "nothing (it fits any state)";
+}
+
+// ---- key-value ----------------------------------------------------------------------------------
+
+KvModel::KvModel(std::string key) : key_(std::move(key)) { intern(""); }
+
+std::optional<OperationProblem> KvModel::check(const Operation& op) {
+  if (op.f == "get" || op.f == "put" || op.f == "append" || op.f == "cas") {
+    return check_shape(op, "kv", "get", true);
+  }
+  return problem("f", "one of get, put, append, cas (the kv model)");
+}
+
+std::uint32_t KvModel::intern(std::string text) {
+  const auto [it, inserted] = ids_.try_emplace(text, static_cast<std::uint32_t>(strings_.size()));
+  if (inserted) strings_.push_back(std::move(text));
+  return it->second;
+}
+
+std::uint32_t KvModel::append(State state, std::uint32_t suffix) {
+  const std::uint64_t pair = (std::uint64_t{state} << 32) | suffix;
+  if (const auto it = appended_.find(pair); it != appended_.end()) return it->second;
+  const std::uint32_t id = intern(strings_[state] + strings_[suffix]);
+  appended_.emplace(pair, id);
+  return id;
+}
+
+Compiled<KvModel::Op> KvModel::compile(const Operation& op) {
+  LS_ASSERT_MSG(!check(op).has_value(), op.f);
+  using Code = Op::Code;
+  const auto text = [](const Value& v) {
+    return is_nil(v) ? std::string() : std::get<std::string>(v);
+  };
+  if (op.f == "get") {
+    if (op.outcome != Outcome::ok) return {};
+    return {Op{Code::get, intern(text(op.result)), 0}, Role::observe};
+  }
+  if (op.f == "put" || op.f == "append") {
+    if (op.outcome == Outcome::failed) return {};
+    return {Op{op.f == "put" ? Code::put : Code::append, intern(text(op.args[0])), 0}, Role::update};
+  }
+  const std::uint32_t expected = intern(text(op.args[0]));
+  const std::uint32_t replacement = intern(text(op.args[1]));
+  switch (op.outcome) {
+    case Outcome::ok: return {Op{Code::cas_ok, expected, replacement}, Role::update};
+    case Outcome::failed: return {Op{Code::cas_failed, expected, 0}, Role::observe};
+    case Outcome::unknown: return {Op{Code::cas_unknown, expected, replacement}, Role::update};
+  }
+  return {};
+}
+
+std::string KvModel::describe_state(State state) const {
+  return shorten(describe_value(strings_[state]));
+}
+
+std::string KvModel::describe_need(const Op& op) const {
+  const std::string name = fmt::format("key {}", describe_value(key_));
+  switch (op.code) {
+    case Op::Code::get:
+    case Op::Code::cas_ok: return fmt::format("{} to be {}", name, describe_state(op.a));
+    case Op::Code::cas_failed: return fmt::format("{} not to be {}", name, describe_state(op.a));
+    case Op::Code::put:
+    case Op::Code::append:
+    case Op::Code::cas_unknown: break;
+  }
+  return "nothing (it fits any state)";
+}
+
+}  // namespace lockstep::checkers

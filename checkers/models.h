@@ -1,0 +1,166 @@
+// Sequential specifications for the linearizability checker: what one object (one key of a
+// history) does when its operations run one at a time.
+//
+// A model is a class the search (linearizability.cc) is instantiated with. It sees the
+// operations of one key only, turns each into a compact Op once — interning values, so that the
+// search compares integers — and then steps a compact State:
+//
+//   class MyModel {
+//    public:
+//     using State = ...;  // trivially copyable and small: the search stores one per memoised
+//                         // configuration and compares them bytewise. A model whose state is
+//                         // large (a file tree) interns it and uses the id, as KvModel interns
+//                         // strings.
+//     using Op = ...;
+//     explicit MyModel(std::string key);
+//     static std::optional<OperationProblem> check(const Operation&);  // fits the model?
+//     State initial() const;
+//     Compiled<Op> compile(const Operation&);             // only for operations check() accepts
+//     bool step(State state, const Op& op, State& next);  // legal in `state`? then `next`
+//     std::string describe_state(State state) const;      // "3", "\"x 0 1 y\""
+//     std::string describe_need(const Op& op) const;      // "the register to be 3"
+//   };
+//
+// step() decides legality from the outcome compile() folded into the Op: an ok call must match
+// its result, a failed call is checked as the observation it made and changes nothing, and a call
+// with an unknown outcome is always legal. "May have taken effect or not" needs no second branch:
+// such a call is open to the end of the history, and placing it after every other call is the same
+// as never applying it.
+//
+// To add a model (the lock model, the service's node namespace): write the class, add its name to
+// ModelKind and model_names(), and one case to the dispatch in linearizability.cc and to
+// check_operation() below.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "checkers/history.h"
+
+namespace lockstep::checkers {
+
+enum class ModelKind : std::uint8_t { register_, kv };
+
+std::span<const std::string_view> model_names();  // "register", "kv": index = ModelKind
+std::string_view model_name(ModelKind kind);
+std::optional<ModelKind> model_from_name(std::string_view name);
+
+// Why an operation does not fit a model: the field at fault ("f", "args", "result") and what was
+// expected there, for a message such as "/operations/3/args: expected [expected, new] for cas".
+struct OperationProblem {
+  std::string field;
+  std::string expected;
+};
+
+// Whether `op` is an operation of the model; loaders call this on input from outside, and the
+// checker requires it of every operation it is given.
+std::optional<OperationProblem> check_operation(ModelKind kind, const Operation& op);
+
+// What an operation means to the search.
+enum class Role : std::uint8_t {
+  update,   // may change the state
+  observe,  // never changes the state (a read, a failed compare-and-set): the search may place
+            // it as soon as it fits, without trying it later too (see linearizability.cc)
+  ignore,   // constrains nothing (a failed write, a read whose outcome is unknown): left out
+};
+
+template <typename Op>
+struct Compiled {
+  Op op{};
+  Role role = Role::ignore;
+};
+
+// Interns values as dense ids, id 0 being the value given first.
+class ValueTable {
+ public:
+  explicit ValueTable(Value first);
+  std::uint32_t intern(const Value& value);
+  const Value& value(std::uint32_t id) const { return values_[id]; }
+
+ private:
+  std::map<Value, std::uint32_t> ids_;
+  std::vector<Value> values_;
+};
+
+// A single register, initially nil: read, write v, cas [expected new]. Values are any Value.
+// A failed cas observed a value other than `expected`.
+class RegisterModel {
+ public:
+  using State = std::uint32_t;  // the interned value
+  struct Op {
+    enum class Code : std::uint8_t { read, write, cas_ok, cas_failed, cas_unknown };
+    Code code = Code::read;
+    std::uint32_t a = 0;  // read: the value returned; write: the value; cas: expected
+    std::uint32_t b = 0;  // cas: the new value
+  };
+
+  explicit RegisterModel(std::string key);
+  static std::optional<OperationProblem> check(const Operation& op);
+  State initial() const { return 0; }
+  Compiled<Op> compile(const Operation& op);
+  bool step(State state, const Op& op, State& next) {
+    switch (op.code) {
+      case Op::Code::read: next = state; return state == op.a;
+      case Op::Code::write: next = op.a; return true;
+      case Op::Code::cas_ok: next = op.b; return state == op.a;
+      case Op::Code::cas_failed: next = state; return state != op.a;
+      case Op::Code::cas_unknown: next = state == op.a ? op.b : state; return true;
+    }
+    return false;
+  }
+  std::string describe_state(State state) const;
+  std::string describe_need(const Op& op) const;
+
+ private:
+  std::string key_;
+  ValueTable values_;
+};
+
+// A key-value store seen one key at a time: the value is a string, initially "" (a missing key
+// reads as ""): get, put v, append v, cas [expected new]. A get whose result is nil read "".
+class KvModel {
+ public:
+  using State = std::uint32_t;  // the interned string
+  struct Op {
+    enum class Code : std::uint8_t { get, put, append, cas_ok, cas_failed, cas_unknown };
+    Code code = Code::get;
+    std::uint32_t a = 0;  // get: the string returned; put, append: the argument; cas: expected
+    std::uint32_t b = 0;  // cas: the new string
+  };
+
+  explicit KvModel(std::string key);
+  static std::optional<OperationProblem> check(const Operation& op);
+  State initial() const { return 0; }
+  Compiled<Op> compile(const Operation& op);
+  bool step(State state, const Op& op, State& next) {
+    switch (op.code) {
+      case Op::Code::get: next = state; return state == op.a;
+      case Op::Code::put: next = op.a; return true;
+      case Op::Code::append: next = append(state, op.a); return true;
+      case Op::Code::cas_ok: next = op.b; return state == op.a;
+      case Op::Code::cas_failed: next = state; return state != op.a;
+      case Op::Code::cas_unknown: next = state == op.a ? op.b : state; return true;
+    }
+    return false;
+  }
+  std::string describe_state(State state) const;
+  std::string describe_need(const Op& op) const;
+
+ private:
+  std::uint32_t intern(std::string text);
+  // The id of strings_[state] + strings_[suffix], computed once per pair.
+  std::uint32_t append(State state, std::uint32_t suffix);
+
+  std::string key_;
+  std::vector<std::string> strings_;
+  std::unordered_map<std::string, std::uint32_t> ids_;
+  std::unordered_map<std::uint64_t, std::uint32_t> appended_;  // (state << 32 | suffix) -> id
+};
+
+}  // namespace lockstep::checkers
