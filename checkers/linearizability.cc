@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <climits>
+#include <concepts>
 #include <cstring>
 #include <map>
 
@@ -35,15 +36,15 @@ struct Problem {
   std::vector<Op> ops;
   std::vector<Nanos> call;
   std::vector<Nanos> ret;
-  std::vector<std::uint8_t> observer;  // Role::observe
-  std::vector<std::size_t> source;     // index in KeyCalls::calls
+  std::vector<Role> role;
+  std::vector<std::size_t> source;  // index in KeyCalls::calls
 
   void add(const Compiled<Op>& c, Nanos call_time, Nanos ret_time, std::size_t from) {
     LS_ASSERT(c.role != Role::ignore);
     ops.push_back(c.op);
     call.push_back(call_time);
     ret.push_back(ret_time);
-    observer.push_back(c.role == Role::observe ? 1 : 0);
+    role.push_back(c.role);
     source.push_back(from);
   }
   std::size_t size() const { return ops.size(); }
@@ -52,14 +53,19 @@ struct Problem {
 // The Wing & Gong / Lowe search over one Problem (see linearizability.h). The entry list is a
 // doubly linked list over arrays: entry 0 is the head, entries 1..2n hold call and return events
 // in time order, the last is the tail. An entry's word is (call index << 1) | is_return.
+//
+// At each configuration the search first looks for an observation that fits (placing one
+// dominates every alternative), and only when there is none tries the updates in list order.
 template <typename M>
 class Search {
  public:
   using State = typename M::State;
   using Op = typename M::Op;
+  static constexpr bool kMayFitLater = requires(const M& m, State s, const Op& op) {
+    { m.may_fit_later(s, op) } -> std::same_as<bool>;
+  };
 
-  Search(M& model, const Problem<Op>& problem)
-      : model_(model), problem_(problem), words_(std::max<std::size_t>(1, (problem.size() + 63) / 64)), set_(words_) {
+  Search(M& model, const Problem<Op>& problem) : model_(model), problem_(problem) {
     const std::size_t n = problem.size();
     struct Event {
       Nanos time;
@@ -67,12 +73,15 @@ class Search {
     };
     std::vector<Event> events;
     events.reserve(2 * n);
+    std::size_t open = 0;
     for (std::size_t i = 0; i < n; ++i) {
       events.push_back(Event{problem.call[i], static_cast<std::uint32_t>(i << 1)});
       if (problem.ret[i] != Nanos::max()) {
         LS_ASSERT_LE(problem.call[i], problem.ret[i]);
         events.push_back(Event{problem.ret[i], static_cast<std::uint32_t>((i << 1) | 1)});
         ++definite_;
+      } else {
+        ++open;
       }
     }
     // Calls before returns at equal times: intervals that touch are concurrent.
@@ -96,14 +105,40 @@ class Search {
       word_[k + 1] = w;
       (w & 1 ? return_entry_ : call_entry_)[w >> 1] = static_cast<std::int32_t>(k + 1);
     }
-    zobrist_.resize(n);
-    for (std::size_t i = 0; i < n; ++i) zobrist_[i] = mix64(0x9e3779b97f4a7c15ULL * (i + 1));
-    bits_.assign(words_, 0);
+    // Definite calls take the first words of the bitset, open calls the words after them; only
+    // definite calls are in the hash (see config_set.h).
+    const std::size_t definite_words = std::max<std::size_t>(1, (definite_ + 63) / 64);
+    const std::size_t open_words = (open + 63) / 64;
+    bit_.resize(n);
+    zobrist_.assign(n, 0);
+    std::size_t next_definite = 0;
+    std::size_t next_open = definite_words * 64;
+    for (std::size_t i = 0; i < n; ++i) {
+      if (return_entry_[i] != 0) {
+        bit_[i] = static_cast<std::uint32_t>(next_definite++);
+        zobrist_[i] = mix64(0x9e3779b97f4a7c15ULL * (i + 1));
+      } else {
+        bit_[i] = static_cast<std::uint32_t>(next_open++);
+      }
+    }
+    bits_.assign(definite_words + open_words, 0);
+    set_.emplace(definite_words, open_words);
+    reset_position_.assign(n, kNotReset);
+    for (std::size_t i = 0; i < n; ++i) {
+      if (problem.role[i] == Role::reset) resets_.push_back(static_cast<std::uint32_t>(i));
+    }
+    std::stable_sort(resets_.begin(), resets_.end(), [&](std::uint32_t a, std::uint32_t b) {
+      return problem.call[a] < problem.call[b];
+    });
+    for (std::size_t k = 0; k < resets_.size(); ++k) {
+      reset_position_[resets_[k]] = static_cast<std::uint32_t>(k);
+    }
+    reset_placed_.assign(resets_.size(), 0);
     stack_.reserve(n);
   }
 
   std::uint64_t steps() const { return steps_; }
-  std::uint64_t states() const { return set_.size(); }
+  std::uint64_t states() const { return set_->size(); }
 
   // Searches for an order placing every call with a known outcome. When `recorded` is given,
   // every state in which the search tries to place call `target` is added to it (distinct).
@@ -113,6 +148,7 @@ class Search {
     std::uint64_t hash = 0;
     std::size_t open_definite = definite_;
     std::int32_t cur = next_[0];
+    bool observers_phase = true;  // looking for an observation that fits, before any update
     const std::int32_t tail = static_cast<std::int32_t>(word_.size() - 1);
 
     // Takes placements back until one leaves alternatives; false when none is left.
@@ -122,12 +158,13 @@ class Search {
         stack_.pop_back();
         state = frame.state;
         hash ^= zobrist_[frame.call];
-        bits_[frame.call >> 6] &= ~(std::uint64_t{1} << (frame.call & 63));
+        flip(frame.call);
         unlift(frame.call);
         if (return_entry_[frame.call] != 0) ++open_definite;
         // A placed observation dominates every alternative at its level (see the header).
-        if (!problem_.observer[frame.call]) {
+        if (problem_.role[frame.call] != Role::observe) {
           cur = next_[call_entry_[frame.call]];
+          observers_phase = false;
           return true;
         }
       }
@@ -149,19 +186,27 @@ class Search {
       }
       LS_ASSERT_NE(cur, tail);
       const std::uint32_t w = word_[static_cast<std::size_t>(cur)];
-      if (w & 1) {  // a return: the call returning here was not placed in time
-        if (!backtrack()) return finish(budget, SearchResult::not_linearizable);
+      if (w & 1) {  // a return: the call returning here must be placed before anything later
+        if (observers_phase) {
+          observers_phase = false;
+          cur = next_[0];
+        } else if (!backtrack()) {
+          return finish(budget, SearchResult::not_linearizable);
+        }
         continue;
       }
       const std::uint32_t i = w >> 1;
+      if ((problem_.role[i] == Role::observe) != observers_phase) {
+        cur = next_[static_cast<std::size_t>(cur)];
+        continue;
+      }
       if (recorded != nullptr && i == target) record(*recorded, state);
       State next{};
       if (model_.step(state, problem_.ops[i], next)) {
-        const std::uint64_t bit = std::uint64_t{1} << (i & 63);
-        bits_[i >> 6] |= bit;
+        flip(i);
         const std::uint64_t next_hash = hash ^ zobrist_[i];
-        if (set_.insert(bits_.data(), next, next_hash ^ ConfigSet<State>::state_hash(next))) {
-          if (set_.size() > budget.states_max) {
+        if (set_->insert(bits_.data(), next, next_hash ^ ConfigSet<State>::state_hash(next))) {
+          if (set_->size() > budget.states_max) {
             budget.ran_out = fmt::format("the limit of {} memoised states", budget.states_max);
             return finish(budget, SearchResult::stopped);
           }
@@ -171,10 +216,18 @@ class Search {
           lift(i);
           if (return_entry_[i] != 0) --open_definite;
           cur = next_[0];
+          observers_phase = true;
           continue;
         }
-        bits_[i >> 6] &= ~bit;
-        if (problem_.observer[i]) {  // already searched from there, so from here too
+        flip(i);
+        if (problem_.role[i] == Role::observe) {  // already searched from there, so from here too
+          if (!backtrack()) return finish(budget, SearchResult::not_linearizable);
+          continue;
+        }
+      } else if constexpr (kMayFitLater) {
+        // An observation that can never fit: nothing placed from here on can help it.
+        if (observers_phase && !reset_possible_before(problem_.ret[i]) &&
+            !model_.may_fit_later(state, problem_.ops[i])) {
           if (!backtrack()) return finish(budget, SearchResult::not_linearizable);
           continue;
         }
@@ -194,6 +247,7 @@ class Search {
     return result;
   }
 
+  void flip(std::uint32_t i) { bits_[bit_[i] >> 6] ^= std::uint64_t{1} << (bit_[i] & 63); }
   void unlink(std::int32_t e) {
     next_[prev_[e]] = next_[e];
     prev_[next_[e]] = prev_[e];
@@ -205,10 +259,25 @@ class Search {
   void lift(std::uint32_t i) {
     unlink(call_entry_[i]);
     if (return_entry_[i] != 0) unlink(return_entry_[i]);
+    if (const std::uint32_t k = reset_position_[i]; k != kNotReset) {
+      reset_placed_[k] = 1;
+      while (first_unplaced_reset_ < resets_.size() && reset_placed_[first_unplaced_reset_]) {
+        ++first_unplaced_reset_;
+      }
+    }
   }
   void unlift(std::uint32_t i) {
     if (return_entry_[i] != 0) relink(return_entry_[i]);
     relink(call_entry_[i]);
+    if (const std::uint32_t k = reset_position_[i]; k != kNotReset) {
+      reset_placed_[k] = 0;
+      first_unplaced_reset_ = std::min<std::size_t>(first_unplaced_reset_, k);
+    }
+  }
+  // Whether some reset not yet placed was called by `t`, so could still be placed before it.
+  bool reset_possible_before(Nanos t) const {
+    return first_unplaced_reset_ < resets_.size() &&
+           problem_.call[resets_[first_unplaced_reset_]] <= t;
   }
 
   static void record(std::vector<State>& recorded, const State& state) {
@@ -221,17 +290,22 @@ class Search {
 
   M& model_;
   const Problem<Op>& problem_;
-  std::size_t words_;
   std::size_t definite_ = 0;  // calls with a return entry
   std::vector<std::uint32_t> word_;
   std::vector<std::int32_t> next_;
   std::vector<std::int32_t> prev_;
   std::vector<std::int32_t> call_entry_;
   std::vector<std::int32_t> return_entry_;  // 0 when the call stays open
-  std::vector<std::uint64_t> zobrist_;
+  std::vector<std::uint32_t> bit_;          // position of each call in bits_
+  std::vector<std::uint64_t> zobrist_;      // 0 for open calls
   std::vector<std::uint64_t> bits_;
   std::vector<Frame> stack_;
-  ConfigSet<State> set_;
+  std::optional<ConfigSet<State>> set_;
+  static constexpr std::uint32_t kNotReset = 0xffffffffu;
+  std::vector<std::uint32_t> resets_;          // the resets, by call time
+  std::vector<std::uint32_t> reset_position_;  // per call: its index in resets_, or kNotReset
+  std::vector<std::uint8_t> reset_placed_;     // per index in resets_
+  std::size_t first_unplaced_reset_ = 0;
   std::uint64_t steps_ = 0;
 };
 

@@ -11,7 +11,8 @@ namespace lockstep::checkers {
 namespace {
 
 constexpr std::array<std::string_view, 2> kModelNames = {"register", "kv"};
-constexpr std::size_t kShownStateMax = 60;  // characters of a long string state in messages
+constexpr std::size_t kShownStateMax = 60;
+constexpr std::uint64_t kStringHashBase = 0x100000001b3ULL;  // odd, so powers never vanish  // characters of a long string state in messages
 
 bool is_string(const Value& v) { return std::holds_alternative<std::string>(v); }
 bool is_nil(const Value& v) { return std::holds_alternative<std::monostate>(v); }
@@ -109,7 +110,7 @@ Compiled<RegisterModel::Op> RegisterModel::compile(const Operation& op) {
   }
   if (op.f == "write") {
     if (op.outcome == Outcome::failed) return {};
-    return {Op{Code::write, values_.intern(op.args[0]), 0}, Role::update};
+    return {Op{Code::write, values_.intern(op.args[0]), 0}, Role::reset};
   }
   const std::uint32_t expected = values_.intern(op.args[0]);
   const std::uint32_t replacement = values_.intern(op.args[1]);
@@ -139,7 +140,7 @@ std::string RegisterModel::describe_need(const Op& op) const {
 
 // ---- key-value ----------------------------------------------------------------------------------
 
-KvModel::KvModel(std::string key) : key_(std::move(key)) { intern(""); }
+KvModel::KvModel(std::string key) : key_(std::move(key)) { nodes_.push_back(Node{}); }
 
 std::optional<OperationProblem> KvModel::check(const Operation& op) {
   if (op.f == "get" || op.f == "put" || op.f == "append" || op.f == "cas") {
@@ -148,36 +149,81 @@ std::optional<OperationProblem> KvModel::check(const Operation& op) {
   return problem("f", "one of get, put, append, cas (the kv model)");
 }
 
-std::uint32_t KvModel::intern(std::string text) {
-  const auto [it, inserted] = ids_.try_emplace(text, static_cast<std::uint32_t>(strings_.size()));
-  if (inserted) strings_.push_back(std::move(text));
+std::uint32_t KvModel::piece(const std::string& text) {
+  const auto [it, inserted] = piece_ids_.try_emplace(text, static_cast<std::uint32_t>(pieces_.size()));
+  if (inserted) {
+    Piece p{text, 0, 1};
+    for (const char c : text) {
+      p.hash = p.hash * kStringHashBase + static_cast<unsigned char>(c);
+      p.base_power *= kStringHashBase;
+    }
+    pieces_.push_back(std::move(p));
+  }
   return it->second;
 }
 
-std::uint32_t KvModel::append(State state, std::uint32_t suffix) {
-  const std::uint64_t pair = (std::uint64_t{state} << 32) | suffix;
-  if (const auto it = appended_.find(pair); it != appended_.end()) return it->second;
-  const std::uint32_t id = intern(strings_[state] + strings_[suffix]);
-  appended_.emplace(pair, id);
+std::uint32_t KvModel::node(std::uint32_t parent, std::uint32_t piece_id) {
+  const Piece& p = pieces_[piece_id];
+  if (p.text.empty()) return parent;
+  const std::uint64_t hash = nodes_[parent].hash * p.base_power + p.hash;
+  const std::uint64_t length = nodes_[parent].length + p.text.size();
+  for (std::uint64_t attempt = 0;; ++attempt) {
+    const std::uint64_t content = mix64(hash ^ mix64(length + (attempt << 40)));
+    const std::uint32_t found = by_content_.find(content);
+    if (found == FlatMap64::kMissing) {
+      LS_ASSERT_LT(nodes_.size(), std::size_t{FlatMap64::kMissing});
+      const auto id = static_cast<std::uint32_t>(nodes_.size());
+      nodes_.push_back(Node{parent, piece_id, length, hash});
+      by_content_.insert(content, id);
+      return id;
+    }
+    const Node& other = nodes_[found];
+    if (other.hash == hash && other.length == length && text(found) == text(parent) + p.text) {
+      return found;
+    }
+  }
+}
+
+std::uint32_t KvModel::append(State state, std::uint32_t piece_id) {
+  const std::uint32_t id = node(state, piece_id);
+  appended_.insert((std::uint64_t{state} << 32) | piece_id, id);
   return id;
+}
+
+std::string KvModel::text(std::uint32_t id) const {
+  std::vector<std::uint32_t> chain;
+  for (; id != 0; id = nodes_[id].parent) chain.push_back(nodes_[id].piece);
+  std::string out;
+  for (auto it = chain.rbegin(); it != chain.rend(); ++it) out += pieces_[*it].text;
+  return out;
 }
 
 Compiled<KvModel::Op> KvModel::compile(const Operation& op) {
   LS_ASSERT_MSG(!check(op).has_value(), op.f);
   using Code = Op::Code;
-  const auto text = [](const Value& v) {
+  const auto string_of = [](const Value& v) {
     return is_nil(v) ? std::string() : std::get<std::string>(v);
   };
   if (op.f == "get") {
     if (op.outcome != Outcome::ok) return {};
-    return {Op{Code::get, intern(text(op.result)), 0}, Role::observe};
+    const std::string result = string_of(op.result);
+    std::vector<std::uint64_t> prefixes(1, 0);
+    for (const char c : result) {
+      prefixes.push_back(prefixes.back() * kStringHashBase + static_cast<unsigned char>(c));
+    }
+    get_prefix_hashes_.push_back(std::move(prefixes));
+    const auto index = static_cast<std::uint32_t>(get_prefix_hashes_.size() - 1);
+    return {Op{Code::get, node(0, piece(result)), index}, Role::observe};
   }
   if (op.f == "put" || op.f == "append") {
     if (op.outcome == Outcome::failed) return {};
-    return {Op{op.f == "put" ? Code::put : Code::append, intern(text(op.args[0])), 0}, Role::update};
+    const std::uint32_t p = piece(string_of(op.args[0]));
+    return op.f == "put" ? Compiled<Op>{Op{Code::put, node(0, p), 0}, Role::reset}
+                         : Compiled<Op>{Op{Code::append, p, 0}, Role::update};
   }
-  const std::uint32_t expected = intern(text(op.args[0]));
-  const std::uint32_t replacement = intern(text(op.args[1]));
+  const std::uint32_t expected = node(0, piece(string_of(op.args[0])));
+  const std::uint32_t replacement = node(0, piece(string_of(op.args[1])));
+  if (op.outcome != Outcome::failed) has_cas_ = true;
   switch (op.outcome) {
     case Outcome::ok: return {Op{Code::cas_ok, expected, replacement}, Role::update};
     case Outcome::failed: return {Op{Code::cas_failed, expected, 0}, Role::observe};
@@ -187,7 +233,7 @@ Compiled<KvModel::Op> KvModel::compile(const Operation& op) {
 }
 
 std::string KvModel::describe_state(State state) const {
-  return shorten(describe_value(strings_[state]));
+  return shorten(describe_value(text(state)));
 }
 
 std::string KvModel::describe_need(const Op& op) const {

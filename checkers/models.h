@@ -19,6 +19,10 @@
 //     bool step(State state, const Op& op, State& next);  // legal in `state`? then `next`
 //     std::string describe_state(State state) const;      // "3", "\"x 0 1 y\""
 //     std::string describe_need(const Op& op) const;      // "the register to be 3"
+//     // Optional: false only if no sequence of updates other than resets can take `state` to one
+//     // in which observation `op` fits. The search then drops a configuration where `op` waits
+//     // unplaced and no reset could still be placed before it returns (see KvModel).
+//     bool may_fit_later(State state, const Op& op) const;
 //   };
 //
 // step() decides legality from the outcome compile() folded into the Op: an ok call must match
@@ -38,9 +42,9 @@
 #include <span>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
+#include "checkers/flat_map.h"
 #include "checkers/history.h"
 
 namespace lockstep::checkers {
@@ -65,6 +69,7 @@ std::optional<OperationProblem> check_operation(ModelKind kind, const Operation&
 // What an operation means to the search.
 enum class Role : std::uint8_t {
   update,   // may change the state
+  reset,    // an update whose next state does not depend on the state (a write, a put)
   observe,  // never changes the state (a read, a failed compare-and-set): the search may place
             // it as soon as it fits, without trying it later too (see linearizability.cc)
   ignore,   // constrains nothing (a failed write, a read whose outcome is unknown): left out
@@ -124,14 +129,25 @@ class RegisterModel {
 
 // A key-value store seen one key at a time: the value is a string, initially "" (a missing key
 // reads as ""): get, put v, append v, cas [expected new]. A get whose result is nil read "".
+//
+// Appends make long strings, and the search meets many of them, so a string is never built: it
+// is a node, "the string of node `parent` followed by argument `piece`", with its length and a
+// polynomial hash of its content. Nodes with the same content are one node (a hash match is
+// confirmed by comparing contents, so equal ids mean equal strings), and each (node, piece)
+// append is computed once.
+//
+// Appends only lengthen a string, so a get whose string does not start with the current one can
+// only fit after a put (a reset) or a cas: may_fit_later() tells the search so, and a wrong order
+// of concurrent appends is dropped as soon as one pending get rules it out, instead of when that
+// get returns. This is what makes histories with many concurrent appends fast.
 class KvModel {
  public:
-  using State = std::uint32_t;  // the interned string
+  using State = std::uint32_t;  // the node of the string
   struct Op {
     enum class Code : std::uint8_t { get, put, append, cas_ok, cas_failed, cas_unknown };
     Code code = Code::get;
-    std::uint32_t a = 0;  // get: the string returned; put, append: the argument; cas: expected
-    std::uint32_t b = 0;  // cas: the new string
+    std::uint32_t a = 0;  // get: the node returned; put: the node; append: the piece; cas: expected
+    std::uint32_t b = 0;  // get: its index in get_prefix_hashes_; cas: the new node
   };
 
   explicit KvModel(std::string key);
@@ -142,25 +158,53 @@ class KvModel {
     switch (op.code) {
       case Op::Code::get: next = state; return state == op.a;
       case Op::Code::put: next = op.a; return true;
-      case Op::Code::append: next = append(state, op.a); return true;
+      case Op::Code::append: {
+        const std::uint32_t known = appended_.find((std::uint64_t{state} << 32) | op.a);
+        next = known != FlatMap64::kMissing ? known : append(state, op.a);
+        return true;
+      }
       case Op::Code::cas_ok: next = op.b; return state == op.a;
       case Op::Code::cas_failed: next = state; return state != op.a;
       case Op::Code::cas_unknown: next = state == op.a ? op.b : state; return true;
     }
     return false;
   }
+  bool may_fit_later(State state, const Op& op) const {
+    if (op.code != Op::Code::get || has_cas_) return true;
+    const std::vector<std::uint64_t>& prefixes = get_prefix_hashes_[op.b];
+    const Node& n = nodes_[state];
+    return n.length < prefixes.size() && prefixes[n.length] == n.hash;
+  }
   std::string describe_state(State state) const;
   std::string describe_need(const Op& op) const;
 
  private:
-  std::uint32_t intern(std::string text);
-  // The id of strings_[state] + strings_[suffix], computed once per pair.
-  std::uint32_t append(State state, std::uint32_t suffix);
+  struct Node {
+    std::uint32_t parent = 0;
+    std::uint32_t piece = 0;
+    std::uint64_t length = 0;
+    std::uint64_t hash = 0;  // sum of byte_i * kBase^(length-1-i), mod 2^64
+  };
+  struct Piece {
+    std::string text;
+    std::uint64_t hash = 0;
+    std::uint64_t base_power = 1;  // kBase^length, mod 2^64
+  };
+
+  std::uint32_t piece(const std::string& text);
+  std::uint32_t node(std::uint32_t parent, std::uint32_t piece);  // the node of their concatenation
+  std::uint32_t append(State state, std::uint32_t piece);         // node() memoised in appended_
+  std::string text(std::uint32_t node) const;
 
   std::string key_;
-  std::vector<std::string> strings_;
-  std::unordered_map<std::string, std::uint32_t> ids_;
-  std::unordered_map<std::uint64_t, std::uint32_t> appended_;  // (state << 32 | suffix) -> id
+  std::vector<Node> nodes_;  // node 0 is ""
+  std::vector<Piece> pieces_;
+  std::map<std::string, std::uint32_t> piece_ids_;
+  FlatMap64 by_content_;  // mix of (hash, length, attempt) -> node
+  FlatMap64 appended_;    // (node << 32) | piece -> node
+  // Per get: the hashes of every prefix of the string it returned, by length.
+  std::vector<std::vector<std::uint64_t>> get_prefix_hashes_;
+  bool has_cas_ = false;  // a cas can set any string, so may_fit_later() cannot rule anything out
 };
 
 }  // namespace lockstep::checkers
