@@ -66,8 +66,8 @@ class ConfigSet {
       if (slot.key == 0) break;
       if (slot.hash != hash) continue;
       const std::uint64_t* stored = &keys_[(slot.key - 1) * key_stride_];
-      if (std::memcmp(stored, bits, definite_words_ * 8) == 0 &&
-          std::memcmp(stored + definite_words_, state_words, kStateWords * 8) == 0) {
+      if (equal(stored, bits, definite_words_) &&
+          equal(stored + definite_words_, state_words, kStateWords)) {
         return add_open(slot.key - 1, bits + definite_words_);
       }
     }
@@ -88,6 +88,13 @@ class ConfigSet {
     std::uint64_t hash = 0;
     std::uint32_t key = 0;  // 1-based index of the key (definite bits, state); 0 is empty
   };
+
+  static bool equal(const std::uint64_t* a, const std::uint64_t* b, std::size_t words) {
+    for (std::size_t w = 0; w < words; ++w) {
+      if (a[w] != b[w]) return false;
+    }
+    return true;
+  }
 
   // Adds the open set `open` to the key's chain unless a subset of it is there; drops the
   // supersets it dominates, so a chain is an antichain.

@@ -26,9 +26,9 @@ std::string_view outcome_name(Outcome outcome) {
   return "?";
 }
 
-std::string describe_operation(const Operation& op) {
+std::string describe_operation(const Operation& op, bool with_key) {
   std::string out = op.f;
-  if (!op.key.empty()) out += " key=" + describe_value(Value(op.key));
+  if (with_key && !op.key.empty()) out += " key=" + describe_value(Value(op.key));
   if (op.args.size() == 1) {
     out += " " + describe_value(op.args[0]);
   } else if (op.args.size() > 1) {

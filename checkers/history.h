@@ -57,9 +57,9 @@ struct History {
   TimeAxis time_axis = TimeAxis::nanos;
 };
 
-// "read -> 3", "write 3", "cas 1 -> 2", "get \"x\" -> \"ab\"", with the outcome when it is not ok
-// ("cas 1 -> 2 (failed)", "write 3 (unknown)").
-std::string describe_operation(const Operation& op);
+// "read -> 3", "write 3", "cas [1 2]", "get key=\"x\" -> \"ab\"", with the outcome when it is not
+// ok ("cas [1 2] (failed)", "write 3 (unknown)"); the key only when asked and not "".
+std::string describe_operation(const Operation& op, bool with_key = true);
 
 // A time for messages: "12.5ms" on the nanosecond axis, "line 12" on the line axis.
 std::string describe_time(Nanos t, TimeAxis axis);

@@ -503,31 +503,33 @@ HistoryResult parse_history(std::string_view text, HistoryFormat format,
   return result;
 }
 
-nlohmann::ordered_json history_to_json(const History& history, ModelKind model) {
+nlohmann::ordered_json operation_to_json(const Operation& op) {
   const auto value = [](const Value& v) -> nlohmann::ordered_json {
     if (const auto* i = std::get_if<std::int64_t>(&v)) return *i;
     if (const auto* s = std::get_if<std::string>(&v)) return *s;
     return nullptr;
   };
+  nlohmann::ordered_json j;
+  j["process"] = op.process;
+  if (!op.key.empty()) j["key"] = op.key;
+  j["f"] = op.f;
+  if (!op.args.empty()) {
+    j["args"] = nlohmann::ordered_json::array();
+    for (const Value& a : op.args) j["args"].push_back(value(a));
+  }
+  if (!std::holds_alternative<std::monostate>(op.result)) j["result"] = value(op.result);
+  j["outcome"] = outcome_name(op.outcome);
+  j["call_ns"] = op.call.count;
+  if (op.ret != Nanos::max()) j["return_ns"] = op.ret.count;
+  return j;
+}
+
+nlohmann::ordered_json history_to_json(const History& history, ModelKind model) {
   nlohmann::ordered_json out;
   out["lockstep_history"] = kLockstepHistoryVersion;
   out["model"] = model_name(model);
   out["operations"] = nlohmann::ordered_json::array();
-  for (const Operation& op : history.operations) {
-    nlohmann::ordered_json j;
-    j["process"] = op.process;
-    if (!op.key.empty()) j["key"] = op.key;
-    j["f"] = op.f;
-    if (!op.args.empty()) {
-      j["args"] = nlohmann::ordered_json::array();
-      for (const Value& a : op.args) j["args"].push_back(value(a));
-    }
-    if (!std::holds_alternative<std::monostate>(op.result)) j["result"] = value(op.result);
-    j["outcome"] = outcome_name(op.outcome);
-    j["call_ns"] = op.call.count;
-    if (op.ret != Nanos::max()) j["return_ns"] = op.ret.count;
-    out["operations"].push_back(std::move(j));
-  }
+  for (const Operation& op : history.operations) out["operations"].push_back(operation_to_json(op));
   return out;
 }
 

@@ -87,5 +87,7 @@ HistoryResult parse_edn_kv(std::string_view text);
 
 // The lockstep format of `history`, as parse_lockstep_history reads it back.
 nlohmann::ordered_json history_to_json(const History& history, ModelKind model);
+// One element of its "operations".
+nlohmann::ordered_json operation_to_json(const Operation& op);
 
 }  // namespace lockstep::checkers

@@ -202,7 +202,10 @@ class Search {
       }
       if (recorded != nullptr && i == target) record(*recorded, state);
       State next{};
-      if (model_.step(state, problem_.ops[i], next)) {
+      // An open call that changes nothing where it stands is never worth placing there: leaving
+      // it unplaced keeps every option it would have had.
+      if (model_.step(state, problem_.ops[i], next) &&
+          (return_entry_[i] != 0 || std::memcmp(&next, &state, sizeof(State)) != 0)) {
         flip(i);
         const std::uint64_t next_hash = hash ^ zobrist_[i];
         if (set_->insert(bits_.data(), next, next_hash ^ ConfigSet<State>::state_hash(next))) {
@@ -486,6 +489,7 @@ void check_with(const History& history, const CheckOptions& options, CheckResult
     const KeyCalls<M> calls(model, history, entry->first, entry->second);
     const auto problem = calls.whole();
     result.calls_searched += problem.size();
+    ++result.keys_searched;
     Search<M> search(model, problem);
     const SearchResult r = search.run(budget);
     result.search_steps += search.steps();

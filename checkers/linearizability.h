@@ -86,7 +86,8 @@ struct Violation {
 struct CheckResult {
   Verdict verdict = Verdict::linearizable;
   std::size_t keys = 0;             // independent sub-histories
-  std::size_t calls_searched = 0;   // calls that constrain the order (others are left out)
+  std::size_t keys_searched = 0;    // of those, the ones searched before the verdict was clear
+  std::size_t calls_searched = 0;   // calls that constrain the order, in the keys searched
   std::uint64_t search_steps = 0;   // over all keys, without the explanation
   std::uint64_t search_states = 0;  // configurations memoised, summed over keys
   std::optional<std::string> failed_key;  // not linearizable: the key found to fail first
