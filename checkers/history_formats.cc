@@ -468,7 +468,10 @@ HistoryResult parse_lockstep_history(std::string_view text, std::optional<ModelK
   const nlohmann::json& json = std::get<nlohmann::json>(parsed);
   auto result = read_json([&] {
     JsonReader r(json);
-    r.required_integer("lockstep_history", kLockstepHistoryVersion, kLockstepHistoryVersion);
+    const JsonReader version = r.require("lockstep_history", "1 (the format version)");
+    if (!version.value().is_number_integer() || version.as<std::int64_t>() != kLockstepHistoryVersion) {
+      version.fail_expected("1 (the format version)");
+    }
     LoadedHistory loaded;
     const std::size_t named = r.required_enum("model", model_names());
     loaded.model = model.value_or(static_cast<ModelKind>(named));

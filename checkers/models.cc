@@ -45,8 +45,7 @@ std::optional<OperationProblem> check_shape(const Operation& op, std::string_vie
   const bool is_cas = op.f == "cas";
   const bool is_write = op.f == "write" || op.f == "put" || op.f == "append";
   if (!is_cas && !is_write) {
-    return problem("f", model == "register" ? "one of read, write, cas (the register model)"
-                                            : "one of get, put, append, cas (the kv model)");
+    return problem("f", model == "register" ? "one of read, write, cas" : "one of get, put, append, cas");
   }
   if (auto p = is_cas ? arity(2, "[expected new]") : arity(1, fmt::format("one {}", what))) {
     return p;
@@ -97,7 +96,7 @@ std::optional<OperationProblem> RegisterModel::check(const Operation& op) {
   if (op.f == "write" || op.f == "read" || op.f == "cas") {
     return check_shape(op, "register", "read", false);
   }
-  return problem("f", "one of read, write, cas (the register model)");
+  return problem("f", "one of read, write, cas");
 }
 
 Compiled<RegisterModel::Op> RegisterModel::compile(const Operation& op) {
@@ -146,7 +145,7 @@ std::optional<OperationProblem> KvModel::check(const Operation& op) {
   if (op.f == "get" || op.f == "put" || op.f == "append" || op.f == "cas") {
     return check_shape(op, "kv", "get", true);
   }
-  return problem("f", "one of get, put, append, cas (the kv model)");
+  return problem("f", "one of get, put, append, cas");
 }
 
 std::uint32_t KvModel::piece(const std::string& text) {

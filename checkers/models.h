@@ -56,7 +56,8 @@ std::string_view model_name(ModelKind kind);
 std::optional<ModelKind> model_from_name(std::string_view name);
 
 // Why an operation does not fit a model: the field at fault ("f", "args", "result") and what was
-// expected there, for a message such as "/operations/3/args: expected [expected, new] for cas".
+// expected there, for a message such as "/operations/3/args: expected [expected new] for cas (the
+// register model)" (the caller names the model).
 struct OperationProblem {
   std::string field;
   std::string expected;
