@@ -485,6 +485,11 @@ void check_with(const History& history, const CheckOptions& options, CheckResult
   Budget budget{options.search_steps_max, options.search_steps_max, options.search_states_max,
                 &options.stop_requested, {}};
   for (const auto* entry : keys) {
+    if (options.stop_requested && options.stop_requested()) {
+      result.verdict = Verdict::unknown;
+      result.stopped = fmt::format("the time limit ran out before key {}", describe_value(entry->first));
+      return;
+    }
     M model(entry->first);
     const KeyCalls<M> calls(model, history, entry->first, entry->second);
     const auto problem = calls.whole();
