@@ -50,12 +50,14 @@ struct Problem {
   std::size_t size() const { return ops.size(); }
 };
 
-// The Wing & Gong / Lowe search over one Problem (see linearizability.h). The entry list is a
-// doubly linked list over arrays: entry 0 is the head, entries 1..2n hold call and return events
-// in time order, the last is the tail. An entry's word is (call index << 1) | is_return.
+// The Wing & Gong / Lowe search over one Problem (see linearizability.h). The entry list is kept
+// as two doubly linked lists over the same entries: one of the observations' calls and every
+// return, one of the updates' calls and every return. Entry 0 is the head of both, entries
+// 1..2n hold call and return events in time order, the last is the tail. An entry's word is
+// (call index << 1) | is_return.
 //
-// At each configuration the search first looks for an observation that fits (placing one
-// dominates every alternative), and only when there is none tries the updates in list order.
+// At each configuration the search first walks the observations' list for one that fits
+// (placing one dominates every alternative), and only when there is none walks the updates'.
 template <typename M>
 class Search {
  public:
@@ -92,18 +94,25 @@ class Search {
     });
     const std::size_t entries = events.size();
     word_.resize(entries + 2);
-    next_.resize(entries + 2);
-    prev_.resize(entries + 2);
     call_entry_.resize(n);
     return_entry_.assign(n, 0);
-    for (std::size_t e = 0; e < entries + 2; ++e) {
-      next_[e] = static_cast<std::int32_t>(e + 1);
-      prev_[e] = static_cast<std::int32_t>(e) - 1;
-    }
     for (std::size_t k = 0; k < entries; ++k) {
       const std::uint32_t w = events[k].word;
       word_[k + 1] = w;
       (w & 1 ? return_entry_ : call_entry_)[w >> 1] = static_cast<std::int32_t>(k + 1);
+    }
+    const auto tail = static_cast<std::int32_t>(entries + 1);
+    for (int list = 0; list < 2; ++list) {
+      next_[list].assign(entries + 2, tail);
+      prev_[list].assign(entries + 2, 0);
+      std::int32_t last = 0;
+      for (std::size_t e = 1; e <= entries + 1; ++e) {
+        const std::uint32_t w = word_[e];
+        if (e <= entries && (w & 1) == 0 && list_of(w >> 1) != list) continue;
+        next_[list][static_cast<std::size_t>(last)] = static_cast<std::int32_t>(e);
+        prev_[list][e] = last;
+        last = static_cast<std::int32_t>(e);
+      }
     }
     // Definite calls take the first words of the bitset, open calls the words after them; only
     // definite calls are in the hash (see config_set.h).
@@ -147,8 +156,9 @@ class Search {
     State state = model_.initial();
     std::uint64_t hash = 0;
     std::size_t open_definite = definite_;
-    std::int32_t cur = next_[0];
-    bool observers_phase = true;  // looking for an observation that fits, before any update
+    std::int32_t cur = next_[kObservations][0];
+    bool observers_phase = true;  // walking the observations' list, before the updates'
+    const std::int32_t* next_in_phase = next_[kObservations].data();
     const std::int32_t tail = static_cast<std::int32_t>(word_.size() - 1);
 
     // Takes placements back until one leaves alternatives; false when none is left.
@@ -163,8 +173,9 @@ class Search {
         if (return_entry_[frame.call] != 0) ++open_definite;
         // A placed observation dominates every alternative at its level (see the header).
         if (problem_.role[frame.call] != Role::observe) {
-          cur = next_[call_entry_[frame.call]];
           observers_phase = false;
+          next_in_phase = next_[kUpdates].data();
+          cur = next_in_phase[call_entry_[frame.call]];
           return true;
         }
       }
@@ -189,17 +200,14 @@ class Search {
       if (w & 1) {  // a return: the call returning here must be placed before anything later
         if (observers_phase) {
           observers_phase = false;
-          cur = next_[0];
+          next_in_phase = next_[kUpdates].data();
+          cur = next_in_phase[0];
         } else if (!backtrack()) {
           return finish(budget, SearchResult::not_linearizable);
         }
         continue;
       }
       const std::uint32_t i = w >> 1;
-      if ((problem_.role[i] == Role::observe) != observers_phase) {
-        cur = next_[static_cast<std::size_t>(cur)];
-        continue;
-      }
       if (recorded != nullptr && i == target) record(*recorded, state);
       State next{};
       // An open call that changes nothing where it stands is never worth placing there: leaving
@@ -218,8 +226,9 @@ class Search {
           hash = next_hash;
           lift(i);
           if (return_entry_[i] != 0) --open_definite;
-          cur = next_[0];
           observers_phase = true;
+          next_in_phase = next_[kObservations].data();
+          cur = next_in_phase[0];
           continue;
         }
         flip(i);
@@ -235,7 +244,7 @@ class Search {
           continue;
         }
       }
-      cur = next_[static_cast<std::size_t>(cur)];
+      cur = next_in_phase[static_cast<std::size_t>(cur)];
     }
   }
 
@@ -251,17 +260,29 @@ class Search {
   }
 
   void flip(std::uint32_t i) { bits_[bit_[i] >> 6] ^= std::uint64_t{1} << (bit_[i] & 63); }
-  void unlink(std::int32_t e) {
-    next_[prev_[e]] = next_[e];
-    prev_[next_[e]] = prev_[e];
+  static constexpr int kObservations = 0;
+  static constexpr int kUpdates = 1;
+  int list_of(std::uint32_t i) const {
+    return problem_.role[i] == Role::observe ? kObservations : kUpdates;
   }
-  void relink(std::int32_t e) {
-    next_[prev_[e]] = e;
-    prev_[next_[e]] = e;
+  void unlink(int list, std::int32_t e) {
+    std::vector<std::int32_t>& next = next_[list];
+    std::vector<std::int32_t>& prev = prev_[list];
+    next[prev[e]] = next[e];
+    prev[next[e]] = prev[e];
+  }
+  void relink(int list, std::int32_t e) {
+    std::vector<std::int32_t>& next = next_[list];
+    std::vector<std::int32_t>& prev = prev_[list];
+    next[prev[e]] = e;
+    prev[next[e]] = e;
   }
   void lift(std::uint32_t i) {
-    unlink(call_entry_[i]);
-    if (return_entry_[i] != 0) unlink(return_entry_[i]);
+    unlink(list_of(i), call_entry_[i]);
+    if (const std::int32_t r = return_entry_[i]; r != 0) {
+      unlink(kObservations, r);
+      unlink(kUpdates, r);
+    }
     if (const std::uint32_t k = reset_position_[i]; k != kNotReset) {
       reset_placed_[k] = 1;
       while (first_unplaced_reset_ < resets_.size() && reset_placed_[first_unplaced_reset_]) {
@@ -270,8 +291,11 @@ class Search {
     }
   }
   void unlift(std::uint32_t i) {
-    if (return_entry_[i] != 0) relink(return_entry_[i]);
-    relink(call_entry_[i]);
+    if (const std::int32_t r = return_entry_[i]; r != 0) {
+      relink(kUpdates, r);
+      relink(kObservations, r);
+    }
+    relink(list_of(i), call_entry_[i]);
     if (const std::uint32_t k = reset_position_[i]; k != kNotReset) {
       reset_placed_[k] = 0;
       first_unplaced_reset_ = std::min<std::size_t>(first_unplaced_reset_, k);
@@ -295,8 +319,8 @@ class Search {
   const Problem<Op>& problem_;
   std::size_t definite_ = 0;  // calls with a return entry
   std::vector<std::uint32_t> word_;
-  std::vector<std::int32_t> next_;
-  std::vector<std::int32_t> prev_;
+  std::vector<std::int32_t> next_[2];  // per list: kObservations, kUpdates
+  std::vector<std::int32_t> prev_[2];
   std::vector<std::int32_t> call_entry_;
   std::vector<std::int32_t> return_entry_;  // 0 when the call stays open
   std::vector<std::uint32_t> bit_;          // position of each call in bits_
