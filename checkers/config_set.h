@@ -101,6 +101,19 @@ class ConfigSet {
   bool add_open(std::uint32_t key, const std::uint64_t* open) {
     std::uint32_t* link = &chain_[key];
     if (*link != kNone && open_words_ == 0) return false;
+    if (open_words_ == 1) {  // up to 64 open calls: the common case, one word per set
+      const std::uint64_t current = open[0];
+      while (*link != kNone) {
+        const std::uint64_t stored = opens_[*link];
+        if ((stored & ~current) == 0) return false;
+        link = (current & ~stored) == 0 ? (*link = open_next_[*link], link) : &open_next_[*link];
+      }
+      open_next_.push_back(chain_[key]);
+      chain_[key] = static_cast<std::uint32_t>(open_next_.size() - 1);
+      opens_.push_back(current);
+      ++size_;
+      return true;
+    }
     while (*link != kNone) {
       const std::uint64_t* stored = &opens_[*link * open_words_];
       bool subset = true;
