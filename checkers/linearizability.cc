@@ -149,10 +149,15 @@ class Search {
   std::uint64_t steps() const { return steps_; }
   std::uint64_t states() const { return set_->size(); }
 
+  // The distinct states in which one call was tried, in the order first met.
+  struct Recorded {
+    std::vector<State> states;
+    ConfigSet<State> seen{0, 0};
+  };
+
   // Searches for an order placing every call with a known outcome. When `recorded` is given,
   // every state in which the search tries to place call `target` is added to it (distinct).
-  SearchResult run(Budget& budget, std::size_t target = SIZE_MAX,
-                   std::vector<State>* recorded = nullptr) {
+  SearchResult run(Budget& budget, std::size_t target = SIZE_MAX, Recorded* recorded = nullptr) {
     State state = model_.initial();
     std::uint64_t hash = 0;
     std::size_t open_definite = definite_;
@@ -307,12 +312,12 @@ class Search {
            problem_.call[resets_[first_unplaced_reset_]] <= t;
   }
 
-  static void record(std::vector<State>& recorded, const State& state) {
-    if (recorded.size() >= kRecordedStatesMax) return;
-    for (const State& s : recorded) {
-      if (std::memcmp(&s, &state, sizeof(State)) == 0) return;
+  static void record(Recorded& recorded, const State& state) {
+    const std::uint64_t no_bits = 0;
+    if (recorded.states.size() < kRecordedStatesMax &&
+        recorded.seen.insert(&no_bits, state, ConfigSet<State>::state_hash(state))) {
+      recorded.states.push_back(state);
     }
-    recorded.push_back(state);
   }
 
   M& model_;
@@ -367,6 +372,8 @@ struct KeyCalls {
       }
       c.call = op.call;
       c.ret = op.outcome == Outcome::unknown ? Nanos::max() : op.ret;
+      // Nanos::max() marks a call open to the end; a call that returned returned before that.
+      LS_ASSERT_MSG(op.outcome == Outcome::unknown || op.ret < Nanos::max(), op.origin);
       calls.push_back(std::move(c));
     }
   }
@@ -441,7 +448,7 @@ std::optional<Violation> explain(M& model, const History& history, const KeyCall
       static_cast<std::size_t>(std::find(problem.source.begin(), problem.source.end(), culprit) -
                                problem.source.begin());
   LS_ASSERT_LT(target, problem.size());
-  std::vector<typename M::State> recorded;
+  typename Search<M>::Recorded recorded;
   Search<M> search(model, problem);
   const SearchResult r = search.run(budget, target, &recorded);
   if (r == SearchResult::stopped) {
@@ -456,7 +463,7 @@ std::optional<Violation> explain(M& model, const History& history, const KeyCall
   v.operation = c.history;
   v.needed = model.describe_need(c.ended.op);
   std::vector<std::string> states;
-  for (const auto& s : recorded) states.push_back(model.describe_state(s));
+  for (const auto& s : recorded.states) states.push_back(model.describe_state(s));
   std::sort(states.begin(), states.end());
   states.erase(std::unique(states.begin(), states.end()), states.end());
   if (states.size() > kShownStatesMax) {

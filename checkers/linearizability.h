@@ -17,12 +17,19 @@
 //   independent history, checked on its own, smallest first; the history is linearizable when
 //   every key is, and the first key that is not decides the verdict.
 // - Unknown outcomes: such a call has no return event. It may be placed anywhere after its call;
-//   the search succeeds once every call with a known outcome is placed (the rest go last).
+//   the search succeeds once every call with a known outcome is placed (the rest go last). It is
+//   never placed where it changes nothing, and the memo table keys configurations by the definite
+//   calls placed and the state only: one with a superset of the open calls placed is dominated by
+//   one already searched (config_set.h).
 // - Observations (reads, failed compare-and-sets) never change the state. If one fits where it
 //   stands, placing it there loses nothing: any order placing it later still works with it moved
-//   forward. So when the search takes such a placement back, it does not try the alternatives at
-//   that level either, and when the configuration after it was already searched, it backtracks at
-//   once.
+//   forward. So each configuration first looks for an observation that fits (the entry list is
+//   split into an observations' list and an updates' list, each with every return), and when the
+//   search takes such a placement back it does not try the alternatives at that level either; when
+//   the configuration after it was already searched, it backtracks at once.
+// - A model may say that an observation cannot fit after any sequence of updates other than resets
+//   (a get whose string does not extend the current one, when only appends remain: models.h);
+//   the configuration is dropped when no reset could still be placed before that observation.
 // - A budget of search steps (over the whole history) and memoised configurations (per key), and
 //   an optional stop callback (the CLI's wall-clock limit): when one runs out, the verdict is
 //   `unknown`, never a hang.
