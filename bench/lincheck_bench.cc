@@ -9,6 +9,7 @@
 // The data is found beside this file's source tree (LOCKSTEP_LINCHECK_DATA overrides it).
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>

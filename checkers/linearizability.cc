@@ -1,7 +1,6 @@
 #include "checkers/linearizability.h"
 
 #include <algorithm>
-#include <climits>
 #include <concepts>
 #include <cstring>
 #include <map>
