@@ -63,7 +63,7 @@ class Search {
   using State = typename M::State;
   using Op = typename M::Op;
   static constexpr bool kMayFitLater = requires(const M& m, State s, const Op& op) {
-    { m.may_fit_later(s, op) } -> std::same_as<bool>;
+    { m.may_fit_later(s, op, true) } -> std::same_as<bool>;
   };
 
   Search(M& model, const Problem<Op>& problem) : model_(model), problem_(problem) {
@@ -241,9 +241,10 @@ class Search {
           continue;
         }
       } else if constexpr (kMayFitLater) {
-        // An observation that can never fit: nothing placed from here on can help it.
-        if (observers_phase && !reset_possible_before(problem_.ret[i]) &&
-            !model_.may_fit_later(state, problem_.ops[i])) {
+        // An observation that can never fit: nothing placed from here on can help it. (Not when
+        // it is the call whose states are being recorded: those states are the explanation.)
+        if (observers_phase && !(recorded != nullptr && i == target) &&
+            !model_.may_fit_later(state, problem_.ops[i], reset_possible_before(problem_.ret[i]))) {
           if (!backtrack()) return finish(budget, SearchResult::not_linearizable);
           continue;
         }

@@ -27,9 +27,10 @@
 //   split into an observations' list and an updates' list, each with every return), and when the
 //   search takes such a placement back it does not try the alternatives at that level either; when
 //   the configuration after it was already searched, it backtracks at once.
-// - A model may say that an observation cannot fit after any sequence of updates other than resets
-//   (a get whose string does not extend the current one, when only appends remain: models.h);
-//   the configuration is dropped when no reset could still be placed before that observation.
+// - A model may say that an observation can no longer fit, given whether a reset (a write, a put)
+//   could still be placed before it (a read of a value nothing left can write; a get whose string
+//   does not extend the current one when only appends can come first: models.h); the
+//   configuration is then dropped.
 // - A budget of search steps (over the whole history) and memoised configurations (per key), and
 //   an optional stop callback (the CLI's wall-clock limit): when one runs out, the verdict is
 //   `unknown`, never a hang.
@@ -56,8 +57,8 @@ namespace lockstep::checkers {
 enum class Verdict : std::uint8_t { linearizable, not_linearizable, unknown };
 std::string_view verdict_name(Verdict verdict);  // "linearizable", "not linearizable", "unknown"
 
-inline constexpr std::uint64_t kSearchStepsMaxDefault = 200'000'000;  // a few seconds
-inline constexpr std::uint64_t kSearchStatesMaxDefault = 4'000'000;   // ~200 MB for 100-call keys
+inline constexpr std::uint64_t kSearchStepsMaxDefault = 200'000'000;  // about 5-10 s
+inline constexpr std::uint64_t kSearchStatesMaxDefault = 2'000'000;   // at most ~200 MB
 inline constexpr std::size_t kShownStatesMax = 16;   // states listed in an explanation
 inline constexpr std::size_t kContextBeforeMax = 4;  // calls shown that returned before the culprit
 

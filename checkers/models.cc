@@ -90,7 +90,8 @@ std::uint32_t ValueTable::intern(const Value& value) {
 
 // ---- register ---------------------------------------------------------------------------------
 
-RegisterModel::RegisterModel(std::string key) : key_(std::move(key)), values_(Value{}) {}
+RegisterModel::RegisterModel(std::string key)
+    : key_(std::move(key)), values_(Value{}), write_sets_(1, 0), cas_sets_(1, 0) {}
 
 std::optional<OperationProblem> RegisterModel::check(const Operation& op) {
   if (op.f == "write" || op.f == "read" || op.f == "cas") {
@@ -99,20 +100,32 @@ std::optional<OperationProblem> RegisterModel::check(const Operation& op) {
   return problem("f", "one of read, write, cas");
 }
 
+std::uint32_t RegisterModel::intern(const Value& value) {
+  const std::uint32_t id = values_.intern(value);
+  if (id >= write_sets_.size()) {
+    write_sets_.resize(id + 1, 0);
+    cas_sets_.resize(id + 1, 0);
+  }
+  return id;
+}
+
 Compiled<RegisterModel::Op> RegisterModel::compile(const Operation& op) {
   LS_ASSERT_MSG(!check(op).has_value(), op.f);
   using Code = Op::Code;
   if (op.f == "read") {
     // A read that failed or whose result never arrived observed nothing.
     if (op.outcome != Outcome::ok) return {};
-    return {Op{Code::read, values_.intern(op.result), 0}, Role::observe};
+    return {Op{Code::read, intern(op.result), 0}, Role::observe};
   }
   if (op.f == "write") {
     if (op.outcome == Outcome::failed) return {};
-    return {Op{Code::write, values_.intern(op.args[0]), 0}, Role::reset};
+    const std::uint32_t value = intern(op.args[0]);
+    write_sets_[value] = 1;
+    return {Op{Code::write, value, 0}, Role::reset};
   }
-  const std::uint32_t expected = values_.intern(op.args[0]);
-  const std::uint32_t replacement = values_.intern(op.args[1]);
+  const std::uint32_t expected = intern(op.args[0]);
+  const std::uint32_t replacement = intern(op.args[1]);
+  if (op.outcome != Outcome::failed) cas_sets_[replacement] = 1;
   switch (op.outcome) {
     case Outcome::ok: return {Op{Code::cas_ok, expected, replacement}, Role::update};
     case Outcome::failed: return {Op{Code::cas_failed, expected, 0}, Role::observe};

@@ -19,10 +19,11 @@
 //     bool step(State state, const Op& op, State& next);  // legal in `state`? then `next`
 //     std::string describe_state(State state) const;      // "3", "\"x 0 1 y\""
 //     std::string describe_need(const Op& op) const;      // "the register to be 3"
-//     // Optional: false only if no sequence of updates other than resets can take `state` to one
-//     // in which observation `op` fits. The search then drops a configuration where `op` waits
-//     // unplaced and no reset could still be placed before it returns (see KvModel).
-//     bool may_fit_later(State state, const Op& op) const;
+//     // Optional: false only if no sequence of updates can take `state` to one in which
+//     // observation `op` fits; `resets_possible` says whether a reset (Role::reset) could still
+//     // be among them (the search knows which calls are placed). The search then drops the
+//     // configuration where `op` waits unplaced (see RegisterModel and KvModel).
+//     bool may_fit_later(State state, const Op& op, bool resets_possible) const;
 //   };
 //
 // step() decides legality from the outcome compile() folded into the Op: an ok call must match
@@ -95,7 +96,8 @@ class ValueTable {
 };
 
 // A single register, initially nil: read, write v, cas [expected new]. Values are any Value.
-// A failed cas observed a value other than `expected`.
+// A failed cas observed a value other than `expected`. A read of a value that no write (while a
+// write could still come first) and no cas can produce is a dead end: may_fit_later().
 class RegisterModel {
  public:
   using State = std::uint32_t;  // the interned value
@@ -120,12 +122,20 @@ class RegisterModel {
     }
     return false;
   }
+  bool may_fit_later(State state, const Op& op, bool resets_possible) const {
+    if (op.code != Op::Code::read) return true;
+    return state == op.a || cas_sets_[op.a] || (resets_possible && write_sets_[op.a]);
+  }
   std::string describe_state(State state) const;
   std::string describe_need(const Op& op) const;
 
  private:
+  std::uint32_t intern(const Value& value);
+
   std::string key_;
   ValueTable values_;
+  std::vector<std::uint8_t> write_sets_;  // per value: some write (ok or unknown) writes it
+  std::vector<std::uint8_t> cas_sets_;    // per value: some cas (ok or unknown) sets it
 };
 
 // A key-value store seen one key at a time: the value is a string, initially "" (a missing key
@@ -170,8 +180,8 @@ class KvModel {
     }
     return false;
   }
-  bool may_fit_later(State state, const Op& op) const {
-    if (op.code != Op::Code::get || has_cas_) return true;
+  bool may_fit_later(State state, const Op& op, bool resets_possible) const {
+    if (op.code != Op::Code::get || has_cas_ || resets_possible) return true;
     const std::vector<std::uint64_t>& prefixes = get_prefix_hashes_[op.b];
     const Node& n = nodes_[state];
     return n.length < prefixes.size() && prefixes[n.length] == n.hash;

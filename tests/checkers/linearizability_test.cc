@@ -165,6 +165,22 @@ TEST(Lincheck, KvAppendsConcatenateInTheOrderGetsSaw) {
             kYes);
 }
 
+TEST(Lincheck, ReadOfAValueNothingCanWriteEndsTheSearchAtOnce) {
+  // 60 concurrent writes and cas calls have 60! orders; none writes 9, so the read of 9 can never
+  // fit, whatever the order. The register model says so and the search stops at once.
+  std::vector<Call> calls;
+  for (std::int64_t i = 0; i < 60; ++i) {
+    calls.push_back(i % 2 == 0 ? Call{"write", {v(i % 5)}, nil, 0, 1000}
+                               : Call{"cas", {v(i % 3), v(i % 5)}, nil, 0, 1000});
+  }
+  calls.push_back({"read", {}, v(9), 0, 1000});
+  CheckOptions options;
+  options.explain = false;
+  const CheckResult r = check_linearizability(history(calls), ModelKind::register_, options);
+  EXPECT_EQ(r.verdict, kNo);
+  EXPECT_LT(r.search_steps, 100u);
+}
+
 TEST(Lincheck, ViolationNamesTheCallThatCannotBePlacedAndWhatItNeeded) {
   // The first stale read (index 3) ends the shortest illegal prefix; the later one is not named.
   const History h = history({{"write", {v(1)}, nil, 0, 10},
