@@ -344,7 +344,7 @@ RunResult Run::execute() {
                         violation_->detail));
   } else {
     verdict(Property::invariants, Verdict::pass,
-            fmt::format("{} held after each of {} events", all_names, steps_checked_));
+            fmt::format("{} held after each of {} server events", all_names, steps_checked_));
   }
   const bool finished = result.stop == sim::StopReason::time_reached;
   if (finished) {
