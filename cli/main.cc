@@ -1,5 +1,6 @@
 // lockstep: the command-line front end. Exit codes: 0 the outcome the scenario expects, 1 a
-// different outcome, 2 bad input (arguments or files). Nothing thrown escapes main().
+// different outcome, 2 bad input (arguments or files); lincheck: 0 linearizable, 1 not, 3 unknown.
+// Nothing thrown escapes main().
 #include <cstdio>
 #include <exception>
 #include <iostream>
@@ -20,6 +21,7 @@ constexpr const char* kUsage =
     "  run FILE     run a scenario file and print its verdict table\n"
     "  failover     crash the leader many times; failover time CSV, summary and CDF plot\n"
     "  fuzz         run many random seeds with random faults; write failing runs as scenarios\n"
+    "  lincheck FILE  check a recorded history for linearizability\n"
     "\n"
     "Run 'lockstep <command> --help' for the command's flags.\n";
 
@@ -38,8 +40,9 @@ int main(int argc, char** argv) {
     if (command == "run") return run_command(args);
     if (command == "failover") return failover_command(args);
     if (command == "fuzz") return fuzz_command(args);
+    if (command == "lincheck") return lincheck_command(args);
     std::cerr << "lockstep: unknown command \"" << command
-              << "\" (commands: run, failover, fuzz; see lockstep --help)\n";
+              << "\" (commands: run, failover, fuzz, lincheck; see lockstep --help)\n";
     return kExitBadInput;
   } catch (const UsageError& e) {
     std::cerr << e.what() << "\n";

@@ -12,6 +12,7 @@
 #include "core/rng.h"
 #include "harness/append_workload.h"
 #include "harness/protocols.h"
+#include "harness/server_checker.h"
 #include "service/append_log.h"
 #include "service/replica_host.h"
 #include "sim/fiber.h"
@@ -58,7 +59,7 @@ class Trial {
         index_(index),
         seed_(failover_trial_seed(settings.seed, index)),
         world_(sim::WorldConfig{seed_, settings.network, {}, {}}),
-        checker_(module.make_checker()) {
+        checker_(settings.nodes, module.make_checker()) {
     add_servers(maker);
     add_clients();
     world_.set_event_limit(settings.event_limit);
@@ -93,8 +94,7 @@ class Trial {
   const std::uint64_t seed_;
   AppendHistory history_;  // of the optional clients; outlives the world that writes it
   sim::World world_;
-  std::unique_ptr<consensus::ClusterChecker> checker_;
-  std::vector<const consensus::Replica*> replicas_;  // scratch for the checker, per step
+  ServerChecker checker_;
   std::optional<consensus::Violation> violation_;
   Goal goal_ = Goal::none;
   bool goal_met_ = false;
@@ -161,14 +161,7 @@ bool Trial::goal_met() {
 
 void Trial::after_step(std::optional<NodeId> node) {
   if (node && node->value >= settings_.nodes) return;  // a client's step: no server changed
-  replicas_.clear();
-  for (std::uint32_t i = 0; i < settings_.nodes; ++i) {
-    const service::ReplicaHost* h = host(i);
-    replicas_.push_back(h == nullptr ? nullptr : &h->replica());
-  }
-  std::optional<std::size_t> changed;
-  if (node) changed = node->value;
-  if (auto violation = checker_->check(replicas_, changed)) {
+  if (auto violation = checker_.after_step(world_, node)) {
     violation_ = std::move(violation);
     world_.request_stop();
     return;

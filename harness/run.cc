@@ -10,6 +10,7 @@
 #include "harness/append_workload.h"
 #include "harness/nemesis.h"
 #include "harness/protocols.h"
+#include "harness/server_checker.h"
 #include "service/append_log.h"
 #include "service/replica_host.h"
 
@@ -110,8 +111,7 @@ class Run {
   const RunOptions& options_;
   const std::uint64_t seed_;
   sim::World world_;
-  std::unique_ptr<consensus::ClusterChecker> checker_;
-  std::vector<const consensus::Replica*> replicas_;  // scratch for the checker, per step
+  std::optional<ServerChecker> checker_;
   std::vector<consensus::RoleChange> roles_seen_;    // each server's role after its last step
   std::uint64_t steps_checked_ = 0;
   std::optional<consensus::Violation> violation_;
@@ -135,7 +135,7 @@ void Run::add_servers() {
       module->configure(it == scenario_.protocol_options.end() ? nullptr : &it->second);
   LS_ASSERT_MSG(std::holds_alternative<ReplicaMaker>(configured), "check_protocols first");
   const ReplicaMaker maker = std::get<ReplicaMaker>(configured);
-  checker_ = module->make_checker();
+  checker_.emplace(scenario_.nodes, module->make_checker());
   std::vector<NodeId> members;
   for (std::uint32_t i = 0; i < scenario_.nodes; ++i) members.push_back(NodeId{i});
   for (std::uint32_t i = 0; i < scenario_.nodes; ++i) {
@@ -181,17 +181,8 @@ std::optional<NodeId> Run::current_leader() {
 
 void Run::after_step(std::optional<NodeId> node) {
   if (node && node->value >= scenario_.nodes) return;  // a client's step: no server changed
-  // Only the stepped server's replica can have been replaced (a start); after an action, any.
-  const std::uint32_t first = node ? node->value : 0;
-  const std::uint32_t end = node ? node->value + 1 : scenario_.nodes;
-  for (std::uint32_t i = first; i < end; ++i) {
-    service::ReplicaHost* h = host(i);
-    replicas_[i] = h == nullptr ? nullptr : &h->replica();
-  }
   ++steps_checked_;
-  std::optional<std::size_t> changed;
-  if (node) changed = node->value;
-  if (auto violation = checker_->check(replicas_, changed)) {
+  if (auto violation = checker_->after_step(world_, node)) {
     violation_ = std::move(violation);
     world_.request_stop();
     return;
@@ -327,7 +318,6 @@ RunResult Run::execute() {
   world_.set_event_limit(scenario_.event_limit);
   add_servers();
   roles_seen_.assign(scenario_.nodes, consensus::RoleChange{});
-  replicas_.assign(scenario_.nodes, nullptr);
   add_clients();
   FaultInjector injector(world_, scenario_.nodes, [this] { return current_leader(); },
                          world_.derive_rng(kFaultStream));
@@ -345,7 +335,7 @@ RunResult Run::execute() {
     result.stop = world_.run_until(scenario_.duration + scenario_.checks.liveness_bound);
   }
 
-  const std::vector<std::string> names = checker_->properties();
+  const std::vector<std::string> names = checker_->checker().properties();
   std::string all_names;
   for (const auto& n : names) all_names += (all_names.empty() ? "" : ", ") + n;
   if (violation_) {
@@ -354,7 +344,7 @@ RunResult Run::execute() {
                         violation_->detail));
   } else {
     verdict(Property::invariants, Verdict::pass,
-            fmt::format("{} held after each of {} events", all_names, steps_checked_));
+            fmt::format("{} held after each of {} server events", all_names, steps_checked_));
   }
   const bool finished = result.stop == sim::StopReason::time_reached;
   if (finished) {
@@ -382,6 +372,9 @@ RunResult Run::execute() {
   result.bytes_sent = world_.stats().bytes_sent;
   result.trace_hash = world_.trace().hash();
   result.leader_changes = leader_changes_;
+  result.crashes_in_sync_window = world_.stats().crashes_cutting_syncs;
+  result.unsynced_bytes_lost = world_.stats().unsynced_bytes_lost;
+  result.messages_lost_in_crash = world_.stats().messages_lost_in_crash;
   result.faults = injector.log();
   result.faults_applied = injector.applied();
   if (scenario_.nemesis.enabled) result.nemesis = nemesis.describe();
@@ -417,6 +410,13 @@ RunResult Run::execute() {
     result.observed += ", " + leader_changes_text(leader_changes_counted_) +
                        after_text(scenario_.expect);
     result.as_expected = result.as_expected && result.leadership->verdict == Verdict::pass;
+  }
+  if (const auto lost = scenario_.expect.unsynced_tail_lost) {
+    const std::uint64_t crashes = result.crashes_in_sync_window;
+    result.expected += *lost ? ", a crash inside a sync window" : ", no crash inside a sync window";
+    result.observed += fmt::format(", {} crash{} inside a sync window", crashes,
+                                   crashes == 1 ? "" : "es");
+    result.as_expected = result.as_expected && (crashes > 0) == *lost;
   }
   return result;
 }

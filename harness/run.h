@@ -68,6 +68,12 @@ struct RunResult {
   std::uint64_t bytes_sent = 0;
   std::uint64_t trace_hash = 0;
   std::uint64_t leader_changes = 0;  // over the whole run, the first election excluded
+  // Server crashes that landed inside a sync window (the server lost, or found torn, data it
+  // had been told was synced), the unsynced bytes crashes lost, and messages that died with
+  // their sender because the sync they waited for had not completed (sim/world.h).
+  std::uint64_t crashes_in_sync_window = 0;
+  std::uint64_t unsynced_bytes_lost = 0;
+  std::uint64_t messages_lost_in_crash = 0;
   std::vector<AppliedFault> faults;
   std::size_t faults_applied = 0;
   std::string nemesis;  // the nemesis profile, empty when off
@@ -76,9 +82,10 @@ struct RunResult {
   std::optional<LeadershipVerdict> leadership;  // when the scenario bounds leader changes
   bool as_expected = false;
   // "pass" or "violation of <property>", then ", at least 10 leader changes after 2s" when the
-  // scenario bounds them.
+  // scenario bounds them, then ", a crash inside a sync window" when it expects one.
   std::string expected;
-  // "pass" or "violation of <property>[, <property>]", then ", 37 leader changes after 2s".
+  // "pass" or "violation of <property>[, <property>]", then ", 37 leader changes after 2s",
+  // then ", 3 crashes inside a sync window".
   std::string observed;
 };
 

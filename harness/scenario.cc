@@ -226,10 +226,12 @@ Checks read_checks(JsonReader& root) {
   return c;
 }
 
-// "pass", or an object: an expected violation and/or bounds on leader changes.
+// "pass", or an object: an expected violation, bounds on leader changes and/or whether a crash
+// must land inside a sync window.
 Expectation read_expect(JsonReader& root, const Checks& checks, Nanos duration) {
   constexpr std::string_view kExpected =
-      "\"pass\" or an object with violation and/or leader_changes_min, leader_changes_max";
+      "\"pass\" or an object with violation, leader_changes_min, leader_changes_max and/or "
+      "unsynced_tail_lost";
   Expectation e;
   auto field = root.find("expect");
   if (!field) return e;
@@ -261,8 +263,11 @@ Expectation read_expect(JsonReader& root, const Checks& checks, Nanos duration) 
     }
     e.leader_changes_after = after->as_duration(Nanos::zero(), duration);
   }
+  if (auto lost = field->find("unsynced_tail_lost")) e.unsynced_tail_lost = lost->as<bool>();
   field->finish();  // a misspelt field gets its own message before the one below
-  if (!e.violation && !e.bounds_leader_changes()) field->fail_expected(kExpected);
+  if (!e.violation && !e.bounds_leader_changes() && !e.unsynced_tail_lost) {
+    field->fail_expected(kExpected);
+  }
   return e;
 }
 
@@ -290,6 +295,9 @@ Scenario read_scenario(const nlohmann::json& document, std::string_view file_lab
     clocks->finish();
   }
   if (auto disk = root.optional_object("disk")) {
+    if (auto latency = disk->optional_object("sync_latency")) {
+      s.disk.sync_latency = detail::read_latency(*latency);
+    }
     s.disk.torn_writes = disk->optional<bool>("torn_writes", s.disk.torn_writes);
     s.disk.torn_corruption = disk->probability("torn_corruption", s.disk.torn_corruption);
     disk->finish();

@@ -248,7 +248,9 @@ struct Checks {
 };
 
 // What a run must end with. Besides the property verdicts, a scenario may bound how often
-// leadership changed, to show a single clean failover (max) or to expect churn (min).
+// leadership changed, to show a single clean failover (max) or to expect churn (min), and may
+// require that a crash cut a sync short, to show that it exercises recovery from the unsynced
+// tail such a crash leaves (sim/disk.h).
 //
 // A leader change is the live leader of the highest term changing identity or term, counting
 // from the first leader seen (so the first election is not a change). Only changes seen at or
@@ -259,6 +261,10 @@ struct Expectation {
   std::optional<std::uint64_t> leader_changes_min;
   std::optional<std::uint64_t> leader_changes_max;
   Nanos leader_changes_after = Nanos::zero();
+  // true: at least one crash of a server landed inside one of its sync windows, so the server
+  // lost, or found torn, data it had been told was synced; false: no crash did. nullopt: not
+  // checked.
+  std::optional<bool> unsynced_tail_lost;
 
   bool bounds_leader_changes() const {
     return leader_changes_min.has_value() || leader_changes_max.has_value();

@@ -87,12 +87,13 @@ nlohmann::ordered_json checks_json(const Checks& c) {
 }
 
 nlohmann::ordered_json expect_json(const Expectation& e) {
-  if (!e.violation && !e.bounds_leader_changes()) return "pass";
+  if (!e.violation && !e.bounds_leader_changes() && !e.unsynced_tail_lost) return "pass";
   nlohmann::ordered_json out = nlohmann::ordered_json::object();
   if (e.violation) out["violation"] = std::string(property_name(*e.violation));
   if (e.leader_changes_min) out["leader_changes_min"] = *e.leader_changes_min;
   if (e.leader_changes_max) out["leader_changes_max"] = *e.leader_changes_max;
   if (e.bounds_leader_changes()) out["leader_changes_after"] = duration_text(e.leader_changes_after);
+  if (e.unsynced_tail_lost) out["unsynced_tail_lost"] = *e.unsynced_tail_lost;
   return out;
 }
 
@@ -116,7 +117,9 @@ nlohmann::ordered_json to_json(const Scenario& s) {
                     s.network.reorder_delay_max, s.network.in_flight_max});
   out["clocks"] = {{"offset_max", duration_text(s.clocks.offset_max)},
                    {"drift_ppm_max", s.clocks.drift_ppm_max}};
-  out["disk"] = {{"torn_writes", s.disk.torn_writes}, {"torn_corruption", s.disk.torn_corruption}};
+  out["disk"] = {{"sync_latency", detail::latency_json(s.disk.sync_latency)},
+                 {"torn_writes", s.disk.torn_writes},
+                 {"torn_corruption", s.disk.torn_corruption}};
   nlohmann::ordered_json options = nlohmann::ordered_json::object();
   for (const auto& [name, o] : s.protocol_options) {
     options[name] = nlohmann::ordered_json::parse(o.value.dump());

@@ -188,6 +188,11 @@ class ClusterChecker {
   std::optional<Violation> check(std::span<const Replica* const> replicas) {
     return check(replicas, std::nullopt);
   }
+  // The node at `position` crashed before a sync it had issued completed, so state it had reached
+  // in memory (a term, a vote) may never have become durable, and nothing that depended on it
+  // left the node (messages wait for the sync). Called before the next check() that sees its new
+  // incarnation: properties over time then start again from what that incarnation recovers.
+  virtual void forget_unsynced(std::size_t position) = 0;
 };
 
 }  // namespace lockstep::consensus

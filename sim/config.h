@@ -1,5 +1,6 @@
 // Plain settings of the simulated world, filled from a scenario file (harness/scenario.h) or by
-// tests. Every field has a default that means "no fault": a scenario only names what it changes.
+// tests. Every field has a default that means "no fault", except the disk's sync latency, which
+// models a real disk (see DiskConfig): a scenario only names what it changes.
 #pragma once
 
 #include <cstdint>
@@ -46,6 +47,15 @@ struct ClockConfig {
 };
 
 struct DiskConfig {
+  // How long a sync takes to make its data durable (sim/disk.h). Syncs on one disk complete in
+  // the order they were issued. Real flushes take tens of microseconds on a datacenter NVMe SSD
+  // with power-loss protection, 0.1-1ms on SSDs without it (most cloud volumes are slower
+  // still), and several milliseconds on a spinning disk; the default sits in the middle of that
+  // range so that every run has windows in which a crash loses data a node believed it had
+  // synced. It is not "no fault": a zero latency never lets a crash land inside a sync.
+  LatencyDistribution sync_latency{.kind = LatencyDistribution::Kind::uniform,
+                                   .min = microseconds(100),
+                                   .max = milliseconds(1)};
   // On a crash, a random prefix of the unsynced bytes of each file survives (a torn write) instead
   // of none of them.
   bool torn_writes = false;

@@ -11,7 +11,13 @@
 
 namespace lockstep::sim {
 
-SimDisk::SimDisk(DiskConfig config) : config_(config) {
+SimDisk::SimDisk(DiskConfig config) : SimDisk(config, Clock{}, Rng(0)) {}
+
+SimDisk::SimDisk(DiskConfig config, Clock clock, Rng latency_rng)
+    : config_(config),
+      clock_(std::move(clock)),
+      latency_rng_(latency_rng),
+      latency_(config.sync_latency) {
   LS_ASSERT(config_.torn_corruption >= 0.0 && config_.torn_corruption <= 1.0);
 }
 
@@ -27,13 +33,21 @@ SimDisk::Inode* SimDisk::visible_inode(std::string_view file) {
   return const_cast<Inode*>(std::as_const(*this).visible_inode(file));
 }
 
+std::uint64_t SimDisk::footprint(const Inode& inode) {
+  std::uint64_t bytes = inode.durable.size() + inode.tail.size();
+  for (const Patch& p : inode.in_flight) bytes += p.bytes.size();
+  return bytes;
+}
+
 Bytes SimDisk::read(std::string_view file) const {
   const Inode* inode = visible_inode(file);
   if (inode == nullptr) return {};
-  Bytes out;
-  out.reserve(inode->keep + inode->tail.size());
-  const auto keep = static_cast<std::ptrdiff_t>(inode->keep);
-  out.insert(out.end(), inode->durable.begin(), inode->durable.begin() + keep);
+  Bytes out = inode->durable;
+  for (const Patch& p : inode->in_flight) {
+    out.resize(p.keep);
+    out.insert(out.end(), p.bytes.begin(), p.bytes.end());
+  }
+  out.resize(inode->keep);
   out.insert(out.end(), inode->tail.begin(), inode->tail.end());
   return out;
 }
@@ -51,6 +65,7 @@ void SimDisk::add_stored(std::uint64_t before, std::uint64_t after) {
 }
 
 void SimDisk::append(std::string_view file, ByteView data) {
+  settle();
   LS_ASSERT_MSG(stored_bytes_ + data.size() <= config_.capacity_bytes,
                 "disk full: " + std::to_string(stored_bytes_) + " + " +
                     std::to_string(data.size()) + " bytes exceeds capacity_bytes " +
@@ -68,6 +83,7 @@ void SimDisk::append(std::string_view file, ByteView data) {
 }
 
 void SimDisk::truncate(std::string_view file, std::uint64_t length) {
+  settle();
   Inode* inode = visible_inode(file);
   if (inode == nullptr || length >= inode->keep + inode->tail.size()) return;
   const std::uint64_t before = footprint(*inode);
@@ -81,6 +97,7 @@ void SimDisk::truncate(std::string_view file, std::uint64_t length) {
 }
 
 void SimDisk::rename(std::string_view from, std::string_view to) {
+  settle();
   const auto it = visible_.find(from);
   LS_ASSERT_MSG(it != visible_.end(), "rename of missing file " + std::string(from));
   if (from == to) return;
@@ -92,6 +109,7 @@ void SimDisk::rename(std::string_view from, std::string_view to) {
 }
 
 void SimDisk::remove(std::string_view file) {
+  settle();
   const auto it = visible_.find(file);
   if (it == visible_.end()) return;
   visible_.erase(it);
@@ -99,14 +117,13 @@ void SimDisk::remove(std::string_view file) {
   collect_garbage();
 }
 
-void SimDisk::sync_data(Inode& inode) {
-  const std::uint64_t before = footprint(inode);
-  stats_.bytes_synced += inode.tail.size();
-  inode.durable.resize(inode.keep);
-  inode.durable.insert(inode.durable.end(), inode.tail.begin(), inode.tail.end());
-  inode.keep = inode.durable.size();
+bool SimDisk::capture(Inode& inode) {
+  if (inode.tail.empty() && inode.keep == inode.synced_size) return false;
+  inode.in_flight.push_back(Patch{inode.keep, std::move(inode.tail)});
   inode.tail.clear();
-  add_stored(before, footprint(inode));
+  inode.synced_size = inode.keep + inode.in_flight.back().bytes.size();
+  inode.keep = inode.synced_size;
+  return true;
 }
 
 void SimDisk::apply(const MetaOp& op) {
@@ -134,20 +151,63 @@ void SimDisk::apply(const MetaOp& op) {
   }
 }
 
-bool SimDisk::commit_journal_through(std::string_view file) {
+std::size_t SimDisk::claim_journal_through(std::string_view file) {
   const auto names = [file](const MetaOp& op) { return op.name == file || op.to == file; };
   const auto last = std::find_if(journal_.rbegin(), journal_.rend(), names);
-  if (last == journal_.rend()) return false;
-  const auto count = static_cast<std::size_t>(std::distance(last, journal_.rend()));
-  for (std::size_t i = 0; i < count; ++i) apply(journal_[i]);
-  journal_.erase(journal_.begin(), journal_.begin() + static_cast<std::ptrdiff_t>(count));
-  return true;
+  if (last == journal_.rend()) return 0;
+  const auto through = static_cast<std::size_t>(std::distance(last, journal_.rend()));
+  if (through <= journal_claimed_) return 0;  // an earlier sync in flight commits it already
+  const std::size_t claimed = through - journal_claimed_;
+  journal_claimed_ = through;
+  return claimed;
 }
 
 void SimDisk::sync(std::string_view file) {
+  settle();
   ++stats_.syncs;
-  if (Inode* inode = visible_inode(file)) sync_data(*inode);
-  if (commit_journal_through(file)) collect_garbage();
+  PendingSync pending;
+  const auto it = visible_.find(file);
+  if (it != visible_.end() && capture(inodes_.at(it->second))) pending.inode = it->second;
+  pending.journal_ops = claim_journal_through(file);
+  const Nanos latency = clock_ ? latency_.sample(latency_rng_) : Nanos::zero();
+  pending.done_at = std::max(now(), sync_done_at_) + latency;
+  sync_done_at_ = pending.done_at;
+  pending_.push_back(pending);
+  settle();
+}
+
+void SimDisk::settle() {
+  const Nanos t = now();
+  while (!pending_.empty() && pending_.front().done_at <= t) {
+    const PendingSync done = pending_.front();
+    pending_.pop_front();
+    complete(done);
+  }
+}
+
+void SimDisk::complete(const PendingSync& sync) {
+  if (sync.inode) {
+    // An inode that was collected meanwhile is named by no namespace and no journal entry: its
+    // data can never be read again, so there is nothing to make durable.
+    if (auto it = inodes_.find(*sync.inode); it != inodes_.end()) {
+      Inode& inode = it->second;
+      LS_ASSERT(!inode.in_flight.empty());
+      Patch& patch = inode.in_flight.front();
+      LS_ASSERT_LE(patch.keep, inode.durable.size());
+      const std::uint64_t before = footprint(inode);
+      stats_.bytes_synced += patch.bytes.size();
+      inode.durable.resize(patch.keep);
+      inode.durable.insert(inode.durable.end(), patch.bytes.begin(), patch.bytes.end());
+      inode.in_flight.pop_front();
+      add_stored(before, footprint(inode));
+    }
+  }
+  if (sync.journal_ops == 0) return;
+  LS_ASSERT_LE(sync.journal_ops, journal_claimed_);
+  for (std::size_t i = 0; i < sync.journal_ops; ++i) apply(journal_[i]);
+  journal_.erase(journal_.begin(), journal_.begin() + static_cast<std::ptrdiff_t>(sync.journal_ops));
+  journal_claimed_ -= sync.journal_ops;
+  collect_garbage();
 }
 
 std::vector<std::string> SimDisk::list() const {
@@ -174,41 +234,73 @@ void SimDisk::collect_garbage() {
   }
 }
 
-void SimDisk::crash(Rng& rng) {
+CrashLoss SimDisk::crash(Rng& rng) {
+  settle();
   ++stats_.crashes;
+  CrashLoss loss;
+  loss.syncs_cut = pending_.size();
+  stats_.syncs_cut += pending_.size();
+  for (const auto& [id, inode] : inodes_) {
+    for (const Patch& p : inode.in_flight) loss.in_flight_bytes += p.bytes.size();
+    loss.unsynced_bytes += inode.tail.size();
+  }
+  loss.unsynced_bytes += loss.in_flight_bytes;
   // Torn writes first, in name order so the draws do not depend on inode numbering.
   if (config_.torn_writes) {
     for (const auto& [name, id] : durable_) {
       Inode& inode = inodes_.at(id);
-      if (inode.tail.empty() || inode.keep != inode.durable.size()) continue;
-      const std::uint64_t kept = rng.below(inode.tail.size() + 1);
+      // Appends only: every sync in flight and the visible state extend the image before them.
+      std::uint64_t image = inode.durable.size();
+      bool appends_only = true;
+      Bytes unsynced;
+      for (const Patch& p : inode.in_flight) {
+        appends_only = appends_only && p.keep == image;
+        image = p.keep + p.bytes.size();
+        unsynced.insert(unsynced.end(), p.bytes.begin(), p.bytes.end());
+      }
+      appends_only = appends_only && inode.keep == image;
+      unsynced.insert(unsynced.end(), inode.tail.begin(), inode.tail.end());
+      if (unsynced.empty() || !appends_only) continue;
+      const std::uint64_t kept = rng.below(unsynced.size() + 1);
       if (kept == 0) continue;
-      if (kept < inode.tail.size()) ++stats_.torn_writes;
+      if (kept < unsynced.size()) {
+        ++stats_.torn_writes;
+        ++loss.torn_files;
+      }
+      loss.torn_bytes_kept += kept;
       const std::uint64_t torn_start = inode.durable.size();
-      const auto kept_end = inode.tail.begin() + static_cast<std::ptrdiff_t>(kept);
       const std::uint64_t before = footprint(inode);
-      inode.durable.insert(inode.durable.end(), inode.tail.begin(), kept_end);
+      inode.durable.insert(inode.durable.end(), unsynced.begin(),
+                           unsynced.begin() + static_cast<std::ptrdiff_t>(kept));
       add_stored(before, footprint(inode));
       if (rng.chance(config_.torn_corruption)) {
         const std::uint64_t bit = rng.below(kept * 8);
         inode.durable[torn_start + bit / 8] ^=
             std::byte{static_cast<unsigned char>(1u << (bit % 8))};
         ++stats_.bits_flipped;
+        ++loss.bits_flipped;
       }
     }
   }
   for (auto& [id, inode] : inodes_) {
     const std::uint64_t before = footprint(inode);
+    inode.in_flight.clear();
     inode.tail.clear();
+    inode.synced_size = inode.durable.size();
     inode.keep = inode.durable.size();
     add_stored(before, footprint(inode));
   }
+  pending_.clear();
+  sync_done_at_ = std::min(sync_done_at_, now());
   journal_.clear();
+  journal_claimed_ = 0;
   visible_ = durable_;
   collect_garbage();
+  return loss;
 }
 
 std::optional<std::uint64_t> SimDisk::corrupt_bit(Rng& rng, std::string_view file) {
+  settle();
   const auto it = durable_.find(file);
   if (it == durable_.end()) return std::nullopt;
   Bytes& image = inodes_.at(it->second).durable;
@@ -219,9 +311,13 @@ std::optional<std::uint64_t> SimDisk::corrupt_bit(Rng& rng, std::string_view fil
   return bit;
 }
 
-bool SimDisk::durably_exists(std::string_view file) const { return durable_.contains(file); }
+bool SimDisk::durably_exists(std::string_view file) {
+  settle();
+  return durable_.contains(file);
+}
 
-Bytes SimDisk::read_durable(std::string_view file) const {
+Bytes SimDisk::read_durable(std::string_view file) {
+  settle();
   const auto it = durable_.find(file);
   if (it == durable_.end()) return {};
   return inodes_.at(it->second).durable;

@@ -1,10 +1,12 @@
-// A node's simulated disk: a flat set of named files whose writes are volatile until synced.
+// A node's simulated disk: a flat set of named files whose writes are volatile until synced, and
+// whose syncs take time.
 //
 // The model is a small journaling file system, the kind real nodes run on (ext4, XFS):
 //   - File data lives in inodes. Each inode has a durable image (what survives a crash) and a
-//     visible state that reads see: a prefix of the durable image (`keep` bytes, shorter than the
-//     image after a truncate) followed by a pending tail of appended bytes. Appending and syncing
-//     only touch the tail, so an append-heavy log never copies its whole file.
+//     visible state that reads see: a prefix of the synced image (`keep` bytes, shorter than the
+//     image after a truncate) followed by a pending tail of appended bytes. The synced image is
+//     the durable one with the syncs still in flight applied on top. Appending and syncing only
+//     touch the tail, so an append-heavy log never copies its whole file.
 //   - Names map to inodes twice: the visible namespace (what list/read/exists see) and the durable
 //     namespace. Creating a file (its first append), rename and remove change the visible
 //     namespace at once and are queued, in order, in a metadata journal.
@@ -18,20 +20,33 @@
 //     handle, as on a real disk: committing the journal also commits earlier creates, renames and
 //     removes of other files, so after a crash a file can exist that holds less data (possibly
 //     none) than was written to it.
-//   - A crash restores the durable namespace and every inode's durable image. Without faults
-//     that is exactly what was synced. With DiskConfig::torn_writes, each durably named file
-//     whose pending changes are appends only also keeps a random prefix (uniform over 0..all) of
-//     its unsynced bytes — a torn write that can cut a record anywhere — and with probability
-//     DiskConfig::torn_corruption one random bit of that surviving torn part is flipped. Files
-//     with a pending truncate, and files not durably named, keep no torn bytes.
+//   - Syncs take time. sync() returns at once (the Disk API stays synchronous: the node carries
+//     on as if its data were safe), but what it captured — the inode's visible bytes and the
+//     journal prefix — becomes durable only at its completion time
+//         T = max(now, the previous sync's T) + latency,
+//     latency drawn from DiskConfig::sync_latency with the disk's own random stream. Syncs on one
+//     disk therefore complete in the order they were issued (a disk flushes its queue in order),
+//     and a sync's data includes everything an earlier sync captured. sync_done_at() is the
+//     latest T: the world holds the node's outgoing messages until then (sim/world.h).
+//   - A crash at time c first completes every sync with T <= c; the rest are cut short and what
+//     they captured is as unsynced as a write never synced. Then it restores the durable
+//     namespace and every inode's durable image. Without faults that is exactly what was synced
+//     by then. With DiskConfig::torn_writes, each durably named file whose pending changes are
+//     appends only (no truncate in a sync in flight or since) also keeps a random prefix
+//     (uniform over 0..all) of its unsynced bytes — those of the syncs cut short, then the tail —
+//     a torn write that can cut a record anywhere; and with probability DiskConfig::torn_corruption
+//     one random bit of that surviving torn part is flipped. Files with a pending truncate, and
+//     files not durably named, keep no torn bytes. crash() reports what was lost (CrashLoss).
 //   - corrupt_bit() flips one bit of a file's durable image: a latent sector error, scheduled by
 //     the fault injector. Reads see it wherever the visible state still shows those bytes.
+// A disk made without a clock (unit tests of the file model) completes every sync at once.
 // Files, names and inodes live in ordered maps, and random draws happen in name order, so the
 // same seed gives the same disk.
 #pragma once
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -42,21 +57,41 @@
 #include "core/env.h"
 #include "core/rng.h"
 #include "sim/config.h"
+#include "sim/latency.h"
 
 namespace lockstep::sim {
 
 struct DiskStats {
   std::uint64_t bytes_written = 0;  // bytes appended
-  std::uint64_t bytes_synced = 0;   // appended bytes made durable by sync
+  std::uint64_t bytes_synced = 0;   // appended bytes made durable by a completed sync
   std::uint64_t syncs = 0;          // sync() calls
+  std::uint64_t syncs_cut = 0;      // syncs a crash found still in flight
   std::uint64_t crashes = 0;
   std::uint64_t torn_writes = 0;   // files that kept some, not all, unsynced bytes in a crash
   std::uint64_t bits_flipped = 0;  // by torn corruption and corrupt_bit
 };
 
+// What one crash did to the data a node had written but that was not durable yet.
+struct CrashLoss {
+  std::uint64_t unsynced_bytes = 0;  // appended bytes not durable at the crash, in any file
+  std::uint64_t in_flight_bytes = 0;  // of those, bytes a sync cut short had captured
+  std::uint64_t syncs_cut = 0;        // syncs issued and not complete
+  std::uint64_t torn_bytes_kept = 0;  // unsynced bytes that survived as torn tails
+  std::uint64_t torn_files = 0;       // files that kept some, not all, of their unsynced bytes
+  std::uint64_t bits_flipped = 0;     // in those torn tails
+
+  std::uint64_t bytes_lost() const { return unsynced_bytes - torn_bytes_kept; }
+};
+
 class SimDisk final : public Disk {
  public:
+  using Clock = std::function<Nanos()>;
+
+  // A disk with no clock: every sync completes at once (unit tests of the file model).
   explicit SimDisk(DiskConfig config = {});
+  // A disk in a world: `clock` reads true time, and each sync's latency is drawn from
+  // config.sync_latency with `latency_rng`.
+  SimDisk(DiskConfig config, Clock clock, Rng latency_rng);
 
   Bytes read(std::string_view file) const override;
   bool exists(std::string_view file) const override;
@@ -67,22 +102,28 @@ class SimDisk final : public Disk {
   // no-op. The file that `to` named before is gone at once and, once committed, for good.
   void rename(std::string_view from, std::string_view to) override;
   void remove(std::string_view file) override;
+  // Issues a sync that completes at sync_done_at() (see the header comment).
   void sync(std::string_view file) override;
   std::vector<std::string> list() const override;
 
-  // Loses every unsynced change, as a power failure would; see the header comment for torn
-  // writes. Draws from `rng` only when torn writes are configured.
-  void crash(Rng& rng);
+  // The completion time of the latest sync issued; a sync is in flight while the clock reads
+  // less. Never decreases, except that a crash forgets the syncs it cut short.
+  Nanos sync_done_at() const { return sync_done_at_; }
+
+  // Loses every change not durable by now, as a power failure would; see the header comment for
+  // syncs in flight and torn writes. Draws from `rng` only when torn writes are configured.
+  CrashLoss crash(Rng& rng);
 
   // Flips one uniformly chosen bit of the durable image of `file`. Returns the bit's position
   // (byte * 8 + bit), or nullopt when the file has no durable bytes to corrupt.
   std::optional<std::uint64_t> corrupt_bit(Rng& rng, std::string_view file);
 
   // What a crash right now would leave without faults: for tests and durability checkers.
-  bool durably_exists(std::string_view file) const;
-  Bytes read_durable(std::string_view file) const;
+  bool durably_exists(std::string_view file);
+  Bytes read_durable(std::string_view file);
 
-  // Bytes held: every live inode's durable image plus its pending tail.
+  // Bytes held: every live inode's durable image, the data of its syncs in flight and its
+  // pending tail.
   std::uint64_t stored_bytes() const { return stored_bytes_; }
   const DiskStats& stats() const { return stats_; }
   const DiskConfig& config() const { return config_; }
@@ -90,10 +131,19 @@ class SimDisk final : public Disk {
  private:
   using InodeId = std::uint64_t;
 
+  // The data one sync captured: the image it makes durable is the previous image's first `keep`
+  // bytes followed by `bytes`.
+  struct Patch {
+    std::uint64_t keep = 0;
+    Bytes bytes;
+  };
+
   struct Inode {
-    Bytes durable;           // what a crash keeps
-    std::uint64_t keep = 0;  // visible = durable[0, keep) + tail; keep <= durable.size()
-    Bytes tail;              // appended since the last sync, not durable
+    Bytes durable;                 // what a crash keeps
+    std::deque<Patch> in_flight;   // syncs issued and not complete, oldest first
+    std::uint64_t synced_size = 0;  // size of the image with `in_flight` applied
+    std::uint64_t keep = 0;         // visible = synced image[0, keep) + tail; keep <= synced_size
+    Bytes tail;                     // appended since the last sync, not durable
   };
 
   struct MetaOp {
@@ -104,27 +154,45 @@ class SimDisk final : public Disk {
     InodeId inode = 0;  // create
   };
 
+  // One sync issued and not complete.
+  struct PendingSync {
+    Nanos done_at;
+    std::optional<InodeId> inode;  // whose oldest in-flight patch it completes
+    std::size_t journal_ops = 0;   // journal entries, from the front, it commits
+  };
+
   using Namespace = std::map<std::string, InodeId, std::less<>>;
 
+  Nanos now() const { return clock_ ? clock_() : Nanos::zero(); }
+  // Completes every sync whose time has come.
+  void settle();
+  void complete(const PendingSync& sync);
   const Inode* visible_inode(std::string_view file) const;
   Inode* visible_inode(std::string_view file);
-  std::uint64_t footprint(const Inode& inode) const {
-    return inode.durable.size() + inode.tail.size();
-  }
-  void sync_data(Inode& inode);
-  // Applies the journal through its last entry naming `file`; false if there was none.
-  bool commit_journal_through(std::string_view file);
+  static std::uint64_t footprint(const Inode& inode);
+  // Moves the inode's tail into a new in-flight patch; false when nothing changed since the
+  // last one.
+  bool capture(Inode& inode);
+  // Claims the journal through its last entry naming `file`; returns how many more entries that
+  // claims.
+  std::size_t claim_journal_through(std::string_view file);
   void apply(const MetaOp& op);
   // Drops inodes that no namespace and no journal entry refers to any more.
   void collect_garbage();
   void add_stored(std::uint64_t before, std::uint64_t after);
 
   DiskConfig config_;
+  Clock clock_;
+  Rng latency_rng_{0};
+  LatencySampler latency_;
   std::map<InodeId, Inode> inodes_;
   InodeId next_inode_ = 1;
   Namespace visible_;
   Namespace durable_;
-  std::deque<MetaOp> journal_;  // uncommitted, oldest first
+  std::deque<MetaOp> journal_;        // uncommitted, oldest first
+  std::size_t journal_claimed_ = 0;   // entries at its front that syncs in flight will commit
+  std::deque<PendingSync> pending_;   // oldest first; done_at never decreases
+  Nanos sync_done_at_ = Nanos::zero();
   std::uint64_t stored_bytes_ = 0;
   DiskStats stats_;
 };

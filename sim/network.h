@@ -6,10 +6,8 @@
 //
 // What it models (DESIGN.md, "The simulator"):
 //  - Latency per copy from NetworkConfig::latency: constant, uniform [min, max], or lognormal
-//    given by its median and 99th percentile (sigma = ln(p99 / median) / z_0.99), clamped to
-//    [0, max]. Sampling uses only Rng and portable arithmetic written here (no std::
-//    distributions, no libm exp/log), so the same seed gives the same nanoseconds on every
-//    standard library and machine.
+//    given by its median and 99th percentile, clamped to [0, max] (sampled by sim/latency.h,
+//    with portable arithmetic, so the same seed gives the same nanoseconds on every machine).
 //  - FIFO links: each directed link delivers in send order, like TCP: a copy's delivery time is
 //    max(now + latency, the link's latest FIFO delivery time). With probability `reorder` a copy
 //    skips FIFO: it gets now + latency + uniform [0, reorder_delay_max] and does not hold back
@@ -66,6 +64,7 @@
 #include "core/rng.h"
 #include "core/types.h"
 #include "sim/config.h"
+#include "sim/latency.h"
 
 namespace lockstep::sim {
 
@@ -77,8 +76,12 @@ enum class DropReason : std::uint8_t {
   loss,             // random loss at send
   in_flight_limit,  // NetworkConfig::in_flight_max reached at send
   node_down,        // the destination was down when the copy would have been delivered
+  // Never decided by the network: the world drops a message its sender held back behind a sync
+  // in flight when the sender crashes before the sync completes (sim/world.h). Such a message
+  // never reaches the network, so no LinkStats counts it.
+  sender_crashed,
 };
-inline constexpr std::size_t kDropReasonCount = 4;
+inline constexpr std::size_t kDropReasonCount = 5;
 std::string_view to_string(DropReason reason);
 
 struct SendDecision {
@@ -203,16 +206,12 @@ class Network {
     std::uint32_t held = 0;  // copies held on this link and not yet released
     Rng rng{0};              // this link's own random stream
   };
-  struct LatencyModel {
-    double sigma = 0.0;  // lognormal shape: ln(p99 / median) / z_0.99
-  };
 
   std::size_t index(NodeId from, NodeId to) const {
     LS_ASSERT_LT(from.value, node_count_);
     LS_ASSERT_LT(to.value, node_count_);
     return static_cast<std::size_t>(from.value) * node_count_ + to.value;
   }
-  Nanos sample_latency(Rng& rng);
   Nanos schedule_copy(Nanos now, LinkState& link);
   void drop(LinkStats& link_stats, DropReason reason, std::size_t bytes);
   void finish_copy(LinkStats& link_stats);
@@ -224,7 +223,7 @@ class Network {
 
   std::uint32_t node_count_;
   NetworkConfig config_;
-  LatencyModel latency_model_;
+  LatencySampler latency_{LatencyDistribution{}};
   std::vector<std::uint8_t> blocked_;  // node_count^2, 1 = from -> to blocked
   std::vector<std::uint8_t> up_;       // node_count, 1 = up
   std::vector<LinkState> links_;       // node_count^2

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/rng.h"
+#include "sim/network.h"
 
 namespace lockstep::sim {
 
@@ -37,6 +38,8 @@ constexpr std::array<KindInfo, static_cast<std::size_t>(TraceKind::count_)> kKin
     {"fiber_wake", "fiber", ""},
     {"note", "", ""},
     {"fault", "", ""},
+    {"hold", "to", "until_ns"},
+    {"disk_loss", "bytes_lost", "syncs_cut"},
 }};
 
 }  // namespace
@@ -61,7 +64,11 @@ void Trace::write_json(Nanos time, std::uint32_t node, TraceKind kind, std::uint
       line[std::string(info.a)] = a;
     }
   }
-  if (!info.b.empty()) line[std::string(info.b)] = b;
+  if (kind == TraceKind::drop && b < kDropReasonCount) {
+    line[std::string(info.b)] = to_string(static_cast<DropReason>(b));
+  } else if (!info.b.empty()) {
+    line[std::string(info.b)] = b;
+  }
   if (!detail.empty()) line["detail"] = detail;
   *sink_ << line.dump() << '\n';
 }

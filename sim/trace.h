@@ -18,7 +18,7 @@ enum class TraceKind : std::uint8_t {
   resume,
   send,         // a = destination node, b = bytes
   deliver,      // a = source node, b = bytes
-  drop,         // a = destination, b = reason (see DropReason)
+  drop,         // a = destination, b = reason (DropReason; its name in JSON); node = the sender
   duplicate,    // a = destination, b = bytes
   timer,        // a = timer id
   clock_jump,   // a = delta ns (two's complement)
@@ -31,6 +31,10 @@ enum class TraceKind : std::uint8_t {
   fiber_wake,   // a = fiber id
   note,         // node code's own structured note: detail = "kind detail"
   fault,        // a scheduled or nemesis fault was applied; detail describes it
+  hold,         // a message waits for its sender's syncs in flight: a = destination,
+                // b = when it leaves (ns)
+  disk_loss,    // a crash lost unsynced data: a = bytes lost, b = syncs cut short; detail tells
+                // of torn tails
   count_,
 };
 

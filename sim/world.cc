@@ -4,6 +4,8 @@
 #include <string>
 #include <unordered_set>
 
+#include <fmt/format.h>
+
 #include "core/assert.h"
 
 namespace lockstep::sim {
@@ -20,12 +22,12 @@ std::string_view to_string(StopReason reason) {
 
 struct World::Node {
   Node(NodeId node_id, std::string node_name, ProcessFactory node_factory, NodeClock node_clock,
-       const DiskConfig& disk_config, Rng node_rng, Rng node_disk_rng)
+       SimDisk node_disk, Rng node_rng, Rng node_disk_rng)
       : id(node_id),
         name(std::move(node_name)),
         factory(std::move(node_factory)),
         clock(node_clock),
-        disk(disk_config),
+        disk(std::move(node_disk)),
         rng(node_rng),
         disk_rng(node_disk_rng) {}
 
@@ -51,6 +53,11 @@ struct World::Node {
   Nanos wake_pending_mono = Nanos::max();
   // Deliveries that reached the node while it was paused, in arrival order.
   std::vector<std::uint64_t> deferred_slots;
+  // Messages it sent while a sync was in flight, in send order (so departs_at never decreases),
+  // and the latest time a kDepart event is queued for.
+  std::deque<Held> held;
+  Nanos depart_queued_at = Nanos{-1};
+  CrashLoss last_crash_loss;
 };
 
 // The Env a node sees: a thin forwarding layer onto the world, bound to one node.
@@ -108,8 +115,11 @@ NodeId World::add_node(std::string name, ProcessFactory factory) {
   const double drift = config_.clocks.drift_ppm_max == 0.0
                            ? 0.0
                            : (clock_rng.unit() * 2.0 - 1.0) * config_.clocks.drift_ppm_max;
+  // The sync latencies have their own stream, so that turning torn writes on or off does not
+  // change when syncs complete.
+  SimDisk disk(config_.disk, [this] { return now_; }, derive_rng("disk_sync", id));
   nodes_.push_back(std::make_unique<Node>(NodeId{id}, std::move(name), std::move(factory),
-                                          NodeClock(offset, drift), config_.disk,
+                                          NodeClock(offset, drift), std::move(disk),
                                           derive_rng("node", id), derive_rng("disk", id)));
   nodes_.back()->env = std::make_unique<NodeEnv>(*this, NodeId{id});
   // The network is sized for the nodes; nothing has been sent before the run starts, so it is
@@ -136,6 +146,7 @@ std::uint32_t World::incarnation(NodeId id) const { return node(id).incarnation;
 Process* World::process(NodeId id) { return node(id).process.get(); }
 const NodeClock& World::clock(NodeId id) const { return node(id).clock; }
 SimDisk& World::disk(NodeId id) { return node(id).disk; }
+const CrashLoss& World::last_crash_loss(NodeId id) const { return node(id).last_crash_loss; }
 
 void World::at(Nanos when, std::function<void()> action) {
   LS_ASSERT_GE(when, now_);
@@ -203,6 +214,9 @@ void World::dispatch(const Event& event) {
     case kTimerWake:
       wake_timers(NodeId{event.target}, event.arg);
       return;
+    case kDepart:
+      depart(NodeId{event.target}, event.arg);
+      return;
     case kAction: {
       std::function<void()> action = std::move(actions_[event.arg]);
       actions_[event.arg] = nullptr;
@@ -232,6 +246,41 @@ void World::send(NodeId from, NodeId to, ByteView payload) {
   ++stats_.messages_sent;
   stats_.bytes_sent += payload.size();
   trace_.record(now_, from.value, TraceKind::send, to.value, payload.size());
+  Node& sender = node(from);
+  const Nanos sync_done_at = sender.disk.sync_done_at();
+  if (now_ < sync_done_at || !sender.held.empty()) {
+    // Held messages still waiting now depart at `now_` at the latest (their kDepart is queued
+    // for this instant): this one joins them, so it cannot overtake them.
+    hold(sender, to, payload, std::max(now_, sync_done_at));
+    return;
+  }
+  transmit(from, to, payload);
+}
+
+void World::hold(Node& sender, NodeId to, ByteView payload, Nanos departs_at) {
+  LS_ASSERT(sender.held.empty() || sender.held.back().departs_at <= departs_at);
+  ++stats_.messages_held;
+  trace_.record(now_, sender.id.value, TraceKind::hold, to.value,
+                static_cast<std::uint64_t>(departs_at.count));
+  sender.held.push_back(Held{to, departs_at, Bytes(payload.begin(), payload.end())});
+  if (sender.depart_queued_at != departs_at) {
+    queue_.push(departs_at, kDepart, sender.id.value, sender.incarnation);
+    sender.depart_queued_at = departs_at;
+  }
+}
+
+void World::depart(NodeId id, std::uint64_t incarnation) {
+  Node& sender = node(id);
+  // A crash dropped what this event was for (or sent it, when the sync completed in time).
+  if (!sender.up || sender.incarnation != incarnation) return;
+  while (!sender.held.empty() && sender.held.front().departs_at <= now_) {
+    const Held message = std::move(sender.held.front());
+    sender.held.pop_front();
+    transmit(id, message.to, message.payload);
+  }
+}
+
+void World::transmit(NodeId from, NodeId to, ByteView payload) {
   const SendDecision decision = network_->on_send(now_, from, to, payload.size());
   if (decision.copies == 0) {
     trace_.record(now_, from.value, TraceKind::drop, to.value,
@@ -350,6 +399,16 @@ void World::crash(NodeId id) {
   if (!n.up) return;
   ++stats_.crashes;
   trace_.record(now_, id.value, TraceKind::crash);
+  // Messages whose syncs completed by now leave (their kDepart may simply come later in this
+  // instant); the others die with the node, which had not really made its data durable.
+  depart(id, n.incarnation);
+  for (const Held& message : n.held) {
+    ++stats_.messages_lost_in_crash;
+    trace_.record(now_, id.value, TraceKind::drop, message.to.value,
+                  static_cast<std::uint64_t>(DropReason::sender_crashed));
+  }
+  n.held.clear();
+  n.depart_queued_at = Nanos{-1};
   n.process.reset();
   n.up = false;
   network_->set_node_up(id, false);
@@ -363,7 +422,22 @@ void World::crash(NodeId id) {
   n.wake_pending_mono = Nanos::max();
   for (std::uint64_t slot : n.deferred_slots) release_slot(slot);
   n.deferred_slots.clear();
-  n.disk.crash(n.disk_rng);
+  const CrashLoss loss = n.disk.crash(n.disk_rng);
+  n.last_crash_loss = loss;
+  if (loss.unsynced_bytes > 0) ++stats_.crashes_losing_unsynced;
+  if (loss.syncs_cut > 0) ++stats_.crashes_cutting_syncs;
+  stats_.unsynced_bytes_lost += loss.bytes_lost();
+  stats_.torn_tails += loss.torn_files;
+  if (loss.unsynced_bytes > 0 || loss.syncs_cut > 0) {
+    const std::string detail =
+        loss.torn_bytes_kept == 0
+            ? std::string()
+            : fmt::format("kept {} of {} unsynced bytes: {} file(s) torn mid-write, {} bit(s) "
+                          "flipped",
+                          loss.torn_bytes_kept, loss.unsynced_bytes, loss.torn_files,
+                          loss.bits_flipped);
+    trace_.record(now_, id.value, TraceKind::disk_loss, loss.bytes_lost(), loss.syncs_cut, detail);
+  }
 }
 
 void World::restart(NodeId id) {

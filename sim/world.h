@@ -7,9 +7,19 @@
 // (true time, sequence number); every random draw comes from a stream derived from the master seed
 // by name (network, node i, disk i, nemesis, ...). Same seed, binary and inputs ⇒ same trace hash.
 //
+// Syncs take time (sim/disk.h): a node's sync returns at once but its data is durable only at the
+// sync's completion time. The node carries on as if it were already safe, so whatever it sends
+// meanwhile may depend on that data: a message sent while any of the node's syncs is in flight
+// is held, traced `hold`, and leaves when the latest of them completes (the network's latency
+// counts from then). A message sent while others are still held waits behind them, so a link
+// stays FIFO. Timers and the handling of later events are not delayed, and neither is a held
+// message by a pause (it was handed over before the freeze).
+//
 // Node lifecycle:
-//  - crash:   the Process object is destroyed (volatile state gone); unsynced disk writes are lost
-//             (or torn, per DiskConfig); timers die; messages arriving while down are dropped.
+//  - crash:   the Process object is destroyed (volatile state gone); writes whose sync had not
+//             completed are lost (or torn, per DiskConfig) and traced `disk_loss`; held messages
+//             whose sync had not completed never leave (traced as drops, reason sender_crashed);
+//             timers die; messages arriving while down are dropped.
 //  - restart: a fresh Process from the node's factory; on_start() must recover from the disk.
 //  - pause:   the node neither runs nor sees time pass (its clock freezes) while true time goes on;
 //             messages and timer expiries that arrive meanwhile wait and run, in order, on resume.
@@ -55,6 +65,15 @@ struct WorldStats {
   std::uint64_t bytes_sent = 0;
   std::uint64_t crashes = 0;
   std::uint64_t restarts = 0;
+  // Held behind a sync in flight, and of those, dropped because their sender crashed first.
+  std::uint64_t messages_held = 0;
+  std::uint64_t messages_lost_in_crash = 0;
+  // Crashes that found data not yet durable, and crashes that cut a sync short (a crash inside
+  // a sync window: the node had been told its data was safe).
+  std::uint64_t crashes_losing_unsynced = 0;
+  std::uint64_t crashes_cutting_syncs = 0;
+  std::uint64_t unsynced_bytes_lost = 0;  // not durable and not kept as a torn tail
+  std::uint64_t torn_tails = 0;           // files left with part of their unsynced bytes
 };
 
 class World {
@@ -119,6 +138,11 @@ class World {
   Process* process(NodeId node);
   const NodeClock& clock(NodeId node) const;
   SimDisk& disk(NodeId node);
+  // What the node's latest crash lost of the data it had written (all zero before any crash).
+  // A crash that cut a sync short (syncs_cut > 0) may have rolled the node's durable state back
+  // past what its process had reached: checkers that compare a restarted node with its earlier
+  // incarnations must allow for that.
+  const CrashLoss& last_crash_loss(NodeId node) const;
 
   Trace& trace() { return trace_; }
   const Trace& trace() const { return trace_; }
@@ -143,7 +167,21 @@ class World {
     std::uint32_t copies_left = 0;
     Bytes payload;
   };
-  enum EventKind : std::uint32_t { kStart, kDeliver, kDeliverAfterHold, kDeliverLocal, kTimerWake, kAction };
+  // A message waiting for its sender's syncs in flight.
+  struct Held {
+    NodeId to;
+    Nanos departs_at;
+    Bytes payload;
+  };
+  enum EventKind : std::uint32_t {
+    kStart,
+    kDeliver,
+    kDeliverAfterHold,
+    kDeliverLocal,
+    kTimerWake,
+    kAction,
+    kDepart,  // arg: the sender's incarnation when it held the message
+  };
 
   void dispatch(const Event& event);
   void deliver(NodeId to, std::uint64_t slot, ArrivalAttempt attempt);
@@ -151,6 +189,11 @@ class World {
   void wake_timers(NodeId node_id, std::uint64_t generation);
   void start_node(NodeId node_id);
   void send(NodeId from, NodeId to, ByteView payload);
+  // Hands a message to the network: it leaves now.
+  void transmit(NodeId from, NodeId to, ByteView payload);
+  void hold(Node& sender, NodeId to, ByteView payload, Nanos departs_at);
+  // Sends the sender's held messages whose time has come.
+  void depart(NodeId sender, std::uint64_t incarnation);
   TimerId set_timer(NodeId node_id, Nanos delay);
   void reschedule_wake(Node& node);
   void release_slot(std::uint64_t slot);

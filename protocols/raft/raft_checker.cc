@@ -72,6 +72,14 @@ std::optional<consensus::Violation> RaftChecker::check_replica(NodeState& ns,
     ns.recovered_at = r.recovered_at();
     ns.commit = LogIndex{0};
     ns.fingerprint.reset();
+    if (ns.rebase) {
+      // Its last crash cut a sync short: a term or vote it held only in memory never reached
+      // anyone (its messages waited for that sync), so it may legitimately be gone.
+      ns.rebase = false;
+      ns.max_term = r.term();
+      ns.vote_term = r.term();
+      ns.vote = r.voted_for();
+    }
   }
   // Most steps change one replica: the others are skipped after a comparison. A replica's log can
   // only change with its last (index, digest) or snapshot index changing, since digests chain.
@@ -215,6 +223,11 @@ std::optional<consensus::Violation> RaftChecker::check_leader(NodeState& ns,
     }
   }
   return std::nullopt;
+}
+
+void RaftChecker::forget_unsynced(std::size_t position) {
+  if (nodes_.size() <= position) nodes_.resize(position + 1);
+  nodes_[position].rebase = true;
 }
 
 RaftChecker::Slot* RaftChecker::slot(LogIndex i) {

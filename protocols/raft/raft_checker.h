@@ -48,6 +48,7 @@ class RaftChecker final : public consensus::ClusterChecker {
   using consensus::ClusterChecker::check;
   std::optional<consensus::Violation> check(std::span<const consensus::Replica* const> replicas,
                                             std::optional<std::size_t> changed) override;
+  void forget_unsynced(std::size_t position) override;
 
  private:
   struct NodeState {
@@ -77,6 +78,7 @@ class RaftChecker final : public consensus::ClusterChecker {
     Term led_term;                  // election_safety already recorded it as leader of this term
     Term watermark_term;            // last (term, commit) passed to note_commit_watermark
     LogIndex watermark_commit;
+    bool rebase = false;  // forget_unsynced: take max_term and the vote from the next incarnation
   };
 
   struct Slot {

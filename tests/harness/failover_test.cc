@@ -132,6 +132,7 @@ class TermOneChecker final : public consensus::ClusterChecker {
     }
     return std::nullopt;
   }
+  void forget_unsynced(std::size_t) override {}
 };
 
 TEST(Failover, BrokenInvariantMarksTheTrialInvalid) {

@@ -306,8 +306,8 @@ TEST(ScenarioExpect, LeaderChangeBoundsStandAloneOrBesideAViolation) {
 
 TEST(ScenarioExpect, MalformedBoundsNameTheirField) {
   EXPECT_EQ(error_of(R"({"protocol":"raft","nodes":3,"expect":{}})"),
-            "s.json: /expect: expected \"pass\" or an object with violation and/or "
-            "leader_changes_min, leader_changes_max, got {}");
+            "s.json: /expect: expected \"pass\" or an object with violation, "
+            "leader_changes_min, leader_changes_max and/or unsynced_tail_lost, got {}");
   EXPECT_EQ(error_of(R"({"protocol":"raft","nodes":3,
       "expect":{"leader_changes_min":5,"leader_changes_max":2}})"),
             "s.json: /expect/leader_changes_max: expected an integer in 5..1000000000, got 2");
@@ -320,13 +320,13 @@ TEST(ScenarioExpect, MalformedBoundsNameTheirField) {
             "s.json: /expect/leader_changes_after: expected a duration in 0s..10s, got \"11s\"");
   EXPECT_EQ(error_of(R"({"protocol":"raft","nodes":3,"expect":{"leader_changes":3}})"),
             "s.json: /expect/leader_changes: expected one of the fields violation, "
-            "leader_changes_min, leader_changes_max, leader_changes_after, got unknown field "
-            "\"leader_changes\" (did you mean \"leader_changes_min\"?)");
+            "leader_changes_min, leader_changes_max, leader_changes_after, unsynced_tail_lost, got "
+            "unknown field \"leader_changes\" (did you mean \"leader_changes_min\"?)");
   EXPECT_EQ(error_of(R"({"protocol":"raft","nodes":3,
       "expect":{"leader_changes_max":3,"leader_change_after":"1s"}})"),
             "s.json: /expect/leader_change_after: expected one of the fields violation, "
-            "leader_changes_min, leader_changes_max, leader_changes_after, got unknown field "
-            "\"leader_change_after\" (did you mean \"leader_changes_after\"?)");
+            "leader_changes_min, leader_changes_max, leader_changes_after, unsynced_tail_lost, got "
+            "unknown field \"leader_change_after\" (did you mean \"leader_changes_after\"?)");
 }
 
 TEST(ScenarioFaults, SetNetworkChangesOnlyTheFieldsItNames) {
@@ -395,7 +395,8 @@ const char* const kKitchenSink = R"({
   "network": {"latency": {"kind": "uniform", "min": "100us", "max": "3ms"}, "loss": 0.05,
               "duplicate": 0.01, "reorder": 0.1, "reorder_delay_max": "20ms", "in_flight_max": 500},
   "clocks": {"offset_max": "250ms", "drift_ppm_max": 50.5},
-  "disk": {"torn_writes": true, "torn_corruption": 0.5},
+  "disk": {"sync_latency": {"kind": "lognormal", "median": "2ms", "p99": "20ms", "max": "50ms"},
+           "torn_writes": true, "torn_corruption": 0.5},
   "protocol_options": {"raft": {"election_timeout": "150ms", "nested": {"a": [1, 2.5, null]}}},
   "clients": [{"workload": "append", "count": 4, "interval": "10ms", "request_timeout": "2s",
                "start": "1s", "stop": "80s"},
@@ -412,7 +413,7 @@ const char* const kKitchenSink = R"({
               "clock_jump_max": "5s", "clock_drift_ppm_max": 20, "start": "10s", "stop": "70s"},
   "checks": {"properties": ["fencing", "liveness"], "liveness_bound": "3s"},
   "expect": {"violation": "fencing", "leader_changes_min": 1, "leader_changes_max": 7,
-             "leader_changes_after": "3s"}
+             "leader_changes_after": "3s", "unsynced_tail_lost": false}
 })";
 
 Scenario reload(const Scenario& s) { return load(to_json(s).dump(2), "elsewhere/other-name.json"); }
