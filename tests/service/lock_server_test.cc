@@ -34,7 +34,7 @@ struct CountingObserver : LockClientObserver {
 TEST(LockServer, EveryNewLeaderBeginsItsLeadershipBeforeActing) {
   LockCluster cell;
   ASSERT_TRUE(cell.run_until([&] { return cell.leader().has_value(); }, seconds(2)));
-  cell.run_for(milliseconds(50));
+  cell.run_for(milliseconds(200));  // followers learn the commit with a later heartbeat
   const std::uint32_t first = *cell.leader();
   const std::uint64_t term = cell.host(first)->role().term;
   EXPECT_EQ(cell.server(first).begun_term(), term);
@@ -86,8 +86,9 @@ TEST(LockServer, QueuedAcquireIsWokenByOnePushedGrantWithinACommitRound) {
   ASSERT_TRUE(seen.at("b_holds").has_value());
   EXPECT_EQ(seen.woken, 1U);  // pushed, not polled
   const Nanos handoff = *seen.at("b_holds") - *seen.at("a_releases");
-  // Release to the leader, one replication round, the Completion back: 4 one-way trips of 500us.
-  EXPECT_LE(handoff, milliseconds(3)) << handoff;
+  // Release to the leader, one replication round (two syncs of up to 1ms, two trips), the
+  // Completion back: 4 one-way trips of 500us and two syncs, not a re-send interval (1s).
+  EXPECT_LE(handoff, milliseconds(5)) << handoff;
 }
 
 // The leader's lease timer: a client that stops keeping alive (its node crashed) loses its
