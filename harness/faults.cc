@@ -23,7 +23,8 @@ Overloaded(Fs...) -> Overloaded<Fs...>;
 bool selector_is_one(const NodeSelector& s) {
   using Kind = NodeSelector::Kind;
   return s.kind == Kind::leader || s.kind == Kind::follower || s.kind == Kind::random ||
-         (s.kind == Kind::ids && s.ids.size() == 1);
+         s.kind == Kind::lock_holder || s.kind == Kind::elected ||
+         ((s.kind == Kind::ids || s.kind == Kind::client) && s.ids.size() == 1);
 }
 
 bool contains(std::span<const NodeId> nodes, NodeId n) {
@@ -100,6 +101,12 @@ std::string_view selector_name(const NodeSelector& selector) {
       return "random";
     case Kind::all:
       return "all";
+    case Kind::client:
+      return "client";
+    case Kind::lock_holder:
+      return "lock_holder";
+    case Kind::elected:
+      return "elected";
   }
   return "?";
 }
@@ -110,7 +117,23 @@ FaultInjector::FaultInjector(sim::World& world, std::uint32_t servers, LeaderFn 
   LS_ASSERT_LE(servers_, world_.node_count());
   LS_ASSERT(leader_ != nullptr);
   for (NodeId n : all_servers()) baseline_drift_ppm_.push_back(world_.clock(n).drift_ppm());
-  pause_epoch_.assign(servers_, 0);
+  pause_epoch_.assign(world_.node_count(), 0);
+}
+
+void FaultInjector::set_clients(NodeId first, std::uint32_t count, ClientPicker picker) {
+  LS_ASSERT_GE(first.value, servers_);
+  LS_ASSERT_LE(first.value + count, world_.node_count());
+  first_client_ = first;
+  clients_ = count;
+  client_picker_ = std::move(picker);
+  client_baseline_drift_ppm_.clear();
+  for (NodeId n : all_clients()) client_baseline_drift_ppm_.push_back(world_.clock(n).drift_ppm());
+}
+
+std::vector<NodeId> FaultInjector::all_clients() const {
+  std::vector<NodeId> out;
+  for (std::uint32_t i = 0; i < clients_; ++i) out.emplace_back(first_client_.value + i);
+  return out;
 }
 
 void FaultInjector::schedule(std::span<const Fault> faults) {
@@ -191,6 +214,24 @@ std::optional<std::vector<NodeId>> FaultInjector::resolve(const NodeSelector& se
     case Kind::all:
       out = all_servers();
       break;
+    case Kind::client:
+      for (NodeId index : selector.ids) {
+        LS_ASSERT_LT(index.value, clients_);  // the loader checks ranges
+        out.emplace_back(first_client_.value + index.value);
+      }
+      std::sort(out.begin(), out.end());
+      break;
+    case Kind::lock_holder:
+    case Kind::elected: {
+      LS_ASSERT(client_picker_ != nullptr);  // the loader allows client selectors in lock runs only
+      out = pick(client_picker_(selector.kind), 1, avoid);
+      if (out.empty()) {
+        why = selector.kind == Kind::lock_holder ? "no client holds a lock"
+                                                 : "no client is elected";
+        return std::nullopt;
+      }
+      break;
+    }
   }
   if (out.empty()) {
     why = selector.kind == Kind::follower
@@ -515,7 +556,11 @@ void FaultInjector::heal_all() {
   std::vector<NodeId> restarted;
   std::vector<NodeId> resumed;
   std::vector<NodeId> drift_reset;
-  for (NodeId n : all_servers()) {
+  std::vector<NodeId> nodes = all_servers();
+  const std::vector<NodeId> clients = all_clients();
+  nodes.insert(nodes.end(), clients.begin(), clients.end());
+  for (std::size_t i = 0; i < nodes.size(); ++i) {
+    const NodeId n = nodes[i];
     if (!world_.is_up(n)) {
       world_.restart(n);
       restarted.push_back(n);
@@ -523,7 +568,8 @@ void FaultInjector::heal_all() {
       world_.resume(n);
       resumed.push_back(n);
     }
-    const double baseline = baseline_drift_ppm_[n.value];
+    const double baseline = i < servers_ ? baseline_drift_ppm_[i]
+                                         : client_baseline_drift_ppm_[i - servers_];
     if (world_.clock(n).drift_ppm() != baseline) {
       world_.set_clock_drift(n, baseline);
       drift_reset.push_back(n);

@@ -60,12 +60,18 @@ struct AppliedFault {
 class FaultInjector {
  public:
   using LeaderFn = std::function<std::optional<NodeId>()>;
+  // The client nodes that now match a client selector (lock_holder, elected), in node order.
+  using ClientPicker = std::function<std::vector<NodeId>(NodeSelector::Kind)>;
 
   // `servers` in [1, world.node_count()]; every node must already be added to the world. The
   // drift each server has now is remembered as its baseline, which heal_all restores.
   FaultInjector(sim::World& world, std::uint32_t servers, LeaderFn leader, Rng rng);
   FaultInjector(const FaultInjector&) = delete;
   FaultInjector& operator=(const FaultInjector&) = delete;
+
+  // Lets faults name lock-service clients: client i is node first + i. Their drift now is their
+  // baseline; heal_all treats them as it treats servers.
+  void set_clients(NodeId first, std::uint32_t count, ClientPicker picker);
 
   // Schedules each fault at its `at` (>= world.now()); equal times fire in the given order.
   // The injector must outlive the run.
@@ -75,8 +81,8 @@ class FaultInjector {
   // "nemesis: crash n2 ..."); empty for the scenario's own schedule.
   void apply(const FaultAction& action, std::string_view origin = {});
 
-  // Ends every fault in force: heals the network (partitions and clogs), resumes paused servers,
-  // restarts crashed servers and puts every server's clock drift back to its baseline. Clock
+  // Ends every fault in force: heals the network (partitions and clogs), resumes paused servers
+  // and clients, restarts crashed ones and puts every clock drift back to its baseline. Clock
   // jumps stay (a clock that jumped is not jumped back), and so do network settings changed by
   // set_network (they are the scenario's network from then on, not a fault to undo).
   void heal_all();
@@ -104,6 +110,7 @@ class FaultInjector {
   std::vector<NodeId> pick(std::vector<NodeId> candidates, std::size_t count,
                            std::span<const NodeId> avoid);
   std::vector<NodeId> all_servers() const;
+  std::vector<NodeId> all_clients() const;
   void shuffle(std::vector<NodeId>& nodes);  // Fisher-Yates with rng_
   bool is_down(NodeId n) const;
   bool is_frozen(NodeId n) const;  // up and paused
@@ -130,8 +137,12 @@ class FaultInjector {
   std::uint32_t servers_;
   LeaderFn leader_;
   Rng rng_;
-  std::vector<double> baseline_drift_ppm_;
-  std::vector<std::uint64_t> pause_epoch_;  // per server: bumped by every pause we make
+  std::vector<double> baseline_drift_ppm_;  // per server
+  std::vector<double> client_baseline_drift_ppm_;
+  std::vector<std::uint64_t> pause_epoch_;  // per node: bumped by every pause we make
+  NodeId first_client_;
+  std::uint32_t clients_ = 0;
+  ClientPicker client_picker_;
   std::vector<AppliedFault> log_;
   std::size_t applied_ = 0;
 };

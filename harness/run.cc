@@ -2,12 +2,14 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
 
 #include <fmt/format.h>
 
 #include "core/assert.h"
 #include "core/duration.h"
 #include "harness/append_workload.h"
+#include "harness/lock_run.h"
 #include "harness/nemesis.h"
 #include "harness/protocols.h"
 #include "harness/server_checker.h"
@@ -107,10 +109,13 @@ class Run {
   ClientStats client_stats() const;
   void verdict(Property p, Verdict v, std::string detail);
 
+  void judge_counters(RunResult& result) const;
+
   const Scenario& scenario_;
   const RunOptions& options_;
   const std::uint64_t seed_;
   sim::World world_;
+  std::unique_ptr<LockRun> lock_;  // lock-service workloads only
   std::optional<ServerChecker> checker_;
   std::vector<consensus::RoleChange> roles_seen_;    // each server's role after its last step
   std::uint64_t steps_checked_ = 0;
@@ -139,19 +144,26 @@ void Run::add_servers() {
   std::vector<NodeId> members;
   for (std::uint32_t i = 0; i < scenario_.nodes; ++i) members.push_back(NodeId{i});
   for (std::uint32_t i = 0; i < scenario_.nodes; ++i) {
-    world_.add_node(fmt::format("server{}", i), [maker, members](NodeId) {
+    world_.add_node(fmt::format("server{}", i), [this, maker, members](NodeId) -> std::unique_ptr<Process> {
+      service::ReplicaFactory replica = [maker, members](NodeId self, std::uint64_t seed) {
+        return maker(self, members, seed);
+      };
+      if (lock_) return lock_->make_server(std::move(replica));
       return std::make_unique<service::ReplicaHost>(
-          [maker, members](NodeId self, std::uint64_t seed) { return maker(self, members, seed); },
-          [] { return std::make_unique<service::AppendLog>(); });
+          std::move(replica), [] { return std::make_unique<service::AppendLog>(); });
     });
   }
 }
 
 void Run::add_clients() {
+  if (lock_) {
+    lock_->add_nodes();
+    return;
+  }
   std::uint32_t index = 0;
   for (const ClientGroup& group : scenario_.clients) {
     const auto* append = std::get_if<AppendWorkload>(&group.workload);
-    LS_ASSERT(append != nullptr);  // the only workload kind so far
+    LS_ASSERT(append != nullptr);  // the loader keeps workload kinds apart
     AppendClientSettings settings{scenario_.nodes, *append, group.request_timeout, group.start,
                                   std::min(group.stop.value_or(scenario_.duration),
                                            scenario_.duration)};
@@ -316,11 +328,16 @@ ClientStats Run::client_stats() const {
 RunResult Run::execute() {
   if (options_.trace_sink != nullptr) world_.trace().set_sink(options_.trace_sink);
   world_.set_event_limit(scenario_.event_limit);
+  if (scenario_.runs_lock_service()) lock_ = std::make_unique<LockRun>(scenario_, world_);
   add_servers();
   roles_seen_.assign(scenario_.nodes, consensus::RoleChange{});
   add_clients();
   FaultInjector injector(world_, scenario_.nodes, [this] { return current_leader(); },
                          world_.derive_rng(kFaultStream));
+  if (lock_) {
+    injector.set_clients(lock_->first_client(), lock_->clients(),
+                         [this](NodeSelector::Kind kind) { return lock_->pick(kind); });
+  }
   injector.schedule(scenario_.faults);
   NemesisDriver nemesis(scenario_.nemesis, injector, world_.derive_rng("nemesis"),
                         scenario_.duration);
@@ -338,27 +355,41 @@ RunResult Run::execute() {
   const std::vector<std::string> names = checker_->checker().properties();
   std::string all_names;
   for (const auto& n : names) all_names += (all_names.empty() ? "" : ", ") + n;
+  const LockRun::HostOf host_of = [this](std::uint32_t i) { return host(i); };
+  const std::vector<std::string> service_broken =
+      lock_ ? lock_->service_invariants(host_of) : std::vector<std::string>{};
   if (violation_) {
     verdict(Property::invariants, Verdict::fail,
             fmt::format("{} at {}: {}", violation_->property, format_duration(world_.now()),
                         violation_->detail));
+  } else if (!service_broken.empty()) {
+    verdict(Property::invariants, Verdict::fail,
+            fmt::format("lock service at the end: {}", service_broken.front()));
   } else {
     verdict(Property::invariants, Verdict::pass,
-            fmt::format("{} held after each of {} server events", all_names, steps_checked_));
+            fmt::format("{} held after each of {} server events{}", all_names, steps_checked_,
+                        lock_ ? "; the lock service's on every live server at the end" : ""));
   }
   const bool finished = result.stop == sim::StopReason::time_reached;
-  if (finished) {
-    check_durability_and_agreement();
-    check_liveness(healed_at);
-  } else {
+  if (!finished) {
     const std::string why = result.stop == sim::StopReason::stopped
                                 ? "not checked: the run stopped at the invariant violation"
                                 : "not checked: the run hit its event limit";
     verdict(Property::durability, Verdict::not_applicable, why);
     verdict(Property::liveness, Verdict::not_applicable, why);
   }
-  for (Property p : {Property::linearizability, Property::mutual_exclusion, Property::fencing}) {
-    verdict(p, Verdict::not_applicable, "the append workload has no reads or locks to judge");
+  if (lock_) {
+    lock_->judge(finished, healed_at, host_of, verdicts_);
+  } else {
+    if (finished) {
+      check_durability_and_agreement();
+      check_liveness(healed_at);
+    }
+    for (Property p : {Property::linearizability, Property::mutual_exclusion, Property::fencing,
+                       Property::session_safety, Property::at_most_once, Property::watch_delivery,
+                       Property::lock_handoff}) {
+      verdict(p, Verdict::not_applicable, "the append workload has no reads or locks to judge");
+    }
   }
 
   result.scenario = scenario_.name;
@@ -378,7 +409,7 @@ RunResult Run::execute() {
   result.faults = injector.log();
   result.faults_applied = injector.applied();
   if (scenario_.nemesis.enabled) result.nemesis = nemesis.describe();
-  result.clients = client_stats();
+  result.clients = lock_ ? lock_->client_stats() : client_stats();
 
   std::vector<Property> failed;
   for (Property p : scenario_.checks.properties) {
@@ -418,7 +449,26 @@ RunResult Run::execute() {
                                    crashes == 1 ? "" : "es");
     result.as_expected = result.as_expected && (crashes > 0) == *lost;
   }
+  if (scenario_.expect.bounds_counters()) judge_counters(result);
   return result;
+}
+
+// ", at least 1 sessions_expired" / ", 2 sessions_expired": the counters the scenario bounds.
+void Run::judge_counters(RunResult& result) const {
+  LS_ASSERT(lock_ != nullptr);  // the loader allows counters in lock runs only
+  const std::map<Counter, std::uint64_t> counted = lock_->counters();
+  std::set<Counter> bounded;
+  for (const auto& [c, n] : scenario_.expect.at_least) {
+    bounded.insert(c);
+    result.expected += fmt::format(", at least {} {}", n, counter_name(c));
+    result.as_expected = result.as_expected && counted.at(c) >= n;
+  }
+  for (const auto& [c, n] : scenario_.expect.at_most) {
+    bounded.insert(c);
+    result.expected += fmt::format(", at most {} {}", n, counter_name(c));
+    result.as_expected = result.as_expected && counted.at(c) <= n;
+  }
+  for (Counter c : bounded) result.observed += fmt::format(", {} {}", counted.at(c), counter_name(c));
 }
 
 }  // namespace

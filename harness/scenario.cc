@@ -12,6 +12,7 @@
 
 #include "core/assert.h"
 #include "harness/scenario_parse.h"
+#include "service/lock/lock_path.h"
 
 namespace lockstep::harness {
 
@@ -68,6 +69,7 @@ void NetworkChange::apply_to(sim::NetworkConfig& config) const {
 }
 
 std::string_view property_name(Property p) { return kPropertyNames[static_cast<std::size_t>(p)]; }
+std::string_view counter_name(Counter c) { return kCounterNames[static_cast<std::size_t>(c)]; }
 
 namespace {
 
@@ -127,6 +129,55 @@ std::map<std::string, ProtocolOptions, std::less<>> read_protocol_options(
   return options;
 }
 
+Workload read_workload(JsonReader& r, std::size_t kind) {
+  const auto count_of = [&r](std::string_view key, std::uint32_t fallback) {
+    return static_cast<std::uint32_t>(r.integer(key, 1, kLockNamesMax, fallback));
+  };
+  switch (kind) {
+    case 0: {
+      AppendWorkload w;
+      w.interval = r.duration("interval", w.interval, Nanos::zero(), kDurationMax);
+      return w;
+    }
+    case 1: {
+      LockCounterWorkload w;
+      w.locks = count_of("locks", w.locks);
+      w.hold = r.duration("hold", w.hold, Nanos::zero(), kDurationMax);
+      w.interval = r.duration("interval", w.interval, Nanos::zero(), kDurationMax);
+      w.acquire_timeout =
+          r.duration("acquire_timeout", w.acquire_timeout, nanoseconds(1), kDurationMax);
+      w.presence = r.optional<bool>("presence", w.presence);
+      return w;
+    }
+    case 2: {
+      ElectionWorkload w;
+      w.elections = count_of("elections", w.elections);
+      w.term = r.duration("term", w.term, Nanos::zero(), kDurationMax);
+      w.work_interval = r.duration("work_interval", w.work_interval, nanoseconds(1), kDurationMax);
+      w.campaign_timeout =
+          r.duration("campaign_timeout", w.campaign_timeout, nanoseconds(1), kDurationMax);
+      return w;
+    }
+    case 3: {
+      ConfigWorkload w;
+      w.keys = count_of("keys", w.keys);
+      w.interval = r.duration("interval", w.interval, Nanos::zero(), kDurationMax);
+      w.watch = r.optional<bool>("watch", w.watch);
+      return w;
+    }
+    default: {
+      MixWorkload w;
+      w.locks = count_of("locks", w.locks);
+      w.keys = count_of("keys", w.keys);
+      w.hold = r.duration("hold", w.hold, Nanos::zero(), kDurationMax);
+      w.interval = r.duration("interval", w.interval, Nanos::zero(), kDurationMax);
+      w.acquire_timeout =
+          r.duration("acquire_timeout", w.acquire_timeout, nanoseconds(1), kDurationMax);
+      return w;
+    }
+  }
+}
+
 ClientGroup read_client_group(JsonReader& r, Nanos duration) {
   r.expect_object();
   ClientGroup g;
@@ -136,10 +187,7 @@ ClientGroup read_client_group(JsonReader& r, Nanos duration) {
       r.duration("request_timeout", g.request_timeout, nanoseconds(1), kDurationMax);
   g.start = r.duration("start", g.start, Nanos::zero(), duration);
   if (auto stop = r.find("stop")) g.stop = stop->as_duration(g.start, duration);
-  LS_ASSERT_EQ(kind, 0U);  // "append" is the only workload so far; a new one adds a case here
-  AppendWorkload append;
-  append.interval = r.duration("interval", append.interval, Nanos::zero(), kDurationMax);
-  g.workload = append;
+  g.workload = read_workload(r, kind);
   r.finish();
   return g;
 }
@@ -156,6 +204,14 @@ std::vector<ClientGroup> read_clients(JsonReader& root, Nanos duration,
     if (total > kClientsMax) {
       r.find("count")->fail(
           fmt::format("expected at most {} clients over all groups, got {}", kClientsMax, total));
+    }
+    // One state machine serves a run: the append log or the lock service, not both.
+    if (is_lock_workload(groups.back().workload) != is_lock_workload(groups.front().workload)) {
+      r.find("workload")->fail_expected(
+          is_lock_workload(groups.front().workload)
+              ? "a lock-service workload like the first group's (lock_counter, election, config, "
+                "mix): one run serves one state machine"
+              : "append like the first group's: one run serves one state machine");
     }
   }
   return groups;
@@ -205,6 +261,37 @@ Nemesis read_nemesis(JsonReader& root, std::uint32_t nodes, Nanos duration) {
   return m;
 }
 
+ServiceSettings read_service(JsonReader& root) {
+  ServiceSettings v;
+  auto block = root.optional_object("service");
+  if (!block) return v;
+  JsonReader& b = *block;
+  v.cell = read_text(b, "cell", v.cell, 1, kNameLengthMax);
+  if (!service::lock::valid_component(v.cell)) {
+    b.find("cell")->fail_expected(
+        "a cell name of letters, digits, '.', '_' and '-' (not \".\" or \"..\")");
+  }
+  service::lock::LockConfig limits;
+  v.session_ttl =
+      b.duration("session_ttl", v.session_ttl, limits.session_ttl_min, limits.session_ttl_max);
+  v.session_grace = b.duration("session_grace", v.session_grace, Nanos::zero(), kDurationMax);
+  v.lock_delay = b.duration("lock_delay", v.lock_delay, Nanos::zero(), kDurationMax);
+  v.event_history_max =
+      b.unsigned_integer("event_history_max", 1, kEventHistoryMax, v.event_history_max);
+  v.wait_resend = b.duration("wait_resend", v.wait_resend, milliseconds(1), kDurationMax);
+  b.finish();
+  return v;
+}
+
+ResourceSettings read_resource(JsonReader& root) {
+  ResourceSettings v;
+  auto block = root.optional_object("resource");
+  if (!block) return v;
+  v.mode = static_cast<service::ResourceMode>(block->enum_of("mode", detail::kResourceModeNames, 0));
+  block->finish();
+  return v;
+}
+
 Checks read_checks(JsonReader& root) {
   Checks c;
   auto block = root.optional_object("checks");
@@ -222,16 +309,36 @@ Checks read_checks(JsonReader& root) {
   }
   c.liveness_bound =
       block->duration("liveness_bound", c.liveness_bound, nanoseconds(1), kDurationMax);
+  if (auto handoff = block->find("handoff_max")) {
+    c.handoff_max = handoff->as_duration(nanoseconds(1), kDurationMax);
+  }
   block->finish();
   return c;
 }
 
+// {"sessions_expired": 1, ...}: counter names to bounds.
+std::map<Counter, std::uint64_t> read_counters(JsonReader& field) {
+  field.expect_object();
+  std::map<Counter, std::uint64_t> out;
+  for (auto& [name, value] : field.members()) {
+    const auto it = std::find(std::begin(kCounterNames), std::end(kCounterNames), name);
+    if (it == std::end(kCounterNames)) {
+      value.fail(fmt::format("expected one of the counters {}, got \"{}\"",
+                             join_names(kCounterNames), name));
+    }
+    out[static_cast<Counter>(it - std::begin(kCounterNames))] =
+        value.as_unsigned(0, kLeaderChangesMax);
+  }
+  if (out.empty()) field.fail_expected("an object of counters, like {\"sessions_expired\": 1}");
+  return out;
+}
+
 // "pass", or an object: an expected violation, bounds on leader changes and/or whether a crash
 // must land inside a sync window.
-Expectation read_expect(JsonReader& root, const Checks& checks, Nanos duration) {
+Expectation read_expect(JsonReader& root, const Checks& checks, Nanos duration, bool lock_run) {
   constexpr std::string_view kExpected =
-      "\"pass\" or an object with violation, leader_changes_min, leader_changes_max and/or "
-      "unsynced_tail_lost";
+      "\"pass\" or an object with violation, leader_changes_min, leader_changes_max, "
+      "unsynced_tail_lost, at_least and/or at_most";
   Expectation e;
   auto field = root.find("expect");
   if (!field) return e;
@@ -264,8 +371,21 @@ Expectation read_expect(JsonReader& root, const Checks& checks, Nanos duration) 
     e.leader_changes_after = after->as_duration(Nanos::zero(), duration);
   }
   if (auto lost = field->find("unsynced_tail_lost")) e.unsynced_tail_lost = lost->as<bool>();
+  const auto counters = [&](std::string_view key, std::map<Counter, std::uint64_t>& bounds) {
+    auto found = field->find(key);
+    if (!found) return;
+    if (!lock_run) {
+      found->fail(fmt::format("expected no {} here: the counters are of lock-service workloads, "
+                              "and this scenario runs append",
+                              key));
+    }
+    bounds = read_counters(*found);
+  };
+  counters("at_least", e.at_least);
+  counters("at_most", e.at_most);
   field->finish();  // a misspelt field gets its own message before the one below
-  if (!e.violation && !e.bounds_leader_changes() && !e.unsynced_tail_lost) {
+  if (!e.violation && !e.bounds_leader_changes() && !e.unsynced_tail_lost &&
+      !e.bounds_counters()) {
     field->fail_expected(kExpected);
   }
   return e;
@@ -304,10 +424,25 @@ Scenario read_scenario(const nlohmann::json& document, std::string_view file_lab
   }
   s.protocol_options = read_protocol_options(root, known);
   s.clients = read_clients(root, s.duration, s.clients);
-  s.faults = detail::read_faults(root, detail::FaultLimits{s.nodes, s.duration});
+  const bool lock_run = s.runs_lock_service();
+  for (std::string_view block : {"service", "resource"}) {
+    if (!lock_run && root.value().contains(block)) {
+      root.find(block)->fail(fmt::format(
+          "expected no {} block: it configures lock-service workloads (lock_counter, election, "
+          "config, mix), and this scenario's clients run {}",
+          block, s.clients.empty() ? "nothing" : "append"));
+    }
+  }
+  s.service = read_service(root);
+  s.resource = read_resource(root);
+  std::uint32_t lock_clients = 0;
+  if (lock_run) {
+    for (const ClientGroup& g : s.clients) lock_clients += g.count;
+  }
+  s.faults = detail::read_faults(root, detail::FaultLimits{s.nodes, s.duration, lock_clients});
   s.nemesis = read_nemesis(root, s.nodes, s.duration);
   s.checks = read_checks(root);
-  s.expect = read_expect(root, s.checks, s.duration);
+  s.expect = read_expect(root, s.checks, s.duration, lock_run);
   root.finish();
   return s;
 }

@@ -27,6 +27,7 @@
 
 #include "core/json_reader.h"
 #include "core/types.h"
+#include "service/protected_resource.h"
 #include "sim/config.h"
 
 namespace lockstep::harness {
@@ -44,9 +45,13 @@ inline constexpr std::size_t kNameLengthMax = 100;
 inline constexpr std::size_t kDescriptionLengthMax = 10'000;
 inline constexpr std::size_t kFileBytesMax = 16 << 20;
 inline constexpr std::uint64_t kLeaderChangesMax = 1'000'000'000;  // bound in `expect`
+inline constexpr std::uint32_t kLockNamesMax = 10'000;  // locks, elections, keys of a workload
+inline constexpr std::uint64_t kEventHistoryMax = 1'000'000;
 
-// Which servers a fault applies to. Symbolic selectors are resolved by the runner when the fault
-// fires, with the fault stream of the seed for the random choices.
+// Which nodes a fault applies to. Symbolic selectors are resolved by the runner when the fault
+// fires, with the fault stream of the seed for the random choices. Servers are selected by id or
+// by role; lock-service clients (crash, pause and clock faults only) by their index among all
+// clients or by what they hold.
 struct NodeSelector {
   enum class Kind : std::uint8_t {
     ids,       // the listed servers
@@ -56,9 +61,15 @@ struct NodeSelector {
     majority,  // nodes / 2 + 1 servers
     random,    // one server
     all,       // every server
+    // Clients (after `all`: the server selectors' table ends there).
+    client,       // the listed clients, by index over all client groups (`ids` holds indexes)
+    lock_holder,  // one client that holds an exclusive lock now (by its own account)
+    elected,      // one client that leads an election now (by its own account)
   };
   Kind kind = Kind::ids;
-  std::vector<NodeId> ids;  // Kind::ids only: distinct, each < nodes, one or more
+  // Kind::ids: distinct server ids, each < nodes, one or more. Kind::client: client indexes.
+  std::vector<NodeId> ids;
+  bool names_clients() const { return kind >= Kind::client; }
 
   static NodeSelector of(std::initializer_list<std::uint32_t> ids);
   static NodeSelector symbolic(Kind kind) { return NodeSelector{kind, {}}; }
@@ -178,7 +189,55 @@ struct AppendWorkload {  // each client appends a command to the replicated log,
   Nanos interval = milliseconds(50);  // pause between a reply (or timeout) and the next request
   friend bool operator==(const AppendWorkload&, const AppendWorkload&) = default;
 };
-using Workload = std::variant<AppendWorkload>;
+// Lock-service workloads (service/lock/): each client opens a session and runs straight-line
+// code on the client library. Locks are the nodes /ls/<cell>/locks/lock<i>, elections
+// /ls/<cell>/elections/election<i>, configuration keys /ls/<cell>/config/key<i>.
+//
+// Each round: acquire a random lock (exclusive), wait `hold`, read its counter from the protected
+// resource, write it back plus one, release, wait `interval`. The counter's key on the resource
+// is the lock's path and every resource call carries the lock's sequencer. The client trusts a
+// granted lock until it releases it, as most applications do: fencing is what makes that safe.
+struct LockCounterWorkload {
+  std::uint32_t locks = 1;
+  Nanos hold = milliseconds(10);
+  Nanos interval = milliseconds(50);
+  Nanos acquire_timeout = seconds(5);
+  // Each client also keeps an ephemeral node /ls/<cell>/members/client<i> while its session lives.
+  bool presence = false;
+  friend bool operator==(const LockCounterWorkload&, const LockCounterWorkload&) = default;
+};
+// Candidates campaign on a random election; the elected one writes to the resource every
+// `work_interval` with its fencing token for `term`, then resigns and campaigns again (term 0:
+// it leads until its session ends).
+struct ElectionWorkload {
+  std::uint32_t elections = 1;
+  Nanos term = seconds(1);
+  Nanos work_interval = milliseconds(50);
+  Nanos campaign_timeout = seconds(30);
+  friend bool operator==(const ElectionWorkload&, const ElectionWorkload&) = default;
+};
+// Each operation on a random key: get, set, compare-and-set (get, then set at the version read)
+// or a sequential create below the key, equally likely; then `interval`. With `watch`, every
+// client also watches the whole config folder and takes each event as it comes.
+struct ConfigWorkload {
+  std::uint32_t keys = 4;
+  Nanos interval = milliseconds(50);
+  bool watch = true;
+  friend bool operator==(const ConfigWorkload&, const ConfigWorkload&) = default;
+};
+// Each round is a lock-counter round or a config operation, equally likely (watching as config).
+struct MixWorkload {
+  std::uint32_t locks = 1;
+  std::uint32_t keys = 4;
+  Nanos hold = milliseconds(10);
+  Nanos interval = milliseconds(50);
+  Nanos acquire_timeout = seconds(5);
+  friend bool operator==(const MixWorkload&, const MixWorkload&) = default;
+};
+using Workload =
+    std::variant<AppendWorkload, LockCounterWorkload, ElectionWorkload, ConfigWorkload, MixWorkload>;
+// Whether `w` runs on the lock service (everything but append).
+inline bool is_lock_workload(const Workload& w) { return !std::holds_alternative<AppendWorkload>(w); }
 
 struct ClientGroup {
   Workload workload;
@@ -224,6 +283,23 @@ struct Nemesis {
   friend bool operator==(const Nemesis&, const Nemesis&) = default;
 };
 
+// The lock service's settings for lock workloads (LockConfig and the clients' session).
+struct ServiceSettings {
+  std::string cell = "local";
+  Nanos session_ttl = seconds(2);    // the lease clients open their sessions with
+  Nanos session_grace = seconds(5);  // after a failover (also the clients' jeopardy limit)
+  Nanos lock_delay = seconds(1);
+  std::uint64_t event_history_max = 1024;
+  Nanos wait_resend = seconds(1);  // a queued acquire or campaign re-sends its request this often
+  friend bool operator==(const ServiceSettings&, const ServiceSettings&) = default;
+};
+
+// The protected resource of lock workloads (service/protected_resource.h).
+struct ResourceSettings {
+  service::ResourceMode mode = service::ResourceMode::fencing;
+  friend bool operator==(const ResourceSettings&, const ResourceSettings&) = default;
+};
+
 enum class Property : std::uint8_t {
   linearizability,
   mutual_exclusion,
@@ -231,21 +307,48 @@ enum class Property : std::uint8_t {
   invariants,
   durability,
   liveness,
+  session_safety,
+  at_most_once,
+  watch_delivery,
+  lock_handoff,
 };
 inline constexpr std::string_view kPropertyNames[] = {
-    "linearizability", "mutual_exclusion", "fencing", "invariants", "durability", "liveness",
+    "linearizability", "mutual_exclusion", "fencing",        "invariants",   "durability",
+    "liveness",        "session_safety",   "at_most_once",   "watch_delivery", "lock_handoff",
 };
 std::string_view property_name(Property p);
 
 struct Checks {
-  std::vector<Property> properties = {Property::linearizability, Property::mutual_exclusion,
-                                      Property::fencing,         Property::invariants,
-                                      Property::durability,      Property::liveness};
+  std::vector<Property> properties = {
+      Property::linearizability, Property::mutual_exclusion, Property::fencing,
+      Property::invariants,      Property::durability,       Property::liveness,
+      Property::session_safety,  Property::at_most_once,     Property::watch_delivery,
+      Property::lock_handoff};
   // After the last fault is healed, with a majority up, every pending client call must finish
   // within this bound.
   Nanos liveness_bound = seconds(5);
+  // lock_handoff: a released lock's next waiter must hold it within this (nullopt: no bound, only
+  // FIFO order and one wake-up per handoff are checked).
+  std::optional<Nanos> handoff_max;
   friend bool operator==(const Checks&, const Checks&) = default;
 };
+
+// What a lock run counts, for `expect.at_least` / `expect.at_most`.
+enum class Counter : std::uint8_t {
+  sessions_expired,       // sessions the service expired (ExpireSession applied)
+  elections,              // leaders elected (election grants)
+  stale_writes_rejected,  // resource requests refused for a stale sequencer
+  retried_requests,       // client requests answered after more than one attempt
+  handoffs,               // grants of a lock to a client that waited for it
+  lock_grants,            // grants of locks (not elections)
+  watch_events,           // events watchers took
+  session_jeopardy,       // times a client's session went into jeopardy
+};
+inline constexpr std::string_view kCounterNames[] = {
+    "sessions_expired", "elections",     "stale_writes_rejected", "retried_requests",
+    "handoffs",         "lock_grants",   "watch_events",          "session_jeopardy",
+};
+std::string_view counter_name(Counter c);
 
 // What a run must end with. Besides the property verdicts, a scenario may bound how often
 // leadership changed, to show a single clean failover (max) or to expect churn (min), and may
@@ -265,7 +368,11 @@ struct Expectation {
   // lost, or found torn, data it had been told was synced; false: no crash did. nullopt: not
   // checked.
   std::optional<bool> unsynced_tail_lost;
+  // Lock runs: bounds on what the run counted (it exercised what the scenario is about).
+  std::map<Counter, std::uint64_t> at_least;
+  std::map<Counter, std::uint64_t> at_most;
 
+  bool bounds_counters() const { return !at_least.empty() || !at_most.empty(); }
   bool bounds_leader_changes() const {
     return leader_changes_min.has_value() || leader_changes_max.has_value();
   }
@@ -293,11 +400,16 @@ struct Scenario {
   sim::DiskConfig disk;
   std::map<std::string, ProtocolOptions, std::less<>> protocol_options;
   std::vector<ClientGroup> clients = default_clients();
+  ServiceSettings service;    // used by lock workloads
+  ResourceSettings resource;  // used by lock workloads
   std::vector<Fault> faults;  // sorted by `at`; equal times keep file order
   Nemesis nemesis;
   Checks checks;
   Expectation expect;
 
+  bool runs_lock_service() const {
+    return !clients.empty() && is_lock_workload(clients.front().workload);
+  }
   friend bool operator==(const Scenario&, const Scenario&) = default;
 };
 

@@ -32,17 +32,52 @@ std::string node_id_expectation(std::uint32_t nodes) {
   return fmt::format("a node id in 0..{}", nodes - 1);
 }
 
-std::string selector_expectation(std::uint32_t nodes, SelectorUse use) {
+std::string selector_expectation(std::uint32_t nodes, SelectorUse use, std::uint32_t clients = 0) {
+  std::string servers;
   switch (use) {
     case SelectorUse::one:
-      return node_id_expectation(nodes) + " or one of leader, follower, random";
+      servers = node_id_expectation(nodes) + " or one of leader, follower, random";
+      break;
     case SelectorUse::stopped:
-      return node_id_expectation(nodes) + ", an array of node ids, or all";
+      servers = node_id_expectation(nodes) + ", an array of node ids, or all";
+      break;
     case SelectorUse::any:
+      servers = node_id_expectation(nodes) + ", an array of node ids, or one of " +
+                join_names(kSelectorNames);
       break;
   }
-  return node_id_expectation(nodes) + ", an array of node ids, or one of " +
-         join_names(kSelectorNames);
+  if (clients == 0) return servers;
+  std::string client_forms = fmt::format("{{\"client\": i}} or {{\"client\": [i, ...]}} with i in 0..{}",
+                                         clients - 1);
+  if (use != SelectorUse::stopped) client_forms += ", or one of " + join_names(kClientSelectorNames);
+  return servers + "; or clients: " + client_forms;
+}
+
+NodeSelector read_client_selector(const JsonReader& value, std::uint32_t clients) {
+  JsonReader object = value;
+  JsonReader field = object.require("client", "a client index or an array of them");
+  NodeSelector s{NodeSelector::Kind::client, {}};
+  const auto index = [&](const JsonReader& v) {
+    const std::optional<std::uint64_t> i = unsigned_value(v.value());
+    if (!i || *i >= clients) {
+      v.fail_expected(fmt::format("a client index in 0..{} (clients count over all groups)",
+                                  clients - 1));
+    }
+    return NodeId{static_cast<std::uint32_t>(*i)};
+  };
+  if (field.value().is_array() && !field.value().empty()) {
+    for (const JsonReader& v : field.as_array()) {
+      const NodeId n = index(v);
+      if (std::find(s.ids.begin(), s.ids.end(), n) != s.ids.end()) {
+        v.fail(fmt::format("expected each client once, got {} a second time", n.value));
+      }
+      s.ids.push_back(n);
+    }
+  } else {
+    s.ids.push_back(index(field));
+  }
+  object.finish();
+  return s;
 }
 
 bool allowed(NodeSelector::Kind kind, SelectorUse use) {
@@ -66,8 +101,9 @@ NodeId read_node_id(const JsonReader& v, std::uint32_t nodes) {
 }
 
 NodeSelector selector_field(JsonReader& r, std::string_view key, std::uint32_t nodes,
-                            SelectorUse use) {
-  return read_selector(r.require(key, selector_expectation(nodes, use)), nodes, use);
+                            SelectorUse use, std::uint32_t clients = 0) {
+  return read_selector(r.require(key, selector_expectation(nodes, use, clients)), nodes, use,
+                       clients);
 }
 
 Nanos read_for(JsonReader& r) { return r.required_duration("for", nanoseconds(1), kDurationMax); }
@@ -146,11 +182,14 @@ PartitionShape read_partition(JsonReader& r, std::uint32_t nodes) {
   }
 }
 
-FaultAction read_action(JsonReader& r, std::size_t action, std::uint32_t nodes) {
+FaultAction read_action(JsonReader& r, std::size_t action, std::uint32_t nodes,
+                        std::uint32_t clients) {
   const auto node = [&](SelectorUse use) { return selector_field(r, "node", nodes, use); };
+  // Crash, pause and clock faults may also name lock-service clients.
+  const auto any_node = [&] { return selector_field(r, "node", nodes, SelectorUse::any, clients); };
   const auto stopped_node = [&] {
     auto field = r.find("node");
-    return field ? read_selector(*field, nodes, SelectorUse::stopped)
+    return field ? read_selector(*field, nodes, SelectorUse::stopped, clients)
                  : NodeSelector::symbolic(NodeSelector::Kind::all);
   };
   switch (action) {
@@ -159,26 +198,26 @@ FaultAction read_action(JsonReader& r, std::size_t action, std::uint32_t nodes) 
     case 1:  // heal
       return Heal{};
     case 2: {  // crash
-      Crash c{node(SelectorUse::any), {}};
+      Crash c{any_node(), {}};
       c.restart_after = read_optional_for(r);
       return c;
     }
     case 3:  // restart
       return Restart{stopped_node()};
     case 4: {  // pause
-      Pause p{node(SelectorUse::any), {}};
+      Pause p{any_node(), {}};
       p.resume_after = read_optional_for(r);
       return p;
     }
     case 5:  // resume
       return Resume{stopped_node()};
     case 6: {  // clock_jump
-      ClockJump j{node(SelectorUse::any), {}};
+      ClockJump j{any_node(), {}};
       j.by = r.required_duration("by", -kClockJumpMax, kClockJumpMax);
       return j;
     }
     case 7: {  // clock_drift
-      ClockDrift d{node(SelectorUse::any), 0.0};
+      ClockDrift d{any_node(), 0.0};
       d.ppm = r.require("ppm", fmt::format("a number in {}..{}", -kDriftPpmMax, kDriftPpmMax))
                   .as_number(-kDriftPpmMax, kDriftPpmMax);
       return d;
@@ -211,15 +250,27 @@ Fault read_fault(JsonReader& r, const FaultLimits& limits) {
   if (f.at > limits.duration) {
     r.find("at")->fail_expected("a time within the run, 0s.." + duration_text(limits.duration));
   }
-  f.action = read_action(r, r.required_enum("action", kFaultActionNames), limits.nodes);
+  f.action = read_action(r, r.required_enum("action", kFaultActionNames), limits.nodes,
+                         limits.lock_clients);
   r.finish();
   return f;
 }
 
 }  // namespace
 
-NodeSelector read_selector(const JsonReader& value, std::uint32_t nodes, SelectorUse use) {
+NodeSelector read_selector(const JsonReader& value, std::uint32_t nodes, SelectorUse use,
+                           std::uint32_t clients) {
   const nlohmann::json& j = value.value();
+  if (clients > 0 && j.is_object()) return read_client_selector(value, clients);
+  if (clients > 0 && use != SelectorUse::stopped && j.is_string()) {
+    const auto& name = j.get_ref<const std::string&>();
+    for (std::size_t i = 0; i < std::size(kClientSelectorNames); ++i) {
+      if (kClientSelectorNames[i] == name) {
+        return NodeSelector::symbolic(static_cast<NodeSelector::Kind>(
+            static_cast<std::size_t>(NodeSelector::Kind::client) + 1 + i));
+      }
+    }
+  }
   if (j.is_number_integer())
     return NodeSelector{NodeSelector::Kind::ids, {read_node_id(value, nodes)}};
   if (j.is_array() && !j.empty() && use != SelectorUse::one) {
@@ -240,7 +291,7 @@ NodeSelector read_selector(const JsonReader& value, std::uint32_t nodes, Selecto
       if (kSelectorNames[i] == name && allowed(kind, use)) return NodeSelector::symbolic(kind);
     }
   }
-  value.fail_expected(selector_expectation(nodes, use));
+  value.fail_expected(selector_expectation(nodes, use, clients));
 }
 
 std::vector<Fault> read_faults(JsonReader& scenario, const FaultLimits& limits) {
@@ -254,6 +305,21 @@ std::vector<Fault> read_faults(JsonReader& scenario, const FaultLimits& limits) 
 }
 
 nlohmann::ordered_json selector_json(const NodeSelector& selector) {
+  if (selector.kind == NodeSelector::Kind::client) {
+    nlohmann::ordered_json out;
+    if (selector.ids.size() == 1) {
+      out["client"] = selector.ids.front().value;
+    } else {
+      out["client"] = nlohmann::ordered_json::array();
+      for (NodeId n : selector.ids) out["client"].push_back(n.value);
+    }
+    return out;
+  }
+  if (selector.names_clients()) {
+    return std::string(kClientSelectorNames[static_cast<std::size_t>(selector.kind) -
+                                            static_cast<std::size_t>(NodeSelector::Kind::client) -
+                                            1]);
+  }
   if (selector.kind != NodeSelector::Kind::ids) {
     return std::string(kSelectorNames[static_cast<std::size_t>(selector.kind) - 1]);
   }

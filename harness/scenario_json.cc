@@ -51,9 +51,53 @@ nlohmann::ordered_json client_json(const ClientGroup& g) {
   out["request_timeout"] = duration_text(g.request_timeout);
   out["start"] = duration_text(g.start);
   if (g.stop) out["stop"] = duration_text(*g.stop);
-  if (const auto* append = std::get_if<AppendWorkload>(&g.workload)) {
-    out["interval"] = duration_text(append->interval);
-  }
+  std::visit(
+      [&out](const auto& w) {
+        using W = std::decay_t<decltype(w)>;
+        if constexpr (std::is_same_v<W, AppendWorkload>) {
+          out["interval"] = duration_text(w.interval);
+        } else if constexpr (std::is_same_v<W, LockCounterWorkload>) {
+          out["locks"] = w.locks;
+          out["hold"] = duration_text(w.hold);
+          out["interval"] = duration_text(w.interval);
+          out["acquire_timeout"] = duration_text(w.acquire_timeout);
+          out["presence"] = w.presence;
+        } else if constexpr (std::is_same_v<W, ElectionWorkload>) {
+          out["elections"] = w.elections;
+          out["term"] = duration_text(w.term);
+          out["work_interval"] = duration_text(w.work_interval);
+          out["campaign_timeout"] = duration_text(w.campaign_timeout);
+        } else if constexpr (std::is_same_v<W, ConfigWorkload>) {
+          out["keys"] = w.keys;
+          out["interval"] = duration_text(w.interval);
+          out["watch"] = w.watch;
+        } else {
+          static_assert(std::is_same_v<W, MixWorkload>);
+          out["locks"] = w.locks;
+          out["keys"] = w.keys;
+          out["hold"] = duration_text(w.hold);
+          out["interval"] = duration_text(w.interval);
+          out["acquire_timeout"] = duration_text(w.acquire_timeout);
+        }
+      },
+      g.workload);
+  return out;
+}
+
+nlohmann::ordered_json service_json(const ServiceSettings& v) {
+  nlohmann::ordered_json out;
+  out["cell"] = v.cell;
+  out["session_ttl"] = duration_text(v.session_ttl);
+  out["session_grace"] = duration_text(v.session_grace);
+  out["lock_delay"] = duration_text(v.lock_delay);
+  out["event_history_max"] = v.event_history_max;
+  out["wait_resend"] = duration_text(v.wait_resend);
+  return out;
+}
+
+nlohmann::ordered_json counters_json(const std::map<Counter, std::uint64_t>& counters) {
+  nlohmann::ordered_json out = nlohmann::ordered_json::object();
+  for (const auto& [c, n] : counters) out[std::string(counter_name(c))] = n;
   return out;
 }
 
@@ -83,17 +127,23 @@ nlohmann::ordered_json checks_json(const Checks& c) {
   for (Property p : c.properties) properties.push_back(std::string(property_name(p)));
   out["properties"] = std::move(properties);
   out["liveness_bound"] = duration_text(c.liveness_bound);
+  if (c.handoff_max) out["handoff_max"] = duration_text(*c.handoff_max);
   return out;
 }
 
 nlohmann::ordered_json expect_json(const Expectation& e) {
-  if (!e.violation && !e.bounds_leader_changes() && !e.unsynced_tail_lost) return "pass";
+  if (!e.violation && !e.bounds_leader_changes() && !e.unsynced_tail_lost &&
+      !e.bounds_counters()) {
+    return "pass";
+  }
   nlohmann::ordered_json out = nlohmann::ordered_json::object();
   if (e.violation) out["violation"] = std::string(property_name(*e.violation));
   if (e.leader_changes_min) out["leader_changes_min"] = *e.leader_changes_min;
   if (e.leader_changes_max) out["leader_changes_max"] = *e.leader_changes_max;
   if (e.bounds_leader_changes()) out["leader_changes_after"] = duration_text(e.leader_changes_after);
   if (e.unsynced_tail_lost) out["unsynced_tail_lost"] = *e.unsynced_tail_lost;
+  if (!e.at_least.empty()) out["at_least"] = counters_json(e.at_least);
+  if (!e.at_most.empty()) out["at_most"] = counters_json(e.at_most);
   return out;
 }
 
@@ -128,6 +178,10 @@ nlohmann::ordered_json to_json(const Scenario& s) {
   nlohmann::ordered_json clients = nlohmann::ordered_json::array();
   for (const ClientGroup& g : s.clients) clients.push_back(client_json(g));
   out["clients"] = std::move(clients);
+  if (s.runs_lock_service()) {
+    out["service"] = service_json(s.service);
+    out["resource"] = {{"mode", std::string(service::to_string(s.resource.mode))}};
+  }
   nlohmann::ordered_json faults = nlohmann::ordered_json::array();
   for (const Fault& f : s.faults) faults.push_back(detail::fault_json(f));
   out["faults"] = std::move(faults);

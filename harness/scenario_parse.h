@@ -28,7 +28,11 @@ inline constexpr std::string_view kLatencyKindNames[] = {"constant", "uniform", 
 inline constexpr std::string_view kNemesisKindNames[] = {
     "partition", "crash", "pause", "clock_jump", "clock_drift", "clog", "corrupt_disk",
 };
-inline constexpr std::string_view kWorkloadNames[] = {"append"};
+// Client selectors, after the server ones (NodeSelector::Kind::lock_holder, elected).
+inline constexpr std::string_view kClientSelectorNames[] = {"lock_holder", "elected"};
+inline constexpr std::string_view kWorkloadNames[] = {"append", "lock_counter", "election",
+                                                      "config", "mix"};
+inline constexpr std::string_view kResourceModeNames[] = {"fencing", "naive"};
 
 // The tables above are indexed by the enums and variants of scenario.h.
 static_assert(std::size(kFaultActionNames) == std::variant_size_v<FaultAction>);
@@ -36,12 +40,17 @@ static_assert(std::size(kPartitionKindNames) == std::variant_size_v<PartitionSha
 static_assert(std::size(kSelectorNames) == static_cast<std::size_t>(NodeSelector::Kind::all));
 static_assert(std::size(kNemesisKindNames) ==
               static_cast<std::size_t>(NemesisKind::corrupt_disk) + 1);
+static_assert(std::size(kClientSelectorNames) ==
+              static_cast<std::size_t>(NodeSelector::Kind::elected) -
+                  static_cast<std::size_t>(NodeSelector::Kind::client));
 static_assert(std::size(kWorkloadNames) == std::variant_size_v<Workload>);
-static_assert(std::size(kPropertyNames) == static_cast<std::size_t>(Property::liveness) + 1);
+static_assert(std::size(kPropertyNames) == static_cast<std::size_t>(Property::lock_handoff) + 1);
+static_assert(std::size(kCounterNames) ==
+              static_cast<std::size_t>(Counter::session_jeopardy) + 1);
 
 // Which selectors a field accepts.
 enum class SelectorUse : std::uint8_t {
-  any,      // every form
+  any,      // every server form
   one,      // exactly one server: an id, "leader", "follower" or "random"
   stopped,  // servers that are crashed or paused: ids or "all"
 };
@@ -50,9 +59,14 @@ enum class SelectorUse : std::uint8_t {
 struct FaultLimits {
   std::uint32_t nodes;
   Nanos duration;
+  // Lock-service clients a fault may name ({"client": i}, "lock_holder", "elected"); 0: none.
+  std::uint32_t lock_clients = 0;
 };
 
-NodeSelector read_selector(const JsonReader& value, std::uint32_t nodes, SelectorUse use);
+// `clients` > 0 also accepts the client forms (for crash, pause, resume, restart and clock
+// faults, whose nodes may be clients).
+NodeSelector read_selector(const JsonReader& value, std::uint32_t nodes, SelectorUse use,
+                           std::uint32_t clients = 0);
 
 // Reads the network fields (latency, loss, ...) of the object `r`; the caller calls finish().
 NetworkChange read_network_change(JsonReader& r);

@@ -210,7 +210,7 @@ void LockClient::Core::keepalive_loop(sim::FiberContext& f) {
         set_state(SessionState::expired);
       }
     }
-    if (!reply) return;
+    if (!reply || stopped) return;  // stopped: the client (and its observer) may be gone
     finish_request(n);
     const auto result = decode_result(reply->payload);
     if (result && observer != nullptr) observer->answered(session, n, command, *result, reply->index);

@@ -17,7 +17,7 @@ Bytes LockService::apply(std::uint64_t index, const LoggedCommand& command) {
   ApplyOutcome outcome = machine_.apply(index, caller, payload->command);
   if (observer_) {
     observer_(AppliedCommand{index, caller, payload->command, outcome, before,
-                             machine_.revision()});
+                             machine_.revision(), machine_.last_answered_from_record()});
   }
   if (!outcome.notifications.empty() || !outcome.timers.empty()) {
     if (effects_.size() == kEffectsKeptMax) {

@@ -38,6 +38,7 @@ struct AppliedCommand {
   const ApplyOutcome& outcome;
   Revision revision_before;  // the events this apply made are those after it in history()
   Revision revision_after;   // equal to revision_before when the apply changed nothing visible
+  bool from_record = false;  // a retry answered from the at-most-once record, not run again
 };
 using ApplyObserver = std::function<void(const AppliedCommand&)>;
 

@@ -33,6 +33,7 @@ ApplyOutcome LockStateMachine::apply(std::uint64_t index, const Caller& caller,
   state_.applied_index = index;
   ApplyOutcome outcome;
   out_ = &outcome;
+  last_from_record_ = false;
 
   if (is_leader_command(command)) {
     outcome.result =
@@ -48,6 +49,7 @@ ApplyOutcome LockStateMachine::apply(std::uint64_t index, const Caller& caller,
       outcome.result = read(command);
     } else if (auto it = s.results.find(caller.request); it != s.results.end()) {
       outcome.result = it->second.result;  // a retry: answered, not applied again
+      last_from_record_ = true;
     } else if (caller.request <= std::max(s.acked_through, s.forgotten_through)) {
       outcome.result = answer(Code::stale_request);
     } else {

@@ -111,6 +111,9 @@ class LockStateMachine {
   std::size_t node_count() const { return state_.nodes.size(); }
   std::size_t history_size() const { return state_.history.size(); }
   bool session_alive(SessionId session) const { return state_.sessions.contains(session); }
+  // Whether the last apply answered a retried request from its at-most-once record instead of
+  // running it (for checkers).
+  bool last_answered_from_record() const { return last_from_record_; }
   // The kept events, oldest first (at most event_history_max).
   const std::deque<Event>& history() const { return state_.history; }
 
@@ -243,6 +246,7 @@ class LockStateMachine {
   LockConfig config_;
   State state_;
   ApplyOutcome* out_ = nullptr;  // the outcome being built, during apply() only
+  bool last_from_record_ = false;
 };
 
 }  // namespace lockstep::service::lock

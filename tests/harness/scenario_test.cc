@@ -52,7 +52,8 @@ constexpr MalformedCase kMalformed[] = {
     {"wrong_type.json", "/nodes: expected an integer in 1..9, got \"3\""},
     {"unknown_top_level_field.json",
      "/seeds: expected one of the fields name, description, protocol, nodes, seed, duration, "
-     "event_limit, network, clocks, disk, protocol_options, clients, faults, nemesis, checks, "
+     "event_limit, network, clocks, disk, protocol_options, clients, service, resource, faults, "
+     "nemesis, checks, "
      "expect, got unknown field \"seeds\" (did you mean \"seed\"?)"},
     {"unknown_network_field.json",
      "/network/los: expected one of the fields latency, loss, duplicate, reorder, "
@@ -307,7 +308,8 @@ TEST(ScenarioExpect, LeaderChangeBoundsStandAloneOrBesideAViolation) {
 TEST(ScenarioExpect, MalformedBoundsNameTheirField) {
   EXPECT_EQ(error_of(R"({"protocol":"raft","nodes":3,"expect":{}})"),
             "s.json: /expect: expected \"pass\" or an object with violation, "
-            "leader_changes_min, leader_changes_max and/or unsynced_tail_lost, got {}");
+            "leader_changes_min, leader_changes_max, unsynced_tail_lost, at_least and/or at_most, "
+            "got {}");
   EXPECT_EQ(error_of(R"({"protocol":"raft","nodes":3,
       "expect":{"leader_changes_min":5,"leader_changes_max":2}})"),
             "s.json: /expect/leader_changes_max: expected an integer in 5..1000000000, got 2");
@@ -320,12 +322,14 @@ TEST(ScenarioExpect, MalformedBoundsNameTheirField) {
             "s.json: /expect/leader_changes_after: expected a duration in 0s..10s, got \"11s\"");
   EXPECT_EQ(error_of(R"({"protocol":"raft","nodes":3,"expect":{"leader_changes":3}})"),
             "s.json: /expect/leader_changes: expected one of the fields violation, "
-            "leader_changes_min, leader_changes_max, leader_changes_after, unsynced_tail_lost, got "
+            "leader_changes_min, leader_changes_max, leader_changes_after, unsynced_tail_lost, "
+            "at_least, at_most, got "
             "unknown field \"leader_changes\" (did you mean \"leader_changes_min\"?)");
   EXPECT_EQ(error_of(R"({"protocol":"raft","nodes":3,
       "expect":{"leader_changes_max":3,"leader_change_after":"1s"}})"),
             "s.json: /expect/leader_change_after: expected one of the fields violation, "
-            "leader_changes_min, leader_changes_max, leader_changes_after, unsynced_tail_lost, got "
+            "leader_changes_min, leader_changes_max, leader_changes_after, unsynced_tail_lost, "
+            "at_least, at_most, got "
             "unknown field \"leader_change_after\" (did you mean \"leader_changes_after\"?)");
 }
 

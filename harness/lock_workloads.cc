@@ -1,0 +1,303 @@
+#include "harness/lock_workloads.h"
+
+#include <fmt/format.h>
+
+#include "service/lock/lock_client.h"
+#include "service/protected_resource.h"
+
+namespace lockstep::harness {
+
+using service::lock::Code;
+using service::lock::LockClient;
+using service::lock::LockMode;
+using service::lock::Sequencer;
+
+std::string lock_path(const ServiceSettings& s, std::uint32_t i) {
+  return fmt::format("/ls/{}/locks/lock{}", s.cell, i);
+}
+std::string election_path(const ServiceSettings& s, std::uint32_t i) {
+  return fmt::format("/ls/{}/elections/election{}", s.cell, i);
+}
+std::string config_root(const ServiceSettings& s) { return fmt::format("/ls/{}/config", s.cell); }
+std::string config_path(const ServiceSettings& s, std::uint32_t i) {
+  return fmt::format("/ls/{}/config/key{}", s.cell, i);
+}
+bool is_election_path(const ServiceSettings& s, std::string_view path) {
+  return path.starts_with(fmt::format("/ls/{}/elections/", s.cell));
+}
+
+namespace {
+
+constexpr std::uint64_t kWatchId = 1;
+// Between rounds after `stop`: long, so an idle client costs almost no events.
+constexpr Nanos kIdleSleep = seconds(3600);
+
+// One client's run: the session, its choices, and what it records.
+class Worker {
+ public:
+  Worker(sim::FiberContext& f, const LockClientSettings& s, std::function<Nanos()> true_now,
+         LockHistory* history, LockClient& client)
+      : f_(f), s_(s), true_now_(std::move(true_now)), history_(history), client_(client),
+        rng_(s.rng) {}
+
+  // Closes what the client believed it held when its fiber ends (a crash unwinds it).
+  ~Worker() {
+    for (std::size_t i : open_holdings_) history_->holdings[i].until = true_now_();
+  }
+
+  bool running() const {
+    return true_now_() < s_.stop && client_.state() != service::lock::SessionState::expired &&
+           client_.state() != service::lock::SessionState::closed;
+  }
+
+  void setup_locks(std::uint32_t locks, bool presence) {
+    ensure(fmt::format("/ls/{}/locks", s_.service.cell));
+    for (std::uint32_t i = 0; i < locks; ++i) ensure(lock_path(s_.service, i));
+    if (presence) {
+      ensure(fmt::format("/ls/{}/members", s_.service.cell));
+      track("create", false, [&] {
+        return client_
+            .create(fmt::format("/ls/{}/members/client{}", s_.service.cell, s_.client), {}, true)
+            .ok();
+      });
+    }
+  }
+  void setup_elections(std::uint32_t elections) {
+    ensure(fmt::format("/ls/{}/elections", s_.service.cell));
+    for (std::uint32_t i = 0; i < elections; ++i) ensure(election_path(s_.service, i));
+  }
+  void setup_config(std::uint32_t keys, bool watch) {
+    ensure(config_root(s_.service));
+    for (std::uint32_t i = 0; i < keys; ++i) ensure(config_path(s_.service, i));
+    if (!watch) return;
+    const auto w = client_.watch(kWatchId, config_root(s_.service), true);
+    if (!w.ok()) return;
+    watching_ = true;
+    history_->watches.push_back(WatchRecord{s_.client, client_.session(), kWatchId,
+                                            config_root(s_.service), true,
+                                            service::lock::kWatchableKinds, w.value, {}});
+  }
+
+  // Acquire a lock, hold it, read-modify-write its counter on the resource, release.
+  void counter_round(std::uint32_t locks, Nanos hold, Nanos acquire_timeout) {
+    const std::string path = lock_path(s_.service, static_cast<std::uint32_t>(rng_.below(locks)));
+    std::optional<Sequencer> held;
+    track("acquire", true, [&] {
+      const auto r = client_.acquire(path, LockMode::exclusive, acquire_timeout);
+      if (r.ok()) held = r.value;
+      return r.ok();
+    });
+    if (!held) return;
+    const std::size_t holding = hold_begin(path, held->generation);
+    if (hold > Nanos::zero()) f_.sleep(hold);
+    const auto read = resource(service::ResourceOp::read, path, *held, 0);
+    if (read && read->accepted) resource(service::ResourceOp::write, path, *held, read->value + 1);
+    hold_end(holding);
+    track("release", false, [&] { return client_.release(path).ok(); });
+  }
+
+  // Campaign; once elected, do fenced work for `term`, then resign.
+  void election_round(const ElectionWorkload& w) {
+    const std::string path =
+        election_path(s_.service, static_cast<std::uint32_t>(rng_.below(w.elections)));
+    std::optional<Sequencer> token;
+    track("campaign", true, [&] {
+      const auto r = client_.campaign(path, to_bytes(fmt::format("client{}", s_.client)),
+                                      w.campaign_timeout);
+      if (r.ok()) token = r.value;
+      return r.ok();
+    });
+    if (!token) return;
+    const std::size_t holding = hold_begin(path, token->generation);
+    const Nanos until = w.term > Nanos::zero() ? true_now_() + w.term : Nanos::max();
+    std::uint64_t beat = 0;
+    // A leader that loses its lease (as it measures it) stops acting as leader.
+    while (client_.lease_valid() && true_now_() < until && true_now_() < s_.stop) {
+      resource(service::ResourceOp::write, path, *token, ++beat);
+      f_.sleep(w.work_interval);
+    }
+    hold_end(holding);
+    if (client_.lease_valid()) track("resign", false, [&] { return client_.resign(path).ok(); });
+  }
+
+  // One get, set, compare-and-set or sequential create on a random key.
+  void config_op(std::uint32_t keys) {
+    const std::string key = config_path(s_.service, static_cast<std::uint32_t>(rng_.below(keys)));
+    const std::string content = fmt::format("client{}-{}", s_.client, ++writes_);
+    switch (rng_.below(4)) {
+      case 0:
+        track("get", false, [&] { return client_.get(key).ok(); });
+        break;
+      case 1:
+        track("set", false, [&] { return client_.set(key, to_bytes(content)).ok(); });
+        break;
+      case 2: {
+        std::optional<std::uint64_t> version;
+        track("get", false, [&] {
+          const auto r = client_.get(key);
+          if (r.ok()) version = r.value.stat.version;
+          return r.ok();
+        });
+        if (!version) break;
+        track("cas", false, [&] {
+          const auto r = client_.set(key, to_bytes(content), *version);
+          return r.ok() || r.code == Code::version_mismatch;
+        });
+        break;
+      }
+      default:
+        track("create", false, [&] {
+          return client_.create(key + "/item-", to_bytes(content), false, true).ok();
+        });
+        break;
+    }
+    drain_watch(nanoseconds(1));
+  }
+
+  // Takes the watch events that have arrived (waiting up to `wait` for each).
+  void drain_watch(Nanos wait) {
+    if (!watching_) return;
+    for (;;) {
+      const auto e = client_.next_event(kWatchId, wait);
+      if (!e.ok()) return;
+    }
+  }
+
+  void idle() {
+    drain_watch(seconds(1));
+    for (;;) f_.sleep(kIdleSleep);
+  }
+
+  std::uint64_t choice(std::uint64_t n) { return rng_.below(n); }
+  void pause(Nanos d) {
+    if (d > Nanos::zero()) f_.sleep(d);
+  }
+
+ private:
+  void ensure(const std::string& path) {
+    track("create", false, [&] {
+      const auto r = client_.create(path, {});
+      return r.ok() || r.code == Code::node_exists;
+    });
+  }
+
+  template <typename F>
+  void track(std::string op, bool waits, F&& call) {
+    const std::size_t i = history_->calls.size();
+    history_->calls.push_back(LockCall{s_.client, std::move(op), true_now_(), {}, false, waits});
+    const bool ok = call();
+    LockCall& c = history_->calls[i];
+    c.returned = true_now_();
+    c.ok = ok;
+  }
+
+  std::optional<service::ResourceReply> resource(service::ResourceOp op, const std::string& key,
+                                                 const Sequencer& sequencer, std::uint64_t value) {
+    std::optional<service::ResourceReply> reply;
+    track(op == service::ResourceOp::read ? "resource_read" : "resource_write", false, [&] {
+      reply = service::call_resource(
+          f_, s_.resource,
+          service::ResourceRequest{op, ++resource_requests_, client_.session().value, key,
+                                   sequencer, value},
+          s_.request_timeout);
+      return reply.has_value();
+    });
+    return reply;
+  }
+
+  std::size_t hold_begin(const std::string& path, std::uint64_t generation) {
+    history_->holdings.push_back(Holding{s_.client, path, generation, true_now_(), {}});
+    open_holdings_.push_back(history_->holdings.size() - 1);
+    return history_->holdings.size() - 1;
+  }
+  void hold_end(std::size_t i) {
+    history_->holdings[i].until = true_now_();
+    std::erase(open_holdings_, i);
+  }
+
+  sim::FiberContext& f_;
+  const LockClientSettings& s_;
+  std::function<Nanos()> true_now_;
+  LockHistory* history_;
+  LockClient& client_;
+  Rng rng_;
+  bool watching_ = false;
+  std::uint64_t writes_ = 0;
+  std::uint64_t resource_requests_ = 0;
+  std::vector<std::size_t> open_holdings_;
+};
+
+// Marks the client crashed when its fiber is unwound: the fiber never returns, so only its node
+// going down (or the world, after the checks) ends it.
+struct CrashMark {
+  LockHistory* history;
+  std::uint32_t client;
+  ~CrashMark() { history->crashed_clients.insert(client); }
+};
+
+void run_rounds(Worker& w, const Workload& workload) {
+  std::visit(
+      [&](const auto& wl) {
+        using W = std::decay_t<decltype(wl)>;
+        if constexpr (std::is_same_v<W, LockCounterWorkload>) {
+          w.setup_locks(wl.locks, wl.presence);
+          while (w.running()) {
+            w.counter_round(wl.locks, wl.hold, wl.acquire_timeout);
+            w.pause(wl.interval);
+          }
+        } else if constexpr (std::is_same_v<W, ElectionWorkload>) {
+          w.setup_elections(wl.elections);
+          while (w.running()) w.election_round(wl);
+        } else if constexpr (std::is_same_v<W, ConfigWorkload>) {
+          w.setup_config(wl.keys, wl.watch);
+          while (w.running()) {
+            w.config_op(wl.keys);
+            w.pause(wl.interval);
+          }
+        } else if constexpr (std::is_same_v<W, MixWorkload>) {
+          w.setup_locks(wl.locks, false);
+          w.setup_config(wl.keys, true);
+          while (w.running()) {
+            if (w.choice(2) == 0) {
+              w.counter_round(wl.locks, wl.hold, wl.acquire_timeout);
+            } else {
+              w.config_op(wl.keys);
+            }
+            w.pause(wl.interval);
+          }
+        }
+      },
+      workload);
+}
+
+}  // namespace
+
+sim::FiberBody lock_client(LockClientSettings s, std::function<Nanos()> true_now,
+                           LockHistory* history) {
+  return [s, true_now = std::move(true_now), history](sim::FiberContext& f) {
+    if (true_now() < s.start) f.sleep(s.start - true_now());
+    const CrashMark crash_mark{history, s.client};
+    service::lock::LockClientConfig config;
+    for (std::uint32_t i = 0; i < s.servers; ++i) config.servers.emplace_back(i);
+    config.session_ttl = s.service.session_ttl;
+    config.grace = s.service.session_grace;
+    config.request_timeout = s.request_timeout;
+    config.wait_resend = s.service.wait_resend;
+    LockRecorder recorder(s.client, true_now, history);
+    // A client whose session is lost opens another and goes on, until `stop`.
+    for (;;) {
+      LockClient client(f, config, {}, &recorder);
+      if (client.state() != service::lock::SessionState::safe) {
+        if (true_now() >= s.stop) break;
+        f.sleep(s.request_timeout);
+        continue;
+      }
+      Worker w(f, s, true_now, history, client);
+      run_rounds(w, s.workload);
+      if (true_now() >= s.stop) w.idle();
+    }
+    for (;;) f.sleep(kIdleSleep);
+  };
+}
+
+}  // namespace lockstep::harness
