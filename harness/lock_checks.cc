@@ -91,6 +91,7 @@ LockCheck check_fencing(const LockHistory& h) {
   std::uint64_t rejected = 0;
   for (const ResourceRecord& r : h.resource) {
     const auto& req = r.access.request;
+    if (req.op != service::ResourceOp::write) continue;  // reads are served to anyone
     if (!r.access.accepted) {
       ++rejected;
       continue;
@@ -115,8 +116,8 @@ LockCheck check_fencing(const LockHistory& h) {
           g == granted.end() ? std::string("no such generation") : who(h, g->second)));
     }
   }
-  return pass(fmt::format("{} accepted requests on {} locks: generations never went backwards, "
-                          "each a grant the service made to its user; {} stale requests rejected",
+  return pass(fmt::format("{} accepted writes on {} locks: generations never went backwards, "
+                          "each a grant the service made to its writer; {} stale writes rejected",
                           accepted, last_accepted.size(), rejected));
 }
 
@@ -462,6 +463,37 @@ std::map<Counter, std::uint64_t> count(const LockHistory& h, const ServiceSettin
   n[Counter::handoffs] = measure_handoffs(h).handoffs;
   for (const WatchRecord& w : h.watches) n[Counter::watch_events] += w.taken.size();
   n[Counter::session_jeopardy] = h.jeopardies;
+  std::set<std::uint64_t> expiry_revisions;
+  std::set<std::string> delayed;
+  for (const AppliedRecord& a : h.applied) {
+    if (a.from_record) ++n[Counter::retries_from_record];
+    const bool expiry = is<service::lock::ExpireSession>(a.command) && a.code == Code::ok;
+    for (const Event& e : a.events) {
+      if (expiry) expiry_revisions.insert(e.revision.value);
+      if (e.kind == EventKind::lock_released && e.cause == Cause::session_expired) {
+        delayed.insert(e.path);
+      }
+      if (e.kind == EventKind::lock_acquired && delayed.erase(e.path) > 0) {
+        ++n[Counter::lock_delays_served];
+      }
+    }
+  }
+  for (const WatchRecord& w : h.watches) {
+    for (const Event& e : w.taken) {
+      if (expiry_revisions.contains(e.revision.value)) ++n[Counter::expiry_events_watched];
+    }
+  }
+  std::map<std::string, std::vector<const Holding*>> by_path;
+  for (const Holding& hold : h.holdings) by_path[hold.path].push_back(&hold);
+  for (const auto& [path, holds] : by_path) {
+    // Holdings are recorded in the order they began.
+    for (std::size_t i = 0; i < holds.size(); ++i) {
+      const Nanos end_i = holds[i]->until.value_or(Nanos::max());
+      for (std::size_t j = i + 1; j < holds.size() && holds[j]->from < end_i; ++j) {
+        if (holds[i]->client != holds[j]->client) ++n[Counter::overlapping_holders];
+      }
+    }
+  }
   return n;
 }
 

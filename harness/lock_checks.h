@@ -5,9 +5,9 @@
 //                    no WRITE was accepted under a generation older than one the resource had
 //                    already received for that lock (read or write). Such a write comes from a
 //                    holder whose epoch had ended: two holders' writes interleaved.
-//  fencing           For each lock, the generations of the requests the resource accepted never
-//                    decrease, and every accepted sequencer is a grant the service made (a
-//                    lock_acquired event with that lock and generation) to the session that used it.
+//  fencing           For each lock, the generations of the writes the resource accepted never
+//                    decrease, and every accepted write's sequencer is a grant the service made (a
+//                    lock_acquired event with that lock and generation) to the session that wrote.
 //  session_safety    The service never cut a lease short: every expiry came at least TTL after
 //                    the session's last successful KeepAlive (or opening) was applied, and at
 //                    least TTL + grace after a BeginLeadership applied since; a lock whose holder

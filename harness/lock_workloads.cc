@@ -70,11 +70,11 @@ class Worker {
     ensure(config_root(s_.service));
     for (std::uint32_t i = 0; i < keys; ++i) ensure(config_path(s_.service, i));
     if (!watch) return;
-    const auto w = client_.watch(kWatchId, config_root(s_.service), true);
+    const std::string cell = fmt::format("/ls/{}", s_.service.cell);
+    const auto w = client_.watch(kWatchId, cell, true);
     if (!w.ok()) return;
     watching_ = true;
-    history_->watches.push_back(WatchRecord{s_.client, client_.session(), kWatchId,
-                                            config_root(s_.service), true,
+    history_->watches.push_back(WatchRecord{s_.client, client_.session(), kWatchId, cell, true,
                                             service::lock::kWatchableKinds, w.value, {}});
   }
 

@@ -218,7 +218,7 @@ struct ElectionWorkload {
 };
 // Each operation on a random key: get, set, compare-and-set (get, then set at the version read)
 // or a sequential create below the key, equally likely; then `interval`. With `watch`, every
-// client also watches the whole config folder and takes each event as it comes.
+// client also watches the whole cell (/ls/<cell>, recursively) and takes each event as it comes.
 struct ConfigWorkload {
   std::uint32_t keys = 4;
   Nanos interval = milliseconds(50);
@@ -343,10 +343,15 @@ enum class Counter : std::uint8_t {
   lock_grants,            // grants of locks (not elections)
   watch_events,           // events watchers took
   session_jeopardy,       // times a client's session went into jeopardy
+  retries_from_record,    // applies of a request that ran before, answered from its record
+  expiry_events_watched,  // events watchers took that a session's expiry made
+  lock_delays_served,     // locks granted again after the lock-delay of an expired holder
+  overlapping_holders,    // pairs of clients that believed they held one lock at the same time
 };
 inline constexpr std::string_view kCounterNames[] = {
-    "sessions_expired", "elections",     "stale_writes_rejected", "retried_requests",
-    "handoffs",         "lock_grants",   "watch_events",          "session_jeopardy",
+    "sessions_expired",    "elections",           "stale_writes_rejected", "retried_requests",
+    "handoffs",            "lock_grants",         "watch_events",          "session_jeopardy",
+    "retries_from_record", "expiry_events_watched", "lock_delays_served",  "overlapping_holders",
 };
 std::string_view counter_name(Counter c);
 

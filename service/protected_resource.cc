@@ -76,8 +76,9 @@ void ProtectedResource::on_message(Env& env, NodeId from, ByteView payload) {
   if (!request) return;  // not a resource request: ignored
   std::uint64_t& newest = newest_[request->sequencer.path];
   const std::uint64_t before = newest;
-  const bool accepted =
-      mode_ == ResourceMode::naive || request->sequencer.generation >= newest;
+  // Reads are served to anyone; a write under an older generation is what fencing stops.
+  const bool accepted = mode_ == ResourceMode::naive || request->op == ResourceOp::read ||
+                        request->sequencer.generation >= newest;
   newest = std::max(newest, request->sequencer.generation);
   std::uint64_t& stored = values_[request->key];
   if (accepted && request->op == ResourceOp::write) stored = request->value;

@@ -3,9 +3,9 @@
 // clients wrote under the same lock" observable.
 //
 //   fencing  the resource keeps, per lock, the newest sequencer generation any request showed it,
-//            and rejects a request whose generation is older (Chubby §2.4's check, done by the
+//            and rejects a WRITE whose generation is older (Chubby §2.4's check, done by the
 //            resource itself; etcd's revision fencing). Equal generations pass: one holder's
-//            several writes.
+//            several writes. Reads are always served.
 //   naive    every request is accepted; the sequencer is only recorded.
 //
 // Each key holds a u64. Every request — read or write, accepted or rejected — is reported to the

@@ -58,6 +58,14 @@ TEST(Resource, FencingRejectsAStaleSequencerAndKeepsTheNewerWrite) {
   EXPECT_EQ(o.seen[2].newest_before, 7U);
 }
 
+TEST(Resource, FencingServesReadsButTheyCountAsSeen) {
+  const ResourceRequest stale_read{ResourceOp::read, 2, 1, "k", seq(3), 0};
+  const Outcomes o = run(ResourceMode::fencing, {write(1, 5, 10), stale_read, write(3, 4, 20)});
+  EXPECT_TRUE(o.replies[1]->accepted);
+  EXPECT_EQ(o.replies[1]->value, 10U);
+  EXPECT_FALSE(o.replies[2]->accepted);
+}
+
 TEST(Resource, FencingKeepsAGenerationPerLock) {
   const Outcomes o =
       run(ResourceMode::fencing, {write(1, 9, 1, "/ls/local/a"), write(2, 3, 2, "/ls/local/b")});
