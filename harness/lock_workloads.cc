@@ -287,7 +287,7 @@ sim::FiberBody lock_client(LockClientSettings s, std::function<Nanos()> true_now
     // A client whose session is lost opens another and goes on, until `stop`.
     for (;;) {
       LockClient client(f, config, {}, &recorder);
-      if (client.state() != service::lock::SessionState::safe) {
+      if (client.state() == service::lock::SessionState::opening) {
         if (true_now() >= s.stop) break;
         f.sleep(s.request_timeout);
         continue;

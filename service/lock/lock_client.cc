@@ -85,7 +85,7 @@ LockClient::LockClient(sim::FiberContext& f, LockClientConfig config,
   core_->observer = observer;
   core_->target = static_cast<std::size_t>(f.env().random() % core_->config.servers.size());
   core_->open(f);
-  if (core_->state != SessionState::safe) return;
+  if (core_->open_failed) return;
   f.spawn([core = core_](sim::FiberContext& kf) { core->keepalive_loop(kf); });
 }
 

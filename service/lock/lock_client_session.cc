@@ -170,8 +170,8 @@ void LockClient::Core::open(sim::FiberContext& f) {
   const Command command = OpenSession{config.session_ttl};
   const Bytes payload = encode(RequestPayload{0, command});
   const Nanos first_send = f.env().monotonic();
-  const auto reply = exchange(f, open_token, 1, ClientOp::write, payload, command,
-                              deadline_after(first_send, config.open_timeout));
+  const Nanos deadline = deadline_after(first_send, config.open_timeout);
+  const auto reply = exchange(f, open_token, 1, ClientOp::write, payload, command, deadline);
   const auto result = reply ? decode_result(reply->payload) : std::nullopt;
   const auto* info = result ? std::get_if<SessionInfo>(&result->value) : nullptr;
   if (result == std::nullopt || result->code != Code::ok || info == nullptr) {
@@ -180,9 +180,29 @@ void LockClient::Core::open(sim::FiberContext& f) {
     return;
   }
   session = info->session;
+  // The service started the lease when it applied the opening, some time after its first send.
   lease_end = first_send + config.session_ttl;
-  state = SessionState::safe;
   if (observer != nullptr) observer->opened(session);
+  if (lease_end <= f.env().monotonic()) {
+    // Opening took longer than the lease (no leader for a while): a KeepAlive sent now gives the
+    // lease a fresh start before the session is handed out.
+    const std::uint64_t n = begin_request();
+    const Command keepalive = KeepAlive{};
+    const Nanos sent = f.env().monotonic();
+    const auto renewed = exchange(f, session.value, n, ClientOp::write,
+                                  encode(RequestPayload{acked_through(), keepalive}), keepalive,
+                                  deadline_after(sent, config.session_ttl));
+    finish_request(n);
+    const auto r = renewed ? decode_result(renewed->payload) : std::nullopt;
+    if (!r || r->code != Code::ok) {
+      open_failed = true;
+      open_code = r ? r->code : Code::ok;
+      return;
+    }
+    if (observer != nullptr) observer->answered(session, n, keepalive, *r, renewed->index);
+    lease_end = sent + config.session_ttl;
+  }
+  state = SessionState::safe;
 }
 
 // Chubby's KeepAlive loop, without its long poll: one KeepAlive every keepalive_interval, each

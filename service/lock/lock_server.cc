@@ -192,6 +192,8 @@ void LockServer::on_wake(HostContext& ctx) {
       taken = propose(ctx, ExpireSession{SessionId{session}, it->second.keepalive_index,
                                          leading_term_});
       if (taken) {
+        ctx.note("lock_expire", fmt::format("session={} keepalive_index={}", session,
+                                            it->second.keepalive_index));
         leases_.erase(it);
       } else {
         it->second.deadline = now + config_.propose_retry;
@@ -202,6 +204,7 @@ void LockServer::on_wake(HostContext& ctx) {
       LS_ASSERT(it != delays_.end());
       taken = propose(ctx, EndLockDelay{path, it->second.started, leading_term_});
       if (taken) {
+        ctx.note("lock_delay_end", path);
         delays_.erase(it);
       } else {
         it->second.deadline = now + config_.propose_retry;
