@@ -381,11 +381,19 @@ LockCheck check_lock_handoff(const LockHistory& h, const LockCheckContext& c) {
     const Nanos max = m.times.back();
     timing = fmt::format("release to next holder p50 {} p99 {} max {}", approx(p50), approx(p99),
                          approx(max));
+    if (c.handoff_p50_max && p50 > *c.handoff_p50_max) {
+      return fail(fmt::format("{} handoffs: {}, median above handoff_p50_max {}", m.handoffs,
+                              timing, approx(*c.handoff_p50_max)));
+    }
     if (c.handoff_max && max > *c.handoff_max) {
       return fail(fmt::format("{} handoffs: {}, above handoff_max {}", m.handoffs, timing,
                               approx(*c.handoff_max)));
     }
-    if (c.handoff_max) timing += fmt::format(" (bound {})", approx(*c.handoff_max));
+    if (c.handoff_p50_max || c.handoff_max) {
+      timing += fmt::format(" (bounds: p50 {}, max {})",
+                            c.handoff_p50_max ? approx(*c.handoff_p50_max) : std::string("-"),
+                            c.handoff_max ? approx(*c.handoff_max) : std::string("-"));
+    }
   }
   return pass(fmt::format("{} handoffs in FIFO order, {} wake-ups (at most one each); {}",
                           m.handoffs, m.wakeups, timing));
@@ -467,6 +475,10 @@ std::map<Counter, std::uint64_t> count(const LockHistory& h, const ServiceSettin
   std::set<std::string> delayed;
   for (const AppliedRecord& a : h.applied) {
     if (a.from_record) ++n[Counter::retries_from_record];
+    if (const auto* w = std::get_if<service::lock::Watch>(&a.command);
+        w != nullptr && w->start_revision.value != 0 && a.code == Code::ok && !a.from_record) {
+      ++n[Counter::watch_resumes];
+    }
     const bool expiry = is<service::lock::ExpireSession>(a.command) && a.code == Code::ok;
     for (const Event& e : a.events) {
       if (expiry) expiry_revisions.insert(e.revision.value);

@@ -20,9 +20,9 @@
 //                    order: none missing, none twice, none out of order (a resync event, which
 //                    says "events were dropped, re-read", resets the expectation).
 //  lock_handoff      Grants from a lock's wait queue follow the queue (FIFO); a waiter is woken
-//                    only by its own grant and each handoff wakes at most one client; and, with
-//                    checks.handoff_max, each handoff — a holder's release call to the next
-//                    waiter's acquire returning — took at most that.
+//                    only by its own grant and each handoff wakes at most one client; and the
+//                    handoff times — a holder's release call to the next waiter's acquire
+//                    returning — stay within checks.handoff_p50_max (median) and handoff_max.
 //  durability        Every acknowledged write is in the log at the index it was acknowledged at;
 //                    servers that applied the same prefix hold byte-identical state.
 //  liveness          Calls that do not wait by design, pending at the final heal, finished within
@@ -49,6 +49,7 @@ struct LockCheck {
 struct LockCheckContext {
   ServiceSettings service;
   service::ResourceMode resource_mode = service::ResourceMode::fencing;
+  std::optional<Nanos> handoff_p50_max;
   std::optional<Nanos> handoff_max;
   // Clock rates differ from true time by at most this (servers' and clients').
   double drift_ppm_max = 0.0;

@@ -105,7 +105,8 @@ std::vector<std::string> LockRun::service_invariants(const HostOf& host) const {
 void LockRun::judge(bool finished, Nanos healed_at, const HostOf& host,
                     std::map<Property, PropertyVerdict>& out) const {
   const LockCheckContext context{scenario_.service, scenario_.resource.mode,
-                                 scenario_.checks.handoff_max, drift_ppm_max()};
+                                 scenario_.checks.handoff_p50_max, scenario_.checks.handoff_max,
+                                 drift_ppm_max()};
   const auto put = [&out](Property p, const LockCheck& c) {
     out[p] = PropertyVerdict{p, c.verdict, c.detail};
   };

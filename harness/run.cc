@@ -114,8 +114,10 @@ class Run {
   const Scenario& scenario_;
   const RunOptions& options_;
   const std::uint64_t seed_;
+  // Lock-service workloads only. Before the world: the world's processes (fibers unwinding,
+  // observers) use it until the world is gone.
+  std::unique_ptr<LockRun> lock_;
   sim::World world_;
-  std::unique_ptr<LockRun> lock_;  // lock-service workloads only
   std::optional<ServerChecker> checker_;
   std::vector<consensus::RoleChange> roles_seen_;    // each server's role after its last step
   std::uint64_t steps_checked_ = 0;

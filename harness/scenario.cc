@@ -309,8 +309,11 @@ Checks read_checks(JsonReader& root) {
   }
   c.liveness_bound =
       block->duration("liveness_bound", c.liveness_bound, nanoseconds(1), kDurationMax);
+  if (auto p50 = block->find("handoff_p50_max")) {
+    c.handoff_p50_max = p50->as_duration(nanoseconds(1), kDurationMax);
+  }
   if (auto handoff = block->find("handoff_max")) {
-    c.handoff_max = handoff->as_duration(nanoseconds(1), kDurationMax);
+    c.handoff_max = handoff->as_duration(c.handoff_p50_max.value_or(nanoseconds(1)), kDurationMax);
   }
   block->finish();
   return c;

@@ -327,8 +327,10 @@ struct Checks {
   // After the last fault is healed, with a majority up, every pending client call must finish
   // within this bound.
   Nanos liveness_bound = seconds(5);
-  // lock_handoff: a released lock's next waiter must hold it within this (nullopt: no bound, only
-  // FIFO order and one wake-up per handoff are checked).
+  // lock_handoff: bounds on the time from a holder's release call to the next waiter's acquire
+  // returning — the median (a handoff costs about one commit round) and the longest (no handoff
+  // waited for a re-send). nullopt: not bounded, only FIFO order and wake-ups are checked.
+  std::optional<Nanos> handoff_p50_max;
   std::optional<Nanos> handoff_max;
   friend bool operator==(const Checks&, const Checks&) = default;
 };
@@ -347,11 +349,13 @@ enum class Counter : std::uint8_t {
   expiry_events_watched,  // events watchers took that a session's expiry made
   lock_delays_served,     // locks granted again after the lock-delay of an expired holder
   overlapping_holders,    // pairs of clients that believed they held one lock at the same time
+  watch_resumes,          // watches registered again from a revision (after a gap or failover)
 };
 inline constexpr std::string_view kCounterNames[] = {
     "sessions_expired",    "elections",           "stale_writes_rejected", "retried_requests",
     "handoffs",            "lock_grants",         "watch_events",          "session_jeopardy",
     "retries_from_record", "expiry_events_watched", "lock_delays_served",  "overlapping_holders",
+    "watch_resumes",
 };
 std::string_view counter_name(Counter c);
 

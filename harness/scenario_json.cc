@@ -127,6 +127,7 @@ nlohmann::ordered_json checks_json(const Checks& c) {
   for (Property p : c.properties) properties.push_back(std::string(property_name(p)));
   out["properties"] = std::move(properties);
   out["liveness_bound"] = duration_text(c.liveness_bound);
+  if (c.handoff_p50_max) out["handoff_p50_max"] = duration_text(*c.handoff_p50_max);
   if (c.handoff_max) out["handoff_max"] = duration_text(*c.handoff_max);
   return out;
 }

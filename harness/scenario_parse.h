@@ -46,7 +46,7 @@ static_assert(std::size(kClientSelectorNames) ==
 static_assert(std::size(kWorkloadNames) == std::variant_size_v<Workload>);
 static_assert(std::size(kPropertyNames) == static_cast<std::size_t>(Property::lock_handoff) + 1);
 static_assert(std::size(kCounterNames) ==
-              static_cast<std::size_t>(Counter::overlapping_holders) + 1);
+              static_cast<std::size_t>(Counter::watch_resumes) + 1);
 
 // Which selectors a field accepts.
 enum class SelectorUse : std::uint8_t {
