@@ -84,7 +84,6 @@ class PackedBytes {
       return View{keys_[i], bytes};
     }
   }
-  Key key(std::size_t i) const { return keys_[i]; }
   Item back() const { return (*this)[size() - 1]; }
   const_iterator begin() const { return const_iterator(this, 0); }
   const_iterator end() const { return const_iterator(this, size()); }

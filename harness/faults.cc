@@ -7,17 +7,11 @@
 
 #include "core/assert.h"
 #include "core/duration.h"
+#include "core/overloaded.h"
 
 namespace lockstep::harness {
 
 namespace {
-
-template <class... Fs>
-struct Overloaded : Fs... {
-  using Fs::operator()...;
-};
-template <class... Fs>
-Overloaded(Fs...) -> Overloaded<Fs...>;
 
 // Selectors that always name exactly one server.
 bool selector_is_one(const NodeSelector& s) {

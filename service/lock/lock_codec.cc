@@ -2,16 +2,11 @@
 
 #include <type_traits>
 
+#include "core/overloaded.h"
+
 namespace lockstep::service::lock {
 
 namespace {
-
-template <typename... F>
-struct Overloaded : F... {
-  using F::operator()...;
-};
-template <typename... F>
-Overloaded(F...) -> Overloaded<F...>;
 
 constexpr std::uint8_t kCommandTagMax = std::variant_size_v<Command> - 1;
 constexpr std::uint8_t kValueTagMax = std::variant_size_v<ResultValue> - 1;

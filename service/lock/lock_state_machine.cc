@@ -6,20 +6,10 @@
 #include <algorithm>
 
 #include "core/assert.h"
+#include "core/overloaded.h"
 #include "service/lock/lock_path.h"
 
 namespace lockstep::service::lock {
-
-namespace {
-
-template <typename... F>
-struct Overloaded : F... {
-  using F::operator()...;
-};
-template <typename... F>
-Overloaded(F...) -> Overloaded<F...>;
-
-}  // namespace
 
 LockStateMachine::LockStateMachine(LockConfig config) : config_(std::move(config)) {
   const std::string problem = validate(config_);

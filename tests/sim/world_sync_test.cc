@@ -18,6 +18,7 @@ namespace {
 
 using testing::DurableCounter;
 using testing::Recorder;
+using testing::recorder;
 
 // Disk syncs take exactly 2ms, messages exactly 500us.
 WorldConfig slow_disk(std::uint64_t seed = 1) {
@@ -26,16 +27,6 @@ WorldConfig slow_disk(std::uint64_t seed = 1) {
   config.disk.sync_latency =
       LatencyDistribution{.kind = LatencyDistribution::Kind::constant, .value = milliseconds(2)};
   return config;
-}
-
-ProcessFactory recorder(std::vector<Recorder::Seen>* log,
-                        std::function<void(Recorder&)> setup = {}) {
-  return [log, setup](NodeId) {
-    auto r = std::make_unique<Recorder>();
-    r->log = log;
-    if (setup) setup(*r);
-    return r;
-  };
 }
 
 // Node 0 writes and syncs a record, then sends `message` to node 1, all at start.

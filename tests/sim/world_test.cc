@@ -14,16 +14,7 @@ namespace {
 
 using testing::PingActor;
 using testing::Recorder;
-
-ProcessFactory recorder(std::vector<Recorder::Seen>* log,
-                        std::function<void(Recorder&)> setup = {}) {
-  return [log, setup](NodeId) {
-    auto r = std::make_unique<Recorder>();
-    r->log = log;
-    if (setup) setup(*r);
-    return r;
-  };
-}
+using testing::recorder;
 
 WorldConfig uniform_latency(std::uint64_t seed) {
   WorldConfig config;

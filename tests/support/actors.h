@@ -94,4 +94,15 @@ struct DurableCounter : Process {
   void on_message(Env&, NodeId, ByteView) override {}
 };
 
+// A factory for Recorders that log into `log`, each set up by `setup` (for World::add_node).
+inline std::function<std::unique_ptr<Process>(NodeId)> recorder(
+    std::vector<Recorder::Seen>* log, std::function<void(Recorder&)> setup = {}) {
+  return [log, setup](NodeId) {
+    auto r = std::make_unique<Recorder>();
+    r->log = log;
+    if (setup) setup(*r);
+    return r;
+  };
+}
+
 }  // namespace lockstep::testing
