@@ -3,6 +3,7 @@
 //
 //   build/release/lockstep_bench --benchmark_filter=Kernel
 #include <benchmark/benchmark.h>
+#include <fmt/format.h>
 
 #include "sim/world.h"
 
@@ -56,7 +57,7 @@ void BM_KernelFiveNodeMessagePassing(benchmark::State& state) {
     config.network.latency.max = milliseconds(1);
     World world(config);
     for (std::uint32_t i = 0; i < kNodes; ++i) {
-      world.add_node("n" + std::to_string(i),
+      world.add_node(fmt::format("n{}", i),
                      [](NodeId) { return std::make_unique<TokenRelay>(kNodes, 20); });
     }
     world.run_until(seconds(static_cast<std::int64_t>(state.range(0))));

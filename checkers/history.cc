@@ -28,13 +28,15 @@ std::string_view outcome_name(Outcome outcome) {
 
 std::string describe_operation(const Operation& op, bool with_key) {
   std::string out = op.f;
-  if (with_key && !op.key.empty()) out += " key=" + describe_value(Value(op.key));
+  // Appended piece by piece: `" " + std::string` makes GCC 12 warn falsely (-Wrestrict) at -O3.
+  if (with_key && !op.key.empty()) out.append(" key=").append(describe_value(Value(op.key)));
   if (op.args.size() == 1) {
-    out += " " + describe_value(op.args[0]);
+    out.append(" ").append(describe_value(op.args[0]));
   } else if (op.args.size() > 1) {
     out += " [";
     for (std::size_t i = 0; i < op.args.size(); ++i) {
-      out += (i == 0 ? "" : " ") + describe_value(op.args[i]);
+      if (i > 0) out += ' ';
+      out += describe_value(op.args[i]);
     }
     out += "]";
   }

@@ -80,7 +80,7 @@ std::string format_flags(std::span<const FlagSpec> specs) {
   std::string out;
   for (const FlagSpec& s : specs) {
     std::string left = std::string(s.name);
-    if (!s.value.empty()) left += " " + std::string(s.value);
+    if (!s.value.empty()) left.append(" ").append(s.value);
     out += fmt::format("  {:<26} {}\n", left, s.help);
   }
   out += fmt::format("  {:<26} {}\n", "--help", "show this help");

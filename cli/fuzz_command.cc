@@ -25,11 +25,11 @@
 #include <iostream>
 
 #include <fmt/format.h>
-#include <fmt/ranges.h>
 
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "core/duration.h"
+#include "core/join.h"
 #include "harness/fuzz.h"
 #include "harness/protocols.h"
 #include "harness/run.h"
@@ -400,8 +400,9 @@ int fuzz_command(std::span<const std::string> args) {
   const std::vector<harness::FuzzCase> cases = harness::fuzz_cases(settings);
   jobs = std::min<std::uint64_t>(jobs, cases.size());
   std::cout << fmt::format("fuzz       {} on {} servers, seeds {}-{}, {} simulated each: {} runs\n",
-                           fmt::join(settings.protocols, ","), fmt::join(settings.nodes, ","), settings.seed_first,
-                           settings.seed_last, format_duration(settings.duration), cases.size());
+                           join(settings.protocols, ","), join(settings.nodes, ","),
+                           settings.seed_first, settings.seed_last,
+                           format_duration(settings.duration), cases.size());
 
   Progress progress(cases.size());
   harness::FuzzOutcome outcome;

@@ -7,6 +7,7 @@
 
 #include "core/assert.h"
 #include "core/duration.h"
+#include "core/join.h"
 #include "core/overloaded.h"
 
 namespace lockstep::harness {
@@ -66,7 +67,7 @@ std::string describe_change(const NetworkChange& c) {
   if (c.reorder_delay_max)
     parts.push_back("reorder_delay_max=" + format_duration(*c.reorder_delay_max));
   if (c.in_flight_max) parts.push_back(fmt::format("in_flight_max={}", *c.in_flight_max));
-  return fmt::format("{}", fmt::join(parts, " "));
+  return join(parts, " ");
 }
 
 }  // namespace
@@ -75,7 +76,7 @@ std::string describe_nodes(std::span<const NodeId> nodes) {
   if (nodes.size() == 1) return fmt::format("n{}", nodes.front().value);
   std::vector<std::uint32_t> ids;
   for (NodeId n : nodes) ids.push_back(n.value);
-  return fmt::format("{{{}}}", fmt::join(ids, ","));
+  return fmt::format("{{{}}}", join(ids, ","));
 }
 
 std::string_view selector_name(const NodeSelector& selector) {
@@ -311,7 +312,7 @@ void FaultInjector::apply(const FaultAction& action, std::string_view origin) {
               if (!selector_is_one(c.node)) files.back().insert(0, fmt::format("n{} ", n.value));
             });
             if (o.skipped) return o;
-            o.description += fmt::format(": {}", fmt::join(files, ", "));
+            o.description += fmt::format(": {}", join(files, ", "));
             o.skipped = !any;
             return o;
           },

@@ -5,10 +5,10 @@
 #include <cmath>
 
 #include <fmt/format.h>
-#include <fmt/ranges.h>
 
 #include "core/assert.h"
 #include "core/duration.h"
+#include "core/join.h"
 #include "core/rng.h"
 #include "harness/run.h"
 
@@ -220,7 +220,7 @@ std::string describe_profile(const Scenario& s) {
   if (n.enabled) {
     std::vector<std::string_view> kinds;
     for (NemesisKind k : n.kinds) kinds.push_back(kind_label(k));
-    std::string text = fmt::format("nemesis: {} every ~{} for {}..{}", fmt::join(kinds, "+"),
+    std::string text = fmt::format("nemesis: {} every ~{} for {}..{}", join(kinds, "+"),
                                    format_duration(n.interval),
                                    format_duration(n.fault_duration_min),
                                    format_duration(n.fault_duration_max));
@@ -265,7 +265,7 @@ std::string describe_profile(const Scenario& s) {
     }
   }
   parts.push_back(std::move(client_text));
-  return fmt::format("{}", fmt::join(parts, ", "));
+  return join(parts, ", ");
 }
 
 FuzzRecord run_fuzz_case(const FuzzSettings& settings, const FuzzCase& c) {

@@ -8,6 +8,7 @@
 
 #include "core/assert.h"
 #include "core/duration.h"
+#include "core/join.h"
 
 namespace lockstep::harness {
 
@@ -74,7 +75,7 @@ std::string describe_nemesis(const Nemesis& s, std::uint32_t servers, Nanos end)
       "kinds: {}; at most {} of {} servers crashed or paused at once",
       format_duration(s.start), format_duration(stop), format_duration(s.interval),
       format_duration(s.fault_duration_min), format_duration(s.fault_duration_max),
-      fmt::join(kinds, ", "), nemesis_max_down(s, servers), servers);
+      join(kinds, ", "), nemesis_max_down(s, servers), servers);
   if (servers < 2) text += "; partitions and clogs need two servers and are skipped";
   return text;
 }
