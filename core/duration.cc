@@ -4,6 +4,8 @@
 #include <cmath>
 #include <cstdint>
 
+#include <fmt/format.h>
+
 namespace lockstep {
 
 namespace {
@@ -96,5 +98,12 @@ std::string format_duration(Nanos d) {
 }
 
 std::ostream& operator<<(std::ostream& os, Nanos n) { return os << format_duration(n); }
+
+std::string format_duration_approx(Nanos d) {
+  if (d < microseconds(1)) return fmt::format("{}ns", d.count);
+  if (d < milliseconds(1)) return fmt::format("{:.1f}us", static_cast<double>(d.count) / 1e3);
+  if (d < seconds(1)) return fmt::format("{:.2f}ms", d.millis());
+  return fmt::format("{:.3f}s", d.seconds());
+}
 
 }  // namespace lockstep

@@ -17,4 +17,7 @@ std::optional<Nanos> parse_duration(std::string_view text);
 // The shortest exact rendering with a unit that parse_duration accepts back ("1.5s", "150ms").
 std::string format_duration(Nanos d);
 
+// For people reading measurements: rounded to a few digits ("2.97ms", "455.6us", "2.587s").
+std::string format_duration_approx(Nanos d);
+
 }  // namespace lockstep

@@ -21,12 +21,7 @@ using service::lock::EventKind;
 using service::lock::kOpenTokenBit;
 
 // "12.3ms", "2.41s": readable, not exact.
-std::string approx(Nanos d) {
-  if (d < microseconds(1)) return fmt::format("{}ns", d.count);
-  if (d < milliseconds(1)) return fmt::format("{:.1f}us", static_cast<double>(d.count) / 1e3);
-  if (d < seconds(1)) return fmt::format("{:.2f}ms", d.millis());
-  return fmt::format("{:.3f}s", d.seconds());
-}
+std::string approx(Nanos d) { return format_duration_approx(d); }
 
 std::string who(const LockHistory& h, SessionId s) {
   const auto it = h.client_of.find(s);

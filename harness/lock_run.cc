@@ -137,21 +137,24 @@ ClientStats LockRun::client_stats() const {
   ClientStats stats;
   stats.clients = clients_;
   std::vector<Nanos> latencies;
+  std::map<std::string, std::vector<Nanos>> by_operation;
   for (const LockCall& call : history_.calls) {
     ++stats.calls;
     if (!call.returned) {
       ++stats.unknown;
       continue;
     }
-    if (call.ok) ++stats.ok;
-    if (call.ok && !call.waits) latencies.push_back(*call.returned - call.invoked);
+    if (!call.ok) continue;
+    ++stats.ok;
+    const Nanos took = *call.returned - call.invoked;
+    if (!call.waits) latencies.push_back(took);
+    by_operation[call.op].push_back(took);
   }
-  if (!latencies.empty()) {
-    std::sort(latencies.begin(), latencies.end());
-    stats.latency_p50 = latencies[latencies.size() / 2];
-    stats.latency_p99 = latencies[std::min(latencies.size() - 1, latencies.size() * 99 / 100)];
-    stats.latency_max = latencies.back();
-  }
+  const LatencySummary all = summarize_latencies(std::move(latencies));
+  stats.latency_p50 = all.p50;
+  stats.latency_p99 = all.p99;
+  stats.latency_max = all.max;
+  for (auto& [op, took] : by_operation) stats.operations[op] = summarize_latencies(std::move(took));
   return stats;
 }
 

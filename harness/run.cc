@@ -18,6 +18,17 @@
 
 namespace lockstep::harness {
 
+LatencySummary summarize_latencies(std::vector<Nanos> latencies) {
+  LatencySummary s;
+  s.count = latencies.size();
+  if (latencies.empty()) return s;
+  std::sort(latencies.begin(), latencies.end());
+  s.p50 = latencies[latencies.size() / 2];
+  s.p99 = latencies[std::min(latencies.size() - 1, latencies.size() * 99 / 100)];
+  s.max = latencies.back();
+  return s;
+}
+
 std::string_view to_string(Verdict verdict) {
   switch (verdict) {
     case Verdict::pass: return "pass";
@@ -318,12 +329,10 @@ ClientStats Run::client_stats() const {
       ++stats.unknown;
     }
   }
-  if (!latencies.empty()) {
-    std::sort(latencies.begin(), latencies.end());
-    stats.latency_p50 = latencies[latencies.size() / 2];
-    stats.latency_p99 = latencies[std::min(latencies.size() - 1, latencies.size() * 99 / 100)];
-    stats.latency_max = latencies.back();
-  }
+  const LatencySummary all = summarize_latencies(std::move(latencies));
+  stats.latency_p50 = all.p50;
+  stats.latency_p99 = all.p99;
+  stats.latency_max = all.max;
   return stats;
 }
 

@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <ostream>
 #include <string>
@@ -45,14 +46,28 @@ struct LeadershipVerdict {
   std::string detail;
 };
 
+// Invoke-to-return times of successful calls, true time.
+struct LatencySummary {
+  std::uint64_t count = 0;
+  Nanos p50;
+  Nanos p99;
+  Nanos max;
+};
+LatencySummary summarize_latencies(std::vector<Nanos> latencies);
+
 struct ClientStats {
   std::uint32_t clients = 0;
   std::uint64_t calls = 0;
   std::uint64_t ok = 0;
   std::uint64_t unknown = 0;
-  Nanos latency_p50;  // of acknowledged calls, invoke to acknowledgement, true time
+  // Of acknowledged calls that do not wait by design (an acquire or a campaign waits for other
+  // clients, not for the service), invoke to acknowledgement, true time.
+  Nanos latency_p50;
   Nanos latency_p99;
   Nanos latency_max;
+  // Per operation ("acquire", "release", "set", ...; lock-service runs), every successful call,
+  // waiting ones included.
+  std::map<std::string, LatencySummary> operations;
 };
 
 struct RunResult {

@@ -42,8 +42,14 @@ void print_summary(std::ostream& out, const harness::RunResult& r, std::string_v
   out << fmt::format("leaders    {} leader changes\n", r.leader_changes);
   out << fmt::format("clients    {} clients, {} calls: {} ok, {} unknown; latency p50 {} p99 {} max {}\n",
                      r.clients.clients, r.clients.calls, r.clients.ok, r.clients.unknown,
-                     format_duration(r.clients.latency_p50), format_duration(r.clients.latency_p99),
-                     format_duration(r.clients.latency_max));
+                     format_duration_approx(r.clients.latency_p50),
+                     format_duration_approx(r.clients.latency_p99),
+                     format_duration_approx(r.clients.latency_max));
+  for (const auto& [op, l] : r.clients.operations) {
+    out << fmt::format("           {:<14} {:>7} ok; p50 {} p99 {} max {}\n", op, l.count,
+                       format_duration_approx(l.p50), format_duration_approx(l.p99),
+                       format_duration_approx(l.max));
+  }
   out << fmt::format("trace      hash {}\n\n", hash_text(r.trace_hash));
   out << fmt::format("  {:<17} {:<8} {}\n", "property", "verdict", "detail");
   for (const harness::PropertyVerdict& p : r.properties) {
@@ -84,6 +90,13 @@ nlohmann::ordered_json to_json(const harness::RunResult& r) {
                   {"latency_p50_ns", r.clients.latency_p50.count},
                   {"latency_p99_ns", r.clients.latency_p99.count},
                   {"latency_max_ns", r.clients.latency_max.count}};
+  auto& operations = j["clients"]["operations"] = nlohmann::ordered_json::object();
+  for (const auto& [op, l] : r.clients.operations) {
+    operations[op] = {{"ok", l.count},
+                      {"latency_p50_ns", l.p50.count},
+                      {"latency_p99_ns", l.p99.count},
+                      {"latency_max_ns", l.max.count}};
+  }
   auto& props = j["properties"] = nlohmann::ordered_json::array();
   for (const auto& p : r.properties) {
     props.push_back({{"property", harness::property_name(p.property)},
