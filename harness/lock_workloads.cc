@@ -32,6 +32,16 @@ constexpr std::uint64_t kWatchId = 1;
 // Between rounds after `stop`: long, so an idle client costs almost no events.
 constexpr Nanos kIdleSleep = seconds(3600);
 
+// What a lock-counter round does (LockCounterWorkload; a mix round uses a random lock and the
+// resource).
+struct CounterRound {
+  std::uint32_t locks = 1;
+  Nanos hold;
+  Nanos acquire_timeout;
+  bool own_lock = false;
+  bool use_resource = true;
+};
+
 // One client's run: the session, its choices, and what it records.
 class Worker {
  public:
@@ -79,19 +89,24 @@ class Worker {
   }
 
   // Acquire a lock, hold it, read-modify-write its counter on the resource, release.
-  void counter_round(std::uint32_t locks, Nanos hold, Nanos acquire_timeout) {
-    const std::string path = lock_path(s_.service, static_cast<std::uint32_t>(rng_.below(locks)));
+  void counter_round(const CounterRound& round) {
+    const std::uint32_t lock = round.own_lock
+                                   ? s_.client % round.locks
+                                   : static_cast<std::uint32_t>(rng_.below(round.locks));
+    const std::string path = lock_path(s_.service, lock);
     std::optional<Sequencer> held;
     track("acquire", true, [&] {
-      const auto r = client_.acquire(path, LockMode::exclusive, acquire_timeout);
+      const auto r = client_.acquire(path, LockMode::exclusive, round.acquire_timeout);
       if (r.ok()) held = r.value;
       return r.ok();
     });
     if (!held) return;
     const std::size_t holding = hold_begin(path, held->generation);
-    if (hold > Nanos::zero()) f_.sleep(hold);
-    const auto read = resource(service::ResourceOp::read, path, *held, 0);
-    if (read && read->accepted) resource(service::ResourceOp::write, path, *held, read->value + 1);
+    if (round.hold > Nanos::zero()) f_.sleep(round.hold);
+    if (round.use_resource) {
+      const auto read = resource(service::ResourceOp::read, path, *held, 0);
+      if (read && read->accepted) resource(service::ResourceOp::write, path, *held, read->value + 1);
+    }
     hold_end(holding);
     track("release", false, [&] { return client_.release(path).ok(); });
   }
@@ -242,7 +257,8 @@ void run_rounds(Worker& w, const Workload& workload) {
         if constexpr (std::is_same_v<W, LockCounterWorkload>) {
           w.setup_locks(wl.locks, wl.presence);
           while (w.running()) {
-            w.counter_round(wl.locks, wl.hold, wl.acquire_timeout);
+            w.counter_round(
+                {wl.locks, wl.hold, wl.acquire_timeout, wl.own_lock, wl.use_resource});
             w.pause(wl.interval);
           }
         } else if constexpr (std::is_same_v<W, ElectionWorkload>) {
@@ -259,7 +275,7 @@ void run_rounds(Worker& w, const Workload& workload) {
           w.setup_config(wl.keys, true);
           while (w.running()) {
             if (w.choice(2) == 0) {
-              w.counter_round(wl.locks, wl.hold, wl.acquire_timeout);
+              w.counter_round({wl.locks, wl.hold, wl.acquire_timeout, false, true});
             } else {
               w.config_op(wl.keys);
             }

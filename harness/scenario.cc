@@ -147,6 +147,8 @@ Workload read_workload(JsonReader& r, std::size_t kind) {
       w.acquire_timeout =
           r.duration("acquire_timeout", w.acquire_timeout, nanoseconds(1), kDurationMax);
       w.presence = r.optional<bool>("presence", w.presence);
+      w.own_lock = r.optional<bool>("own_lock", w.own_lock);
+      w.use_resource = r.optional<bool>("use_resource", w.use_resource);
       return w;
     }
     case 2: {

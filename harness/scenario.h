@@ -204,6 +204,12 @@ struct LockCounterWorkload {
   Nanos acquire_timeout = seconds(5);
   // Each client also keeps an ephemeral node /ls/<cell>/members/client<i> while its session lives.
   bool presence = false;
+  // Client i always takes lock i mod `locks` instead of a random one: with at least as many locks
+  // as clients, no two clients ever contend (the uncontended case of the lock benchmark).
+  bool own_lock = false;
+  // false: rounds only acquire, hold and release; the protected resource is not touched (pure
+  // lock traffic, as the lock benchmark measures it).
+  bool use_resource = true;
   friend bool operator==(const LockCounterWorkload&, const LockCounterWorkload&) = default;
 };
 // Candidates campaign on a random election; the elected one writes to the resource every

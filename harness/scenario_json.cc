@@ -62,6 +62,8 @@ nlohmann::ordered_json client_json(const ClientGroup& g) {
           out["interval"] = duration_text(w.interval);
           out["acquire_timeout"] = duration_text(w.acquire_timeout);
           out["presence"] = w.presence;
+          out["own_lock"] = w.own_lock;
+          out["use_resource"] = w.use_resource;
         } else if constexpr (std::is_same_v<W, ElectionWorkload>) {
           out["elections"] = w.elections;
           out["term"] = duration_text(w.term);
