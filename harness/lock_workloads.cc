@@ -153,10 +153,10 @@ class Worker {
   }
 
   // One get, set, compare-and-set or sequential create on a random key.
-  void config_op(std::uint32_t keys) {
+  void config_op(std::uint32_t keys, bool read_only) {
     const std::string key = config_path(s_.service, static_cast<std::uint32_t>(rng_.below(keys)));
     const std::string content = fmt::format("client{}-{}", s_.client, ++writes_);
-    switch (rng_.below(4)) {
+    switch (read_only ? 0 : rng_.below(4)) {
       case 0:
         track("get", false, [&] { return get(key).has_value(); });
         break;
@@ -206,6 +206,7 @@ class Worker {
     for (;;) f_.sleep(kIdleSleep);
   }
 
+  void read_with(service::lock::Consistency reads) { reads_ = reads; }
   std::uint64_t choice(std::uint64_t n) { return rng_.below(n); }
   void pause(Nanos d) {
     if (d > Nanos::zero()) f_.sleep(d);
@@ -224,7 +225,7 @@ class Worker {
   // A get, with its content as the model sees it; the version read when ok.
   std::optional<std::uint64_t> get(const std::string& key) {
     intend("get", key, {});
-    const auto r = client_.get(key);
+    const auto r = client_.get(key, reads_);
     note(r, r.ok() ? Value{to_string(r.value.content)} : Value{});
     if (!r.ok()) return std::nullopt;
     return r.value.stat.version;
@@ -298,6 +299,7 @@ class Worker {
   std::uint64_t writes_ = 0;
   std::uint64_t resource_requests_ = 0;
   std::vector<std::size_t> open_holdings_;
+  service::lock::Consistency reads_ = service::lock::Consistency::linearizable;
   std::size_t tracking_ = 0;  // the call being tracked: its index in history_->calls
 };
 
@@ -324,9 +326,11 @@ void run_rounds(Worker& w, const Workload& workload) {
           w.setup_elections(wl.elections);
           while (w.running()) w.election_round(wl);
         } else if constexpr (std::is_same_v<W, ConfigWorkload>) {
+          w.read_with(wl.reads == ReadConsistency::stale ? service::lock::Consistency::stale
+                                                         : service::lock::Consistency::linearizable);
           w.setup_config(wl.keys, wl.watch);
           while (w.running()) {
-            w.config_op(wl.keys);
+            w.config_op(wl.keys, wl.read_only);
             w.pause(wl.interval);
           }
         } else if constexpr (std::is_same_v<W, MixWorkload>) {
@@ -336,7 +340,7 @@ void run_rounds(Worker& w, const Workload& workload) {
             if (w.choice(2) == 0) {
               w.counter_round({wl.locks, wl.hold, wl.acquire_timeout, false, true});
             } else {
-              w.config_op(wl.keys);
+              w.config_op(wl.keys, false);
             }
             w.pause(wl.interval);
           }
