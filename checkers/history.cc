@@ -43,7 +43,11 @@ std::string describe_operation(const Operation& op, bool with_key) {
   // A result is worth showing when there is one, or when the call exists to read it.
   const bool has_result = !std::holds_alternative<std::monostate>(op.result) || op.args.empty();
   if (op.outcome == Outcome::ok && has_result) out += " -> " + describe_value(op.result);
-  if (op.outcome != Outcome::ok) out += fmt::format(" ({})", outcome_name(op.outcome));
+  if (op.outcome == Outcome::failed && std::holds_alternative<std::string>(op.result)) {
+    out += fmt::format(" (failed: {})", std::get<std::string>(op.result));  // the error it got
+  } else if (op.outcome != Outcome::ok) {
+    out += fmt::format(" ({})", outcome_name(op.outcome));
+  }
   return out;
 }
 

@@ -17,14 +17,21 @@
 //   }
 //
 //   lockstep_history  the format version, 1 (required)
-//   model             "register" or "kv" (required; `lockstep lincheck --model` overrides it)
+//   model             "register", "kv", "lock", "namespace" or "lock-service" (required;
+//                     `lockstep lincheck --model` overrides it)
 //   operations        one object per call, any order:
 //     process    client process id, an integer >= 0 (required)
 //     key        the object called (default ""); each key is an independent object
 //     f          the function, one the model knows (required): register read, write, cas;
-//                kv get, put, append, cas
-//     args       the arguments (default []): write [v], put/append [v], cas [expected, new]
-//     result     what an ok read/get returned (default null); null for the other functions
+//                kv get, put, append, cas; lock acquire, try_acquire, campaign, release, resign,
+//                expire; namespace create, get, set, cas, delete (checkers/lock_models.h);
+//                lock-service takes both, the lock's functions by the lock model
+//     args       the arguments (default []): write [v], put/append [v], cas [expected, new];
+//                acquire [mode, owner], release [owner]; set [content], cas [content, version]
+//     result     what an ok read/get returned (default null); null for the other functions of
+//                the register and kv models. The lock service's models: the generation an ok
+//                acquire got, the version an ok set or cas made, and for a failed call the error
+//                the service answered ("not_held", "no_node", "version_mismatch", ...)
 //     outcome    "ok" (took effect once, between call and return), "failed" (did not take effect;
 //                a failed cas observed a value other than `expected`), "unknown" (may have taken
 //                effect at any point after the call, or never) (required)

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "checkers/config_set.h"
+#include "checkers/lock_models.h"
 #include "core/assert.h"
 
 namespace lockstep::checkers {
@@ -499,22 +500,28 @@ std::optional<Violation> explain(M& model, const History& history, const KeyCall
   return v;
 }
 
+// Checks the operations `selected` picks (all of them by default) against model M, key by key,
+// adding to `result`: a second call (the other model of a lock_service history) goes on from the
+// first's verdict and search effort.
 template <typename M>
-void check_with(const History& history, const CheckOptions& options, CheckResult& result) {
+void check_with(const History& history, const CheckOptions& options, CheckResult& result,
+                const std::function<bool(const Operation&)>& selected = {}) {
   std::map<std::string, std::vector<std::size_t>> by_key;
   for (std::size_t i = 0; i < history.operations.size(); ++i) {
+    if (selected && !selected(history.operations[i])) continue;
     LS_ASSERT_MSG(!M::check(history.operations[i]).has_value(), history.operations[i].origin);
     by_key[history.operations[i].key].push_back(i);
   }
-  result.keys = by_key.size();
+  result.keys += by_key.size();
   // Small keys first: a violation in a small key is found before a large key spends the budget.
   std::vector<const std::pair<const std::string, std::vector<std::size_t>>*> keys;
   for (const auto& entry : by_key) keys.push_back(&entry);
   std::stable_sort(keys.begin(), keys.end(),
                    [](const auto* a, const auto* b) { return a->second.size() < b->second.size(); });
 
-  Budget budget{options.search_steps_max, options.search_steps_max, options.search_states_max,
-                &options.stop_requested, {}};
+  const std::uint64_t steps_left =
+      options.search_steps_max - std::min(options.search_steps_max, result.search_steps);
+  Budget budget{steps_left, steps_left, options.search_states_max, &options.stop_requested, {}};
   for (const auto* entry : keys) {
     if (options.stop_requested && options.stop_requested()) {
       result.verdict = Verdict::unknown;
@@ -566,6 +573,17 @@ CheckResult check_linearizability(const History& history, ModelKind model,
   switch (model) {
     case ModelKind::register_: check_with<RegisterModel>(history, options, result); break;
     case ModelKind::kv: check_with<KvModel>(history, options, result); break;
+    case ModelKind::lock: check_with<LockModel>(history, options, result); break;
+    case ModelKind::namespace_: check_with<NamespaceModel>(history, options, result); break;
+    case ModelKind::lock_service: {
+      check_with<LockModel>(history, options, result,
+                            [](const Operation& op) { return is_lock_function(op.f); });
+      if (result.verdict == Verdict::not_linearizable) break;
+      if (result.verdict == Verdict::unknown && result.search_steps >= options.search_steps_max) break;
+      check_with<NamespaceModel>(history, options, result,
+                                 [](const Operation& op) { return !is_lock_function(op.f); });
+      break;
+    }
   }
   return result;
 }

@@ -4,13 +4,15 @@
 
 #include <fmt/format.h>
 
+#include "checkers/lock_models.h"
 #include "core/assert.h"
 
 namespace lockstep::checkers {
 
 namespace {
 
-constexpr std::array<std::string_view, 2> kModelNames = {"register", "kv"};
+constexpr std::array<std::string_view, 5> kModelNames = {"register", "kv", "lock", "namespace",
+                                                        "lock-service"};
 constexpr std::size_t kShownStateMax = 60;
 constexpr std::uint64_t kStringHashBase = 0x100000001b3ULL;  // odd, so powers never vanish  // characters of a long string state in messages
 
@@ -76,8 +78,17 @@ std::optional<OperationProblem> check_operation(ModelKind kind, const Operation&
   switch (kind) {
     case ModelKind::register_: return RegisterModel::check(op);
     case ModelKind::kv: return KvModel::check(op);
+    case ModelKind::lock: return LockModel::check(op);
+    case ModelKind::namespace_: return NamespaceModel::check(op);
+    case ModelKind::lock_service:
+      return is_lock_function(op.f) ? LockModel::check(op) : NamespaceModel::check(op);
   }
   return problem("f", "a known model");
+}
+
+bool is_lock_function(std::string_view f) {
+  return f == "acquire" || f == "try_acquire" || f == "campaign" || f == "release" ||
+         f == "resign" || f == "expire";
 }
 
 ValueTable::ValueTable(Value first) { intern(first); }

@@ -50,9 +50,13 @@
 
 namespace lockstep::checkers {
 
-enum class ModelKind : std::uint8_t { register_, kv };
+// lock and namespace: the lock service's models (lock_models.h). lock_service: a lock run's
+// history, whose lock calls are checked with the lock model and its namespace calls with the
+// namespace model (each per key).
+enum class ModelKind : std::uint8_t { register_, kv, lock, namespace_, lock_service };
 
-std::span<const std::string_view> model_names();  // "register", "kv": index = ModelKind
+// "register", "kv", "lock", "namespace", "lock-service": index = ModelKind
+std::span<const std::string_view> model_names();
 std::string_view model_name(ModelKind kind);
 std::optional<ModelKind> model_from_name(std::string_view name);
 
@@ -67,6 +71,10 @@ struct OperationProblem {
 // Whether `op` is an operation of the model; loaders call this on input from outside, and the
 // checker requires it of every operation it is given.
 std::optional<OperationProblem> check_operation(ModelKind kind, const Operation& op);
+
+// Whether `f` is a function of the lock model (acquire, release, expire, ...); in a lock_service
+// history every other call belongs to the namespace model.
+bool is_lock_function(std::string_view f);
 
 // What an operation means to the search.
 enum class Role : std::uint8_t {

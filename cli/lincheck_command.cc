@@ -1,4 +1,4 @@
-// lockstep lincheck FILE [--format lockstep|jepsen-etcd|edn-kv] [--model register|kv] [--json]
+// lockstep lincheck FILE [--format lockstep|jepsen-etcd|edn-kv] [--model M] [--json]
 //                        [--svg FILE] [--budget N] [--time-limit D]
 //
 // Checks one recorded history for linearizability (checkers/linearizability.h) and exits 0 when
@@ -33,7 +33,7 @@ constexpr int kExitUndecided = 3;  // the budget or the time limit ran out first
 
 constexpr std::array<FlagSpec, 6> kFlags = {{
     {"--format", "F", "lockstep (default), jepsen-etcd or edn-kv"},
-    {"--model", "M", "register or kv; default: the file's (lockstep) or the format's"},
+    {"--model", "M", "register, kv, lock, namespace or lock-service; default: the file's (lockstep) or the format's"},
     {"--json", "", "print the result as JSON instead of text"},
     {"--svg", "FILE", "for a violation, write a timeline of the calls around it to FILE"},
     {"--budget", "N", "search steps before giving up with exit 3; default 200000000"},
@@ -42,8 +42,8 @@ constexpr std::array<FlagSpec, 6> kFlags = {{
 
 void print_help() {
   std::cout << "usage: lockstep lincheck FILE [flags]\n\n"
-               "Checks the history in FILE for linearizability against a model (a register or a\n"
-               "key-value store; each key is checked on its own). For a violation it names the call\n"
+               "Checks the history in FILE for linearizability against a model (a register, a\n"
+               "key-value store, the lock service's locks or nodes; each key is checked on its own). For a violation it names the call\n"
                "that cannot be placed, what it needed and what it could have seen, and the shortest\n"
                "illegal prefix. Formats: lockstep (our JSON history, see README.md), jepsen-etcd\n"
                "(Jepsen etcd logs), edn-kv (EDN maps, one per line).\n"

@@ -1,5 +1,5 @@
 // lockstep run FILE [--seed N] [--protocol P] [--trace out.jsonl] [--report DIR]
-//                   [--verify-determinism]
+//                   [--history out.json] [--verify-determinism]
 #include <array>
 #include <filesystem>
 #include <fstream>
@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "checkers/history_formats.h"
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "harness/protocols.h"
@@ -17,11 +18,14 @@ namespace lockstep::cli {
 
 namespace {
 
-constexpr std::array<FlagSpec, 5> kFlags = {{
+constexpr std::array<FlagSpec, 6> kFlags = {{
     {"--seed", "N", "master seed, overriding the scenario's"},
     {"--protocol", "P", "run over protocol P instead of the scenario's (raft)"},
     {"--trace", "FILE", "write every event as JSON lines to FILE"},
     {"--report", "DIR", "write summary.json and summary.md to DIR"},
+    {"--history", "FILE",
+     "lock runs: write the calls on locks and nodes as a history (lockstep format, model "
+     "lock-service) to FILE, for lockstep lincheck"},
     {"--verify-determinism", "", "run twice and check that the trace hashes agree"},
 }};
 
@@ -77,6 +81,25 @@ int run_command(std::span<const std::string> args) {
     }
   }
 
+  std::ofstream history_file;
+  if (const auto history = parsed.value("--history")) {
+    if (!scenario.runs_lock_service()) {
+      throw UsageError(fmt::format(
+          "lockstep run: --history: {} runs no lock workload; only lock runs record a history",
+          file));
+    }
+    if (scenario.protocols.size() != 1) {
+      throw UsageError(fmt::format(
+          "lockstep run: --history: {} runs over {} protocols; choose one with --protocol", file,
+          scenario.protocols.size()));
+    }
+    history_file.open(*history);
+    if (!history_file) {
+      std::cerr << fmt::format("lockstep run: --history: cannot write \"{}\"\n", *history);
+      return kExitBadInput;
+    }
+  }
+
   bool all_as_expected = true;
   for (std::size_t i = 0; i < scenario.protocols.size(); ++i) {
     const std::string& protocol = scenario.protocols[i];
@@ -85,6 +108,13 @@ int run_command(std::span<const std::string> args) {
     if (i > 0) std::cout << "\n";
     reports::print_summary(std::cout, result, file);
     all_as_expected = all_as_expected && result.as_expected;
+    if (history_file.is_open() && result.history) {
+      history_file << checkers::history_to_json(*result.history, checkers::ModelKind::lock_service)
+                          .dump(1)
+                   << "\n";
+      std::cout << fmt::format("history    {} ({} calls)\n", *parsed.value("--history"),
+                               result.history->operations.size());
+    }
 
     if (parsed.has("--verify-determinism")) {
       harness::RunOptions again{seed, protocol, nullptr};

@@ -27,6 +27,8 @@
 //                    servers that applied the same prefix hold byte-identical state.
 //  liveness          Calls that do not wait by design, pending at the final heal, finished within
 //                    liveness_bound (clients that crashed are left out).
+//  linearizability   harness/lock_linearizability.h: the calls on locks and nodes have a
+//                    linearization, per lock (lock model) and per node (namespace model).
 #pragma once
 
 #include <cstdint>

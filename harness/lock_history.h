@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "checkers/history.h"
 #include "core/types.h"
 #include "service/lock/lock_client.h"
 #include "service/lock/lock_service.h"
@@ -44,6 +45,21 @@ struct AppliedRecord {
   std::vector<Event> events;  // the events this apply made, in revision order
 };
 
+// A call as an operation of the lock service's models (checkers/lock_models.h), for the
+// linearizability check (harness/lock_linearizability.h).
+struct ModelCall {
+  std::string f;     // "acquire", "release", "campaign", "resign", "create", "get", "set", "cas"
+  std::string path;  // the lock or node: the operation's key
+  std::vector<checkers::Value> args;  // acquire [mode session]; set [content]; cas [content version]
+  // ok: the generation granted, the content read, the version written; failed: the error code.
+  checkers::Value result;
+  // ok: the service answered ok; failed: it answered an error, so the call did not take effect;
+  // unknown: the client gave up (timeout, session lost), or the service no longer knew whether
+  // an earlier attempt had taken effect (stale_request). A call that never returned (its client
+  // crashed) is unknown too, whatever this says.
+  checkers::Outcome outcome = checkers::Outcome::ok;
+};
+
 // A call a workload made on the client library.
 struct LockCall {
   std::uint32_t client = 0;
@@ -54,6 +70,9 @@ struct LockCall {
   // Blocks by design (acquire, campaign, next_event wait for something other than the service):
   // not judged by liveness.
   bool waits = false;
+  // What it was to the models; none for calls they leave out (resource calls, sequential and
+  // ephemeral creates, watches).
+  std::optional<ModelCall> model;
 };
 
 // A span of time a client believed it held an exclusive lock or led an election.

@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "harness/lock_linearizability.h"
 #include "harness/lock_workloads.h"
 #include "service/lock/lock_server.h"
 
@@ -117,9 +118,7 @@ void LockRun::judge(bool finished, Nanos healed_at, const HostOf& host,
   put(Property::at_most_once, check_at_most_once(history_));
   put(Property::watch_delivery, check_watch_delivery(history_));
   put(Property::lock_handoff, check_lock_handoff(history_, context));
-  put(Property::linearizability,
-      LockCheck{Verdict::not_applicable,
-                "lock workloads are not checked for linearizability yet (issue 5)"});
+  put(Property::linearizability, check_lock_linearizability(lock_service_history(history_)));
   if (finished) {
     std::vector<ServerState> servers;
     for (std::uint32_t i = 0; i < scenario_.nodes; ++i) {

@@ -11,6 +11,7 @@ using service::lock::Code;
 using service::lock::LockClient;
 using service::lock::LockMode;
 using service::lock::Sequencer;
+using checkers::Value;
 
 std::string lock_path(const ServiceSettings& s, std::uint32_t i) {
   return fmt::format("/ls/{}/locks/lock{}", s.cell, i);
@@ -96,8 +97,10 @@ class Worker {
     const std::string path = lock_path(s_.service, lock);
     std::optional<Sequencer> held;
     track("acquire", true, [&] {
+      intend("acquire", path, {Value{std::string("exclusive")}, owner()});
       const auto r = client_.acquire(path, LockMode::exclusive, round.acquire_timeout);
       if (r.ok()) held = r.value;
+      note(r, r.ok() ? generation(r.value) : Value{});
       return r.ok();
     });
     if (!held) return;
@@ -108,7 +111,12 @@ class Worker {
       if (read && read->accepted) resource(service::ResourceOp::write, path, *held, read->value + 1);
     }
     hold_end(holding);
-    track("release", false, [&] { return client_.release(path).ok(); });
+    track("release", false, [&] {
+      intend("release", path, {owner()});
+      const auto r = client_.release(path);
+      note(r);
+      return r.ok();
+    });
   }
 
   // Campaign; once elected, do fenced work for `term`, then resign.
@@ -117,9 +125,11 @@ class Worker {
         election_path(s_.service, static_cast<std::uint32_t>(rng_.below(w.elections)));
     std::optional<Sequencer> token;
     track("campaign", true, [&] {
+      intend("campaign", path, {owner()});
       const auto r = client_.campaign(path, to_bytes(fmt::format("client{}", s_.client)),
                                       w.campaign_timeout);
       if (r.ok()) token = r.value;
+      note(r, r.ok() ? generation(r.value) : Value{});
       return r.ok();
     });
     if (!token) return;
@@ -132,30 +142,43 @@ class Worker {
       f_.sleep(w.work_interval);
     }
     hold_end(holding);
-    if (client_.lease_valid()) track("resign", false, [&] { return client_.resign(path).ok(); });
+    if (client_.lease_valid()) {
+      track("resign", false, [&] {
+        intend("resign", path, {owner()});
+        const auto r = client_.resign(path);
+        note(r);
+        return r.ok();
+      });
+    }
   }
 
   // One get, set, compare-and-set or sequential create on a random key.
-  void config_op(std::uint32_t keys) {
+  void config_op(std::uint32_t keys, bool read_only) {
     const std::string key = config_path(s_.service, static_cast<std::uint32_t>(rng_.below(keys)));
     const std::string content = fmt::format("client{}-{}", s_.client, ++writes_);
-    switch (rng_.below(4)) {
+    switch (read_only ? 0 : rng_.below(4)) {
       case 0:
-        track("get", false, [&] { return client_.get(key).ok(); });
+        track("get", false, [&] { return get(key).has_value(); });
         break;
       case 1:
-        track("set", false, [&] { return client_.set(key, to_bytes(content)).ok(); });
-        break;
-      case 2: {
-        std::optional<std::uint64_t> version;
-        track("get", false, [&] {
-          const auto r = client_.get(key);
-          if (r.ok()) version = r.value.stat.version;
+        track("set", false, [&] {
+          intend("set", key, {Value{content}});
+          const auto r = client_.set(key, to_bytes(content));
+          note(r, r.ok() ? version(r.value.stat) : Value{});
           return r.ok();
         });
-        if (!version) break;
+        break;
+      case 2: {
+        std::optional<std::uint64_t> version_read;
+        track("get", false, [&] {
+          version_read = get(key);
+          return version_read.has_value();
+        });
+        if (!version_read) break;
         track("cas", false, [&] {
-          const auto r = client_.set(key, to_bytes(content), *version);
+          intend("cas", key, {Value{content}, Value{static_cast<std::int64_t>(*version_read)}});
+          const auto r = client_.set(key, to_bytes(content), *version_read);
+          note(r, r.ok() ? version(r.value.stat) : Value{});
           return r.ok() || r.code == Code::version_mismatch;
         });
         break;
@@ -183,6 +206,7 @@ class Worker {
     for (;;) f_.sleep(kIdleSleep);
   }
 
+  void read_with(service::lock::Consistency reads) { reads_ = reads; }
   std::uint64_t choice(std::uint64_t n) { return rng_.below(n); }
   void pause(Nanos d) {
     if (d > Nanos::zero()) f_.sleep(d);
@@ -191,15 +215,50 @@ class Worker {
  private:
   void ensure(const std::string& path) {
     track("create", false, [&] {
+      intend("create", path, {Value{std::string()}});
       const auto r = client_.create(path, {});
+      note(r);
       return r.ok() || r.code == Code::node_exists;
     });
   }
 
+  // A get, with its content as the model sees it; the version read when ok.
+  std::optional<std::uint64_t> get(const std::string& key) {
+    intend("get", key, {});
+    const auto r = client_.get(key, reads_);
+    note(r, r.ok() ? Value{to_string(r.value.content)} : Value{});
+    if (!r.ok()) return std::nullopt;
+    return r.value.stat.version;
+  }
+
+  // The tracked call as the models see it (ModelCall), before it is made: a call its client
+  // does not live to finish stays unknown.
+  void intend(std::string f, std::string path, std::vector<Value> args) {
+    history_->calls[tracking_].model =
+        ModelCall{std::move(f), std::move(path), std::move(args), Value{}, checkers::Outcome::unknown};
+  }
+  // How it ended: `result` is what an ok call returned; a refused one records the service's error.
+  template <typename T>
+  void note(const service::lock::Outcome<T>& r, Value result = {}) {
+    ModelCall& m = *history_->calls[tracking_].model;
+    if (r.status == service::lock::Status::ok) {
+      m.outcome = checkers::Outcome::ok;
+      m.result = std::move(result);
+    } else if (r.status == service::lock::Status::refused) {
+      // stale_request: the service forgot whether an earlier attempt of this request applied.
+      m.outcome = r.code == Code::stale_request ? checkers::Outcome::unknown : checkers::Outcome::failed;
+      m.result = Value{std::string(service::lock::to_string(r.code))};
+    }
+  }
+  Value owner() const { return Value{static_cast<std::int64_t>(client_.session().value)}; }
+  static Value generation(const Sequencer& s) { return Value{static_cast<std::int64_t>(s.generation)}; }
+  static Value version(const service::lock::Stat& s) { return Value{static_cast<std::int64_t>(s.version)}; }
+
   template <typename F>
   void track(std::string op, bool waits, F&& call) {
     const std::size_t i = history_->calls.size();
-    history_->calls.push_back(LockCall{s_.client, std::move(op), true_now_(), {}, false, waits});
+    history_->calls.push_back(LockCall{s_.client, std::move(op), true_now_(), {}, false, waits, {}});
+    tracking_ = i;
     const bool ok = call();
     LockCall& c = history_->calls[i];
     c.returned = true_now_();
@@ -240,6 +299,8 @@ class Worker {
   std::uint64_t writes_ = 0;
   std::uint64_t resource_requests_ = 0;
   std::vector<std::size_t> open_holdings_;
+  service::lock::Consistency reads_ = service::lock::Consistency::linearizable;
+  std::size_t tracking_ = 0;  // the call being tracked: its index in history_->calls
 };
 
 // Marks the client crashed when its fiber is unwound: the fiber never returns, so only its node
@@ -265,9 +326,11 @@ void run_rounds(Worker& w, const Workload& workload) {
           w.setup_elections(wl.elections);
           while (w.running()) w.election_round(wl);
         } else if constexpr (std::is_same_v<W, ConfigWorkload>) {
+          w.read_with(wl.reads == ReadConsistency::stale ? service::lock::Consistency::stale
+                                                         : service::lock::Consistency::linearizable);
           w.setup_config(wl.keys, wl.watch);
           while (w.running()) {
-            w.config_op(wl.keys);
+            w.config_op(wl.keys, wl.read_only);
             w.pause(wl.interval);
           }
         } else if constexpr (std::is_same_v<W, MixWorkload>) {
@@ -277,7 +340,7 @@ void run_rounds(Worker& w, const Workload& workload) {
             if (w.choice(2) == 0) {
               w.counter_round({wl.locks, wl.hold, wl.acquire_timeout, false, true});
             } else {
-              w.config_op(wl.keys);
+              w.config_op(wl.keys, false);
             }
             w.pause(wl.interval);
           }

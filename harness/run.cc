@@ -9,6 +9,7 @@
 #include "core/assert.h"
 #include "core/duration.h"
 #include "harness/append_workload.h"
+#include "harness/lock_linearizability.h"
 #include "harness/lock_run.h"
 #include "harness/nemesis.h"
 #include "harness/protocols.h"
@@ -34,6 +35,7 @@ std::string_view to_string(Verdict verdict) {
     case Verdict::pass: return "pass";
     case Verdict::fail: return "FAIL";
     case Verdict::not_applicable: return "n/a";
+    case Verdict::unknown: return "unknown";
   }
   return "?";
 }
@@ -421,6 +423,7 @@ RunResult Run::execute() {
   result.faults_applied = injector.applied();
   if (scenario_.nemesis.enabled) result.nemesis = nemesis.describe();
   result.clients = lock_ ? lock_->client_stats() : client_stats();
+  if (lock_) result.history = lock_service_history(lock_->history());
 
   std::vector<Property> failed;
   for (Property p : scenario_.checks.properties) {

@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "checkers/history.h"
 #include "harness/faults.h"
 #include "harness/scenario.h"
 #include "sim/world.h"
@@ -28,6 +29,7 @@ enum class Verdict : std::uint8_t {
   pass,
   fail,
   not_applicable,  // the workload gives this property nothing to judge
+  unknown,         // the check gave up within its budget: neither shown to hold nor broken
 };
 std::string_view to_string(Verdict verdict);
 
@@ -94,6 +96,9 @@ struct RunResult {
   std::string nemesis;  // the nemesis profile, empty when off
   ClientStats clients;
   std::vector<PropertyVerdict> properties;
+  // Lock runs: the calls on locks and nodes, and the service's expiries, as the history the
+  // linearizability verdict checked (harness/lock_linearizability.h; model lock-service).
+  std::optional<checkers::History> history;
   std::optional<LeadershipVerdict> leadership;  // when the scenario bounds leader changes
   bool as_expected = false;
   // "pass" or "violation of <property>", then ", at least 10 leader changes after 2s" when the

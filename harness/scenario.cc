@@ -165,6 +165,8 @@ Workload read_workload(JsonReader& r, std::size_t kind) {
       w.keys = count_of("keys", w.keys);
       w.interval = r.duration("interval", w.interval, Nanos::zero(), kDurationMax);
       w.watch = r.optional<bool>("watch", w.watch);
+      w.reads = static_cast<ReadConsistency>(r.enum_of("reads", detail::kReadConsistencyNames, 0));
+      w.read_only = r.optional<bool>("read_only", w.read_only);
       return w;
     }
     default: {

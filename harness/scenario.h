@@ -225,10 +225,15 @@ struct ElectionWorkload {
 // Each operation on a random key: get, set, compare-and-set (get, then set at the version read)
 // or a sequential create below the key, equally likely; then `interval`. With `watch`, every
 // client also watches the whole cell (/ls/<cell>, recursively) and takes each event as it comes.
+// How a config client reads: through the leader's read barrier, or from whichever server it
+// talks to (Consistency::stale), which a deposed leader may answer from an old state.
+enum class ReadConsistency : std::uint8_t { linearizable, stale };
 struct ConfigWorkload {
   std::uint32_t keys = 4;
   Nanos interval = milliseconds(50);
   bool watch = true;
+  ReadConsistency reads = ReadConsistency::linearizable;
+  bool read_only = false;  // every operation is a get (the setup still creates the keys)
   friend bool operator==(const ConfigWorkload&, const ConfigWorkload&) = default;
 };
 // Each round is a lock-counter round or a config operation, equally likely (watching as config).

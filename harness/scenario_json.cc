@@ -73,6 +73,8 @@ nlohmann::ordered_json client_json(const ClientGroup& g) {
           out["keys"] = w.keys;
           out["interval"] = duration_text(w.interval);
           out["watch"] = w.watch;
+          out["reads"] = std::string(detail::kReadConsistencyNames[static_cast<std::size_t>(w.reads)]);
+          out["read_only"] = w.read_only;
         } else {
           static_assert(std::is_same_v<W, MixWorkload>);
           out["locks"] = w.locks;

@@ -33,6 +33,7 @@ inline constexpr std::string_view kClientSelectorNames[] = {"lock_holder", "elec
 inline constexpr std::string_view kWorkloadNames[] = {"append", "lock_counter", "election",
                                                       "config", "mix"};
 inline constexpr std::string_view kResourceModeNames[] = {"fencing", "naive"};
+inline constexpr std::string_view kReadConsistencyNames[] = {"linearizable", "stale"};
 
 // The tables above are indexed by the enums and variants of scenario.h.
 static_assert(std::size(kFaultActionNames) == std::variant_size_v<FaultAction>);

@@ -221,7 +221,7 @@ TEST(LockstepHistory, BadValueIsReportedWithItsJsonPointer) {
   fails(R"({"lockstep_history": 2, "model": "register", "operations": []})",
         "/lockstep_history: expected 1 (the format version), got 2");
   fails(R"({"lockstep_history": 1, "model": "queue", "operations": []})",
-        "/model: expected one of register, kv, got \"queue\"");
+        "/model: expected one of register, kv, lock, namespace, lock-service, got \"queue\"");
   EXPECT_TRUE(error(parse_lockstep_history("{\"lockstep_history\": 1,\n  oops}", std::nullopt))
                   .message.starts_with("line 2, column 3: syntax error"));
 }

@@ -3,7 +3,9 @@
 
 #include "support/run_cli.h"
 
+#include <algorithm>
 #include <array>
+#include <iterator>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -96,6 +98,39 @@ TEST(Cli, TraceAndReportFilesAreWritten) {
   EXPECT_TRUE(std::filesystem::exists(dir / "report" / "summary.json"));
   EXPECT_TRUE(std::filesystem::exists(dir / "report" / "summary.md"));
   EXPECT_EQ(lockstep("run " + source("scenarios/quickstart.json") + " --trace /nonexistent/dir/t.jsonl").exit_code, 2);
+}
+
+TEST(Cli, LockRunHistoryIsWrittenAndChecksBackAsLinearizable) {
+  const auto dir = std::filesystem::temp_directory_path() / "lockstep_cli_history_test";
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  const std::string history = (dir / "history.json").string();
+  const Result run = lockstep("run " + source("scenarios/service/failover-lock-held.json") +
+                              " --history " + history);
+  EXPECT_EQ(run.exit_code, 0) << run.out;
+  EXPECT_NE(run.out.find("history    " + history), std::string::npos) << run.out;
+  std::ifstream in(history);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_NE(text.find("\"model\": \"lock-service\""), std::string::npos) << text.substr(0, 200);
+  EXPECT_NE(text.find("\"f\": \"acquire\""), std::string::npos);
+  EXPECT_NE(text.find("\"f\": \"release\""), std::string::npos);
+
+  const Result check = lockstep("lincheck " + history);
+  EXPECT_EQ(check.exit_code, 0) << check.out;
+  EXPECT_NE(check.out.find("lock-service model"), std::string::npos) << check.out;
+  // The history has namespace calls (the lock nodes' creates), which the lock model alone
+  // rejects with the place and what it takes.
+  const Result lock_only = lockstep("lincheck " + history + " --model lock");
+  EXPECT_EQ(lock_only.exit_code, 2) << lock_only.out;
+  EXPECT_NE(lock_only.out.find("/operations/"), std::string::npos) << lock_only.out;
+  EXPECT_NE(lock_only.out.find("one of acquire, try_acquire"), std::string::npos) << lock_only.out;
+}
+
+TEST(Cli, HistoryOfARunWithoutLockWorkloadsIsBadInput) {
+  const Result r = lockstep("run " + source("scenarios/quickstart.json") + " --history /tmp/h.json");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 1) << r.out;
+  EXPECT_NE(r.out.find("--history"), std::string::npos) << r.out;
 }
 
 }  // namespace

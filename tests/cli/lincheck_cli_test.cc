@@ -124,7 +124,7 @@ TEST(LincheckCli, BadFlagsAreBadInputWithAClearMessage) {
   EXPECT_EQ(format.out, "lockstep lincheck: --format expects one of lockstep, jepsen-etcd, edn-kv, got \"xml\"\n");
   const CliResult model = lincheck(log + " --format jepsen-etcd --model queue");
   EXPECT_EQ(model.exit_code, 2);
-  EXPECT_EQ(model.out, "lockstep lincheck: --model expects one of register, kv, got \"queue\"\n");
+  EXPECT_EQ(model.out, "lockstep lincheck: --model expects one of register, kv, lock, namespace, lock-service, got \"queue\"\n");
   const CliResult flag = lincheck(log + " --frobnicate");
   EXPECT_EQ(flag.exit_code, 2);
   EXPECT_TRUE(contains(flag.out, "lockstep lincheck: unknown flag --frobnicate (known: --format, --model")) << flag.out;

@@ -39,7 +39,7 @@ const char* const kServiceSink = R"({
     {"workload": "election", "count": 3, "elections": 2, "term": "0s", "work_interval": "20ms",
      "campaign_timeout": "9s", "start": "1s"},
     {"workload": "config", "count": 2, "keys": 7, "interval": "5ms", "watch": false,
-     "stop": "15s"},
+     "reads": "stale", "read_only": true, "stop": "15s"},
     {"workload": "mix", "count": 1, "locks": 3, "keys": 2, "hold": "1ms", "interval": "2ms",
      "acquire_timeout": "1s"}
   ],
@@ -77,6 +77,8 @@ TEST(ScenarioService, EveryFieldLands) {
   const auto& config = std::get<ConfigWorkload>(s.clients[2].workload);
   EXPECT_EQ(config.keys, 7U);
   EXPECT_FALSE(config.watch);
+  EXPECT_EQ(config.reads, ReadConsistency::stale);
+  EXPECT_TRUE(config.read_only);
   const auto& mix = std::get<MixWorkload>(s.clients[3].workload);
   EXPECT_EQ(mix.locks, 3U);
   EXPECT_EQ(mix.keys, 2U);
@@ -120,6 +122,9 @@ TEST(ScenarioService, LockWorkloadDefaultsAreTheDocumentedOnes) {
   EXPECT_TRUE(w.use_resource);
   EXPECT_EQ(s.service, ServiceSettings{});
   EXPECT_EQ(s.resource.mode, service::ResourceMode::fencing);
+  const Scenario c = load(R"({"protocol": "raft", "nodes": 3, "clients": [{"workload": "config"}]})");
+  EXPECT_EQ(std::get<ConfigWorkload>(c.clients[0].workload).reads, ReadConsistency::linearizable);
+  EXPECT_FALSE(std::get<ConfigWorkload>(c.clients[0].workload).read_only);
 }
 
 struct BadCase {
@@ -142,6 +147,8 @@ TEST(ScenarioService, BadValuesNameTheirPlace) {
       {R"({"protocol": "raft", "nodes": 3, "clients": [{"workload": "config"}],
            "resource": {"mode": "careful"}})",
        "s.json: /resource/mode: expected one of fencing, naive, got \"careful\""},
+      {R"({"protocol": "raft", "nodes": 3, "clients": [{"workload": "config", "reads": "fast"}]})",
+       "s.json: /clients/0/reads: expected one of linearizable, stale, got \"fast\""},
       {R"({"protocol": "raft", "nodes": 3, "clients": [{"workload": "lock_counter", "count": 2}],
            "faults": [{"at": "1s", "action": "crash", "node": {"client": 2}}]})",
        "s.json: /faults/0/node/client: expected a client index in 0..1 (clients count over all "
