@@ -54,10 +54,14 @@ struct World::Node {
   // Deliveries that reached the node while it was paused, in arrival order.
   std::vector<std::uint64_t> deferred_slots;
   // Messages it sent while a sync was in flight, in send order (so departs_at never decreases),
-  // and the latest time a kDepart event is queued for.
-  std::deque<Held> held;
+  // from held_head on: a vector emptied once they have all left, which unlike a deque does not
+  // allocate as it slides. And the latest time a departure is queued for.
+  std::vector<Held> held;
+  std::size_t held_head = 0;
   Nanos depart_queued_at = Nanos{-1};
   CrashLoss last_crash_loss;
+
+  bool holding() const { return held_head < held.size(); }
 };
 
 // The Env a node sees: a thin forwarding layer onto the world, bound to one node.
@@ -93,6 +97,10 @@ namespace {
 
 bool timer_after(const auto& a, const auto& b) {
   return a.deadline_mono > b.deadline_mono || (a.deadline_mono == b.deadline_mono && a.id > b.id);
+}
+
+bool departure_after(const auto& a, const auto& b) {
+  return event_key(a.at, a.seq) > event_key(b.at, b.seq);
 }
 
 }  // namespace
@@ -162,8 +170,26 @@ void World::at(Nanos when, std::function<void()> action) {
   queue_.push(when, kAction, 0, index);
 }
 
+void World::run_departures(Nanos deadline) {
+  while (!departures_.empty()) {
+    const Departure& next = departures_.front();
+    if (next.at > deadline) return;
+    if (!queue_.empty() &&
+        event_key(queue_.top().at, queue_.top().seq) < event_key(next.at, next.seq)) {
+      return;
+    }
+    const Departure due = next;
+    std::pop_heap(departures_.begin(), departures_.end(), departure_after<Departure, Departure>);
+    departures_.pop_back();
+    LS_ASSERT_GE(due.at, now_);
+    now_ = due.at;
+    depart(due.sender, due.incarnation);
+  }
+}
+
 bool World::step() {
   started_ = true;
+  run_departures(Nanos::max());
   if (queue_.empty()) return false;
   const Event event = queue_.pop();
   LS_ASSERT_GE(event.at, now_);
@@ -178,7 +204,9 @@ bool World::step() {
 
 StopReason World::run_until(Nanos deadline) {
   stop_requested_ = false;
-  while (!queue_.empty() && queue_.top().at <= deadline) {
+  for (;;) {
+    run_departures(deadline);
+    if (queue_.empty() || queue_.top().at > deadline) break;
     if (stats_.events >= event_limit_) return StopReason::event_limit;
     step();
     if (stop_requested_) return StopReason::stopped;
@@ -189,7 +217,9 @@ StopReason World::run_until(Nanos deadline) {
 
 StopReason World::run_until_quiescent() {
   stop_requested_ = false;
-  while (!queue_.empty()) {
+  for (;;) {
+    run_departures(Nanos::max());
+    if (queue_.empty()) break;
     if (stats_.events >= event_limit_) return StopReason::event_limit;
     step();
     if (stop_requested_) return StopReason::stopped;
@@ -213,9 +243,6 @@ void World::dispatch(const Event& event) {
       return;
     case kTimerWake:
       wake_timers(NodeId{event.target}, event.arg);
-      return;
-    case kDepart:
-      depart(NodeId{event.target}, event.arg);
       return;
     case kAction: {
       std::function<void()> action = std::move(actions_[event.arg]);
@@ -248,45 +275,17 @@ void World::send(NodeId from, NodeId to, ByteView payload) {
   trace_.record(now_, from.value, TraceKind::send, to.value, payload.size());
   Node& sender = node(from);
   const Nanos sync_done_at = sender.disk.sync_done_at();
-  if (now_ < sync_done_at || !sender.held.empty()) {
-    // Held messages still waiting now depart at `now_` at the latest (their kDepart is queued
+  const std::uint64_t slot = take_slot(from, to, payload);
+  if (now_ < sync_done_at || sender.holding()) {
+    // Held messages still waiting now depart at `now_` at the latest (their departure is queued
     // for this instant): this one joins them, so it cannot overtake them.
-    hold(sender, to, payload, std::max(now_, sync_done_at));
+    hold(sender, slot, std::max(now_, sync_done_at));
     return;
   }
-  transmit(from, to, payload);
+  transmit(slot);
 }
 
-void World::hold(Node& sender, NodeId to, ByteView payload, Nanos departs_at) {
-  LS_ASSERT(sender.held.empty() || sender.held.back().departs_at <= departs_at);
-  ++stats_.messages_held;
-  trace_.record(now_, sender.id.value, TraceKind::hold, to.value,
-                static_cast<std::uint64_t>(departs_at.count));
-  sender.held.push_back(Held{to, departs_at, Bytes(payload.begin(), payload.end())});
-  if (sender.depart_queued_at != departs_at) {
-    queue_.push(departs_at, kDepart, sender.id.value, sender.incarnation);
-    sender.depart_queued_at = departs_at;
-  }
-}
-
-void World::depart(NodeId id, std::uint64_t incarnation) {
-  Node& sender = node(id);
-  // A crash dropped what this event was for (or sent it, when the sync completed in time).
-  if (!sender.up || sender.incarnation != incarnation) return;
-  while (!sender.held.empty() && sender.held.front().departs_at <= now_) {
-    const Held message = std::move(sender.held.front());
-    sender.held.pop_front();
-    transmit(id, message.to, message.payload);
-  }
-}
-
-void World::transmit(NodeId from, NodeId to, ByteView payload) {
-  const SendDecision decision = network_->on_send(now_, from, to, payload.size());
-  if (decision.copies == 0) {
-    trace_.record(now_, from.value, TraceKind::drop, to.value,
-                  static_cast<std::uint64_t>(decision.reason));
-    return;
-  }
+std::uint64_t World::take_slot(NodeId from, NodeId to, ByteView payload) {
   std::uint64_t slot;
   if (!free_slots_.empty()) {
     slot = free_slots_.back();
@@ -298,11 +297,53 @@ void World::transmit(NodeId from, NodeId to, ByteView payload) {
   InFlight& msg = in_flight_[slot];
   msg.from = from;
   msg.to = to;
+  msg.copies_left = 0;
+  msg.payload.assign(payload.begin(), payload.end());  // reuses the slot's buffer
+  return slot;
+}
+
+void World::hold(Node& sender, std::uint64_t slot, Nanos departs_at) {
+  LS_ASSERT(!sender.holding() || sender.held.back().departs_at <= departs_at);
+  ++stats_.messages_held;
+  trace_.record(now_, sender.id.value, TraceKind::hold, in_flight_[slot].to.value,
+                static_cast<std::uint64_t>(departs_at.count));
+  sender.held.push_back(Held{departs_at, slot});
+  if (sender.depart_queued_at != departs_at) {
+    departures_.push_back(Departure{departs_at, queue_.take_seq(), sender.id, sender.incarnation});
+    std::push_heap(departures_.begin(), departures_.end(), departure_after<Departure, Departure>);
+    sender.depart_queued_at = departs_at;
+  }
+}
+
+void World::depart(NodeId id, std::uint32_t incarnation) {
+  Node& sender = node(id);
+  // A crash dropped what this departure was for (or sent it, when the sync completed in time).
+  if (!sender.up || sender.incarnation != incarnation) return;
+  while (sender.holding() && sender.held[sender.held_head].departs_at <= now_) {
+    transmit(sender.held[sender.held_head].slot);
+    ++sender.held_head;
+  }
+  if (!sender.holding()) {
+    sender.held.clear();
+    sender.held_head = 0;
+  }
+}
+
+void World::transmit(std::uint64_t slot) {
+  InFlight& msg = in_flight_[slot];
+  LS_ASSERT_EQ(msg.copies_left, 0u);
+  const std::size_t bytes = msg.payload.size();
+  const SendDecision decision = network_->on_send(now_, msg.from, msg.to, bytes);
+  if (decision.copies == 0) {
+    trace_.record(now_, msg.from.value, TraceKind::drop, msg.to.value,
+                  static_cast<std::uint64_t>(decision.reason));
+    free_slots_.push_back(static_cast<std::uint32_t>(slot));
+    return;
+  }
   msg.copies_left = decision.copies;
-  msg.payload.assign(payload.begin(), payload.end());
   for (std::uint32_t c = 0; c < decision.copies; ++c) {
-    if (c > 0) trace_.record(now_, from.value, TraceKind::duplicate, to.value, payload.size());
-    queue_.push(decision.deliver_at[c], kDeliver, to.value, slot);
+    if (c > 0) trace_.record(now_, msg.from.value, TraceKind::duplicate, msg.to.value, bytes);
+    queue_.push(decision.deliver_at[c], kDeliver, msg.to.value, slot);
   }
 }
 
@@ -402,12 +443,15 @@ void World::crash(NodeId id) {
   // Messages whose syncs completed by now leave (their kDepart may simply come later in this
   // instant); the others die with the node, which had not really made its data durable.
   depart(id, n.incarnation);
-  for (const Held& message : n.held) {
+  for (std::size_t i = n.held_head; i < n.held.size(); ++i) {
+    const std::uint64_t slot = n.held[i].slot;
     ++stats_.messages_lost_in_crash;
-    trace_.record(now_, id.value, TraceKind::drop, message.to.value,
+    trace_.record(now_, id.value, TraceKind::drop, in_flight_[slot].to.value,
                   static_cast<std::uint64_t>(DropReason::sender_crashed));
+    free_slots_.push_back(static_cast<std::uint32_t>(slot));
   }
   n.held.clear();
+  n.held_head = 0;
   n.depart_queued_at = Nanos{-1};
   n.process.reset();
   n.up = false;
