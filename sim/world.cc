@@ -48,8 +48,7 @@ struct World::Node {
   // skipped when they surface; `live_timers` says which are still wanted.
   std::vector<Timer> timers;
   std::unordered_set<std::uint64_t> live_timers;  // lookup only: never iterated
-  // At most one wake event is valid per node: the one carrying the current generation.
-  std::uint64_t wake_generation = 0;
+  // The monotonic deadline its wake-up in the world's WakeAgenda is for (max: none).
   Nanos wake_pending_mono = Nanos::max();
   // Deliveries that reached the node while it was paused, in arrival order.
   std::vector<std::uint64_t> deferred_slots;
@@ -170,15 +169,28 @@ void World::at(Nanos when, std::function<void()> action) {
   queue_.push(when, kAction, 0, index);
 }
 
+World::Next World::next(Nanos deadline) const {
+  Next which = Next::nothing;
+  uint128 first = ~uint128{0};
+  if (!queue_.empty() && queue_.top().at <= deadline) {
+    which = Next::event;
+    first = event_key(queue_.top().at, queue_.top().seq);
+  }
+  if (!departures_.empty() && departures_.front().at <= deadline &&
+      event_key(departures_.front().at, departures_.front().seq) < first) {
+    which = Next::departure;
+    first = event_key(departures_.front().at, departures_.front().seq);
+  }
+  if (!wakes_.empty() && wakes_.top().at <= deadline &&
+      event_key(wakes_.top().at, wakes_.top().seq) < first) {
+    which = Next::wake;
+  }
+  return which;
+}
+
 void World::run_departures(Nanos deadline) {
-  while (!departures_.empty()) {
-    const Departure& next = departures_.front();
-    if (next.at > deadline) return;
-    if (!queue_.empty() &&
-        event_key(queue_.top().at, queue_.top().seq) < event_key(next.at, next.seq)) {
-      return;
-    }
-    const Departure due = next;
+  while (next(deadline) == Next::departure) {
+    const Departure due = departures_.front();
     std::pop_heap(departures_.begin(), departures_.end(), departure_after<Departure, Departure>);
     departures_.pop_back();
     LS_ASSERT_GE(due.at, now_);
@@ -187,18 +199,34 @@ void World::run_departures(Nanos deadline) {
   }
 }
 
+void World::run_event(Next which) {
+  started_ = true;
+  std::optional<NodeId> observed;
+  if (which == Next::wake) {
+    const WakeAgenda::Entry wake = wakes_.pop();
+    LS_ASSERT_GE(wake.at, now_);
+    now_ = wake.at;
+    ++stats_.events;
+    wake_timers(NodeId{wake.node});
+    observed = NodeId{wake.node};
+  } else {
+    LS_ASSERT(which == Next::event);
+    const Event event = queue_.pop();
+    LS_ASSERT_GE(event.at, now_);
+    now_ = event.at;
+    ++stats_.events;
+    dispatch(event);
+    if (event.kind != kAction) observed = NodeId{event.target};
+  }
+  if (observer_) observer_(observed);
+}
+
 bool World::step() {
   started_ = true;
   run_departures(Nanos::max());
-  if (queue_.empty()) return false;
-  const Event event = queue_.pop();
-  LS_ASSERT_GE(event.at, now_);
-  now_ = event.at;
-  ++stats_.events;
-  dispatch(event);
-  if (observer_) {
-    observer_(event.kind == kAction ? std::nullopt : std::optional<NodeId>(NodeId{event.target}));
-  }
+  const Next which = next(Nanos::max());
+  if (which == Next::nothing) return false;
+  run_event(which);
   return true;
 }
 
@@ -206,9 +234,10 @@ StopReason World::run_until(Nanos deadline) {
   stop_requested_ = false;
   for (;;) {
     run_departures(deadline);
-    if (queue_.empty() || queue_.top().at > deadline) break;
+    const Next which = next(deadline);
+    if (which == Next::nothing) break;
     if (stats_.events >= event_limit_) return StopReason::event_limit;
-    step();
+    run_event(which);
     if (stop_requested_) return StopReason::stopped;
   }
   if (deadline > now_) now_ = deadline;
@@ -219,9 +248,10 @@ StopReason World::run_until_quiescent() {
   stop_requested_ = false;
   for (;;) {
     run_departures(Nanos::max());
-    if (queue_.empty()) break;
+    const Next which = next(Nanos::max());
+    if (which == Next::nothing) break;
     if (stats_.events >= event_limit_) return StopReason::event_limit;
-    step();
+    run_event(which);
     if (stop_requested_) return StopReason::stopped;
   }
   return StopReason::quiescent;
@@ -240,9 +270,6 @@ void World::dispatch(const Event& event) {
       return;
     case kDeliverLocal:
       hand_over(NodeId{event.target}, event.arg);
-      return;
-    case kTimerWake:
-      wake_timers(NodeId{event.target}, event.arg);
       return;
     case kAction: {
       std::function<void()> action = std::move(actions_[event.arg]);
@@ -412,14 +439,13 @@ void World::reschedule_wake(Node& n) {
   if (deadline >= n.wake_pending_mono) return;
   const Nanos when = n.clock.true_time_for_monotonic(now_, deadline);
   if (when == Nanos::max()) return;
-  ++n.wake_generation;
   n.wake_pending_mono = deadline;
-  queue_.push(when, kTimerWake, n.id.value, n.wake_generation);
+  wakes_.set(n.id.value, when, queue_.take_seq());
 }
 
-void World::wake_timers(NodeId id, std::uint64_t generation) {
+void World::wake_timers(NodeId id) {
   Node& n = node(id);
-  if (generation != n.wake_generation || !n.up || n.paused) return;  // superseded
+  LS_ASSERT(n.up && !n.paused);  // crash and pause take the wake-up off the agenda
   n.wake_pending_mono = Nanos::max();
   const Nanos mono_now = n.clock.monotonic(now_);
   // Fire every due timer, earliest first. A handler may set new timers (pushed onto the heap) or
@@ -462,7 +488,7 @@ void World::crash(NodeId id) {
   }
   n.timers.clear();
   n.live_timers.clear();
-  ++n.wake_generation;
+  wakes_.erase(id.value);
   n.wake_pending_mono = Nanos::max();
   for (std::uint64_t slot : n.deferred_slots) release_slot(slot);
   n.deferred_slots.clear();
@@ -497,7 +523,7 @@ void World::pause(NodeId id) {
   trace_.record(now_, id.value, TraceKind::pause);
   n.paused = true;
   n.clock.pause(now_);
-  ++n.wake_generation;
+  wakes_.erase(id.value);
   n.wake_pending_mono = Nanos::max();
 }
 
@@ -525,7 +551,7 @@ void World::set_clock_drift(NodeId id, double ppm) {
   trace_.record(now_, id.value, TraceKind::clock_drift,
                 static_cast<std::uint64_t>(static_cast<std::int64_t>(ppm * 1000.0)));
   n.clock.set_drift(now_, ppm);
-  ++n.wake_generation;
+  wakes_.erase(id.value);
   n.wake_pending_mono = Nanos::max();
   reschedule_wake(n);
 }

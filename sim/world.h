@@ -3,9 +3,11 @@
 // simulator").
 //
 // Nodes are lockstep::Process objects driven through the Env interface (core/env.h); the world is
-// the Env's simulated implementation. Everything that happens is an Event in one queue ordered by
-// (true time, sequence number); every random draw comes from a stream derived from the master seed
-// by name (network, node i, disk i, nemesis, ...). Same seed, binary and inputs ⇒ same trace hash.
+// the Env's simulated implementation. Everything that happens runs in (true time, sequence number)
+// order: an Event from one queue, or a node's next timer wake-up (at most one per node, kept in a
+// WakeAgenda, sim/wake_agenda.h), or a departure of held messages (below); every random draw comes
+// from a stream derived from the master seed by name (network, node i, disk i, nemesis, ...).
+// Same seed, binary and inputs ⇒ same trace hash.
 //
 // Syncs take time (sim/disk.h): a node's sync returns at once but its data is durable only at the
 // sync's completion time. The node carries on as if it were already safe, so whatever it sends
@@ -45,6 +47,7 @@
 #include "sim/event_queue.h"
 #include "sim/network.h"
 #include "sim/trace.h"
+#include "sim/wake_agenda.h"
 
 namespace lockstep::sim {
 
@@ -189,16 +192,21 @@ class World {
     kDeliver,
     kDeliverAfterHold,
     kDeliverLocal,
-    kTimerWake,
     kAction,
   };
+  // Which queue holds what runs next: the events, the departures or the timer wake-ups.
+  enum class Next : std::uint8_t { nothing, event, departure, wake };
 
+  // The first in (time, sequence) order of the three, if due by `deadline`.
+  Next next(Nanos deadline) const;
   // Runs the departures ordered before the next event, up to `deadline`.
   void run_departures(Nanos deadline);
+  // Runs the next event or wake-up (`which` is one of them) and calls the observer.
+  void run_event(Next which);
   void dispatch(const Event& event);
   void deliver(NodeId to, std::uint64_t slot, ArrivalAttempt attempt);
   void hand_over(NodeId to, std::uint64_t slot);
-  void wake_timers(NodeId node_id, std::uint64_t generation);
+  void wake_timers(NodeId node_id);
   void start_node(NodeId node_id);
   void send(NodeId from, NodeId to, ByteView payload);
   // A slot holding a copy of the message, not yet in the network.
@@ -225,6 +233,7 @@ class World {
   std::deque<InFlight> in_flight_;  // slots referenced by held messages and queued deliveries
   std::vector<std::uint32_t> free_slots_;
   std::vector<Departure> departures_;  // a min-heap on (at, seq)
+  WakeAgenda wakes_;
   std::vector<std::function<void()>> actions_;
   std::vector<std::uint32_t> free_actions_;
   StepObserver observer_;
