@@ -91,12 +91,14 @@ void SimDisk::add_stored(std::uint64_t before, std::uint64_t after) {
   stored_bytes_ = stored_bytes_ - before + after;
 }
 
-void SimDisk::append(std::string_view file, ByteView data) {
+void SimDisk::append(std::string_view file, ByteView data) { append_parts(file, data, {}); }
+
+void SimDisk::append_parts(std::string_view file, ByteView head, ByteView body) {
   settle();
-  LS_ASSERT_MSG(stored_bytes_ + data.size() <= config_.capacity_bytes,
-                "disk full: " + std::to_string(stored_bytes_) + " + " +
-                    std::to_string(data.size()) + " bytes exceeds capacity_bytes " +
-                    std::to_string(config_.capacity_bytes));
+  const std::uint64_t bytes = head.size() + body.size();
+  LS_ASSERT_MSG(stored_bytes_ + bytes <= config_.capacity_bytes,
+                "disk full: " + std::to_string(stored_bytes_) + " + " + std::to_string(bytes) +
+                    " bytes exceeds capacity_bytes " + std::to_string(config_.capacity_bytes));
   Inode* inode = visible_inode(file);
   if (inode == nullptr) {
     const InodeId id = next_inode_++;
@@ -104,9 +106,10 @@ void SimDisk::append(std::string_view file, ByteView data) {
     visible_.emplace(std::string(file), id);
     journal_.push_back(MetaOp{MetaOp::Kind::create, std::string(file), {}, id});
   }
-  inode->tail.insert(inode->tail.end(), data.begin(), data.end());
-  stored_bytes_ += data.size();
-  stats_.bytes_written += data.size();
+  inode->tail.insert(inode->tail.end(), head.begin(), head.end());
+  inode->tail.insert(inode->tail.end(), body.begin(), body.end());
+  stored_bytes_ += bytes;
+  stats_.bytes_written += bytes;
 }
 
 void SimDisk::truncate(std::string_view file, std::uint64_t length) {

@@ -97,6 +97,7 @@ class SimDisk final : public Disk {
   bool exists(std::string_view file) const override;
   std::uint64_t size(std::string_view file) const override;
   void append(std::string_view file, ByteView data) override;
+  void append_parts(std::string_view file, ByteView head, ByteView body) override;
   void truncate(std::string_view file, std::uint64_t length) override;
   // Renaming a missing file is an assertion (a bug in the node's code); renaming onto itself is a
   // no-op. The file that `to` named before is gone at once and, once committed, for good.
