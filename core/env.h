@@ -31,6 +31,12 @@ class Disk {
   virtual std::uint64_t size(std::string_view file) const = 0;
   // Appends to the end of a file, creating it if missing.
   virtual void append(std::string_view file, ByteView data) = 0;
+  // Appends `head` and then `body` as one write (a record's header and payload, say, without
+  // copying them together first).
+  virtual void append_parts(std::string_view file, ByteView head, ByteView body) {
+    append(file, head);
+    append(file, body);
+  }
   // Cuts a file down to `length` bytes (no-op when already shorter).
   virtual void truncate(std::string_view file, std::uint64_t length) = 0;
   // Replaces `to` with `from` atomically once synced; `from` disappears.

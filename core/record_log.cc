@@ -39,13 +39,12 @@ Bytes encode_record(ByteView payload) {
 }
 
 void append_record(Disk& disk, std::string_view file, ByteView payload) {
-  // The header and the payload as two appends: the same bytes as encode_record(), no copy.
+  // The header and the payload as one write: the same bytes as encode_record(), no copy.
   LS_ASSERT_LE(payload.size(), kRecordPayloadBytesMax);
   std::array<std::byte, kRecordHeaderBytes> header;
   put_u32(header.data(), static_cast<std::uint32_t>(payload.size()));
   put_u32(header.data() + 4, record_crc(ByteView(header.data(), 4), payload));
-  disk.append(file, header);
-  if (!payload.empty()) disk.append(file, payload);
+  disk.append_parts(file, header, payload);
 }
 
 Recovered decode_records(ByteView data) {

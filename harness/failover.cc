@@ -224,6 +224,11 @@ FailoverTrial Trial::run() {
   row_.crashed_term = old.term;
   row_.crash_at = world_.now();
   world_.crash(old.leader);
+  // A crash made from here is no event, so the world calls no observer for it: look now, as
+  // after any fault, or the checker keeps the crashed replica's pointer until that node's next
+  // event (it used to get one soon, a timer wake-up left stale by the crash).
+  after_step(std::nullopt);
+  if (violation_) return fail(TrialOutcome::invalid, "");
 
   if (!run_until(Goal::failed_over, row_.crash_at + settings_.max_wait)) {
     return fail(TrialOutcome::timeout,

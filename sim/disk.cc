@@ -21,16 +21,43 @@ SimDisk::SimDisk(DiskConfig config, Clock clock, Rng latency_rng)
   LS_ASSERT(config_.torn_corruption >= 0.0 && config_.torn_corruption <= 1.0);
 }
 
-const SimDisk::Inode* SimDisk::visible_inode(std::string_view file) const {
-  const auto it = visible_.find(file);
-  if (it == visible_.end()) return nullptr;
-  const auto inode = inodes_.find(it->second);
+std::optional<SimDisk::Found> SimDisk::find_visible(std::string_view file) const {
+  InodeId id;
+  if (cached_id_ && cached_name_ == file) {
+    id = *cached_id_;
+  } else {
+    const auto it = visible_.find(file);
+    if (it == visible_.end()) return std::nullopt;
+    id = it->second;
+    cached_name_.assign(file);
+    cached_id_ = id;
+  }
+  const auto inode = inodes_.find(id);
   LS_ASSERT(inode != inodes_.end());
-  return &inode->second;
+  return Found{id, const_cast<Inode*>(&inode->second)};
+}
+
+const SimDisk::Inode* SimDisk::visible_inode(std::string_view file) const {
+  const std::optional<Found> found = find_visible(file);
+  return found ? found->inode : nullptr;
 }
 
 SimDisk::Inode* SimDisk::visible_inode(std::string_view file) {
-  return const_cast<Inode*>(std::as_const(*this).visible_inode(file));
+  const std::optional<Found> found = find_visible(file);
+  return found ? found->inode : nullptr;
+}
+
+Bytes SimDisk::take_spare() {
+  if (spare_.empty()) return {};
+  Bytes buffer = std::move(spare_.back());
+  spare_.pop_back();
+  return buffer;
+}
+
+void SimDisk::recycle(Bytes buffer) {
+  if (spare_.size() >= kSpareBuffersMax || buffer.capacity() > kSpareBufferBytesMax) return;
+  buffer.clear();
+  spare_.push_back(std::move(buffer));
 }
 
 std::uint64_t SimDisk::footprint(const Inode& inode) {
@@ -64,12 +91,14 @@ void SimDisk::add_stored(std::uint64_t before, std::uint64_t after) {
   stored_bytes_ = stored_bytes_ - before + after;
 }
 
-void SimDisk::append(std::string_view file, ByteView data) {
+void SimDisk::append(std::string_view file, ByteView data) { append_parts(file, data, {}); }
+
+void SimDisk::append_parts(std::string_view file, ByteView head, ByteView body) {
   settle();
-  LS_ASSERT_MSG(stored_bytes_ + data.size() <= config_.capacity_bytes,
-                "disk full: " + std::to_string(stored_bytes_) + " + " +
-                    std::to_string(data.size()) + " bytes exceeds capacity_bytes " +
-                    std::to_string(config_.capacity_bytes));
+  const std::uint64_t bytes = head.size() + body.size();
+  LS_ASSERT_MSG(stored_bytes_ + bytes <= config_.capacity_bytes,
+                "disk full: " + std::to_string(stored_bytes_) + " + " + std::to_string(bytes) +
+                    " bytes exceeds capacity_bytes " + std::to_string(config_.capacity_bytes));
   Inode* inode = visible_inode(file);
   if (inode == nullptr) {
     const InodeId id = next_inode_++;
@@ -77,9 +106,10 @@ void SimDisk::append(std::string_view file, ByteView data) {
     visible_.emplace(std::string(file), id);
     journal_.push_back(MetaOp{MetaOp::Kind::create, std::string(file), {}, id});
   }
-  inode->tail.insert(inode->tail.end(), data.begin(), data.end());
-  stored_bytes_ += data.size();
-  stats_.bytes_written += data.size();
+  inode->tail.insert(inode->tail.end(), head.begin(), head.end());
+  inode->tail.insert(inode->tail.end(), body.begin(), body.end());
+  stored_bytes_ += bytes;
+  stats_.bytes_written += bytes;
 }
 
 void SimDisk::truncate(std::string_view file, std::uint64_t length) {
@@ -101,6 +131,7 @@ void SimDisk::rename(std::string_view from, std::string_view to) {
   const auto it = visible_.find(from);
   LS_ASSERT_MSG(it != visible_.end(), "rename of missing file " + std::string(from));
   if (from == to) return;
+  forget_cached_name();
   const InodeId id = it->second;
   visible_.erase(it);
   visible_.insert_or_assign(std::string(to), id);
@@ -112,6 +143,7 @@ void SimDisk::remove(std::string_view file) {
   settle();
   const auto it = visible_.find(file);
   if (it == visible_.end()) return;
+  forget_cached_name();
   visible_.erase(it);
   journal_.push_back(MetaOp{MetaOp::Kind::remove, std::string(file), {}, 0});
   collect_garbage();
@@ -120,7 +152,7 @@ void SimDisk::remove(std::string_view file) {
 bool SimDisk::capture(Inode& inode) {
   if (inode.tail.empty() && inode.keep == inode.synced_size) return false;
   inode.in_flight.push_back(Patch{inode.keep, std::move(inode.tail)});
-  inode.tail.clear();
+  inode.tail = take_spare();
   inode.synced_size = inode.keep + inode.in_flight.back().bytes.size();
   inode.keep = inode.synced_size;
   return true;
@@ -166,8 +198,8 @@ void SimDisk::sync(std::string_view file) {
   settle();
   ++stats_.syncs;
   PendingSync pending;
-  const auto it = visible_.find(file);
-  if (it != visible_.end() && capture(inodes_.at(it->second))) pending.inode = it->second;
+  const std::optional<Found> found = find_visible(file);
+  if (found && capture(*found->inode)) pending.inode = found->id;
   pending.journal_ops = claim_journal_through(file);
   const Nanos latency = clock_ ? latency_.sample(latency_rng_) : Nanos::zero();
   pending.done_at = std::max(now(), sync_done_at_) + latency;
@@ -194,12 +226,14 @@ void SimDisk::complete(const PendingSync& sync) {
       LS_ASSERT(!inode.in_flight.empty());
       Patch& patch = inode.in_flight.front();
       LS_ASSERT_LE(patch.keep, inode.durable.size());
-      const std::uint64_t before = footprint(inode);
+      // Only the durable image and this patch change: the rest of the footprint stays.
+      const std::uint64_t before = inode.durable.size() + patch.bytes.size();
       stats_.bytes_synced += patch.bytes.size();
       inode.durable.resize(patch.keep);
       inode.durable.insert(inode.durable.end(), patch.bytes.begin(), patch.bytes.end());
+      recycle(std::move(patch.bytes));
       inode.in_flight.pop_front();
-      add_stored(before, footprint(inode));
+      add_stored(before, inode.durable.size());
     }
   }
   if (sync.journal_ops == 0) return;
@@ -218,6 +252,7 @@ std::vector<std::string> SimDisk::list() const {
 }
 
 void SimDisk::collect_garbage() {
+  forget_cached_name();
   std::set<InodeId> live;
   for (const auto& [name, id] : visible_) live.insert(id);
   for (const auto& [name, id] : durable_) live.insert(id);
@@ -294,6 +329,7 @@ CrashLoss SimDisk::crash(Rng& rng) {
   sync_done_at_ = std::min(sync_done_at_, now());
   journal_.clear();
   journal_claimed_ = 0;
+  forget_cached_name();
   visible_ = durable_;
   collect_garbage();
   return loss;

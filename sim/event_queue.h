@@ -23,6 +23,12 @@ struct Event {
   std::uint64_t arg = 0;
 };
 
+// (time, seq) as one 128-bit key: one wide comparison instead of two branches. Times are never
+// negative (the queue asserts it), so the unsigned view orders them correctly.
+inline uint128 event_key(Nanos at, std::uint64_t seq) {
+  return (static_cast<uint128>(static_cast<std::uint64_t>(at.count)) << 64) | seq;
+}
+
 class EventQueue {
  public:
   void push(Nanos at, std::uint32_t kind, std::uint32_t target, std::uint64_t arg) {
@@ -30,6 +36,10 @@ class EventQueue {
     heap_.push_back(Event{at, next_seq_++, kind, target, arg});
     sift_up(heap_.size() - 1);
   }
+
+  // Takes the next sequence number for something the caller queues on its own (the world's
+  // departures): ordered by event_key(at, seq), it keeps its place among these events.
+  std::uint64_t take_seq() { return next_seq_++; }
 
   bool empty() const { return heap_.empty(); }
   std::size_t size() const { return heap_.size(); }
@@ -51,11 +61,8 @@ class EventQueue {
   // A 4-ary heap: shallower than a binary heap and its children share a cache line or two.
   static constexpr std::size_t kArity = 4;
 
-  // (time, seq) as one 128-bit key: one wide comparison instead of two branches. Times are
-  // never negative (the world asserts it), so the unsigned view orders them correctly.
-  static bool before(const Event& a, const Event& b) { return key(a) < key(b); }
-  static uint128 key(const Event& e) {
-    return (static_cast<uint128>(static_cast<std::uint64_t>(e.at.count)) << 64) | e.seq;
+  static bool before(const Event& a, const Event& b) {
+    return event_key(a.at, a.seq) < event_key(b.at, b.seq);
   }
 
   void sift_up(std::size_t i) {

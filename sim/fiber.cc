@@ -1,5 +1,6 @@
 #include "sim/fiber.h"
 
+#include <algorithm>
 #include <exception>
 
 #include <boost/context/fiber.hpp>
@@ -164,7 +165,7 @@ void FiberHost::on_message(Env&, NodeId from, ByteView payload) {
     fiber.received = Received{from, Bytes(payload.begin(), payload.end())};
     if (fiber.timer != 0) {
       env_->cancel_timer(TimerId{fiber.timer});
-      timer_waiters_.erase(fiber.timer);
+      std::erase_if(timer_waiters_, [&fiber](const auto& w) { return w.first == fiber.timer; });
       fiber.timer = 0;
     }
     resume(fiber);
@@ -178,7 +179,8 @@ void FiberHost::on_message(Env&, NodeId from, ByteView payload) {
 }
 
 void FiberHost::on_timer(Env&, TimerId id) {
-  auto it = timer_waiters_.find(id.value);
+  const auto it = std::find_if(timer_waiters_.begin(), timer_waiters_.end(),
+                               [id](const auto& w) { return w.first == id.value; });
   if (it == timer_waiters_.end()) return;
   Fiber& fiber = *it->second;
   timer_waiters_.erase(it);
@@ -189,7 +191,7 @@ void FiberHost::on_timer(Env&, TimerId id) {
 
 void FiberContext::sleep(Nanos duration) {
   fiber_.timer = env().set_timer(duration).value;
-  host_.timer_waiters_[fiber_.timer] = &fiber_;
+  host_.timer_waiters_.emplace_back(fiber_.timer, &fiber_);
   host_.suspend(fiber_);
 }
 
@@ -207,7 +209,7 @@ std::optional<Received> FiberContext::receive(Nanos timeout, const MessageFilter
   fiber_.accept = &accept;
   if (timeout != Nanos::max()) {
     fiber_.timer = env().set_timer(timeout).value;
-    host_.timer_waiters_[fiber_.timer] = &fiber_;
+    host_.timer_waiters_.emplace_back(fiber_.timer, &fiber_);
   }
   host_.suspend(fiber_);
   fiber_.accept = nullptr;

@@ -20,9 +20,9 @@
 #include <cstddef>
 #include <deque>
 #include <functional>
-#include <map>
 #include <memory>
 #include <optional>
+#include <utility>
 #include <vector>
 
 #include "core/env.h"
@@ -71,7 +71,9 @@ class FiberHost : public Process {
   FiberLimits limits_;
   Env* env_ = nullptr;  // the Env outlives the process (it belongs to the node, not the process)
   std::vector<std::unique_ptr<Fiber>> fibers_;
-  std::map<std::uint64_t, Fiber*> timer_waiters_;
+  // (timer id, the fiber it wakes): a few at most, one per sleeping fiber; a flat list, since a
+  // map allocated a node per wait.
+  std::vector<std::pair<std::uint64_t, Fiber*>> timer_waiters_;
   std::deque<Received> mailbox_;
   std::size_t mailbox_dropped_ = 0;
   Fiber* running_ = nullptr;

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <string>
-#include <unordered_set>
 
 #include <fmt/format.h>
 
@@ -19,6 +18,33 @@ std::string_view to_string(StopReason reason) {
   }
   return "?";
 }
+
+namespace {
+
+// The ids of a node's timers still wanted, ascending. Ids only grow, so adding one appends; and a
+// node has few timers live at once, so the searches are short. (An unordered_set allocated a
+// node per timer, which showed in profiles.)
+class LiveTimers {
+ public:
+  void insert(std::uint64_t id) {
+    LS_ASSERT(ids_.empty() || ids_.back() < id);
+    ids_.push_back(id);
+  }
+  bool contains(std::uint64_t id) const { return std::binary_search(ids_.begin(), ids_.end(), id); }
+  // Whether it was live.
+  bool erase(std::uint64_t id) {
+    const auto it = std::lower_bound(ids_.begin(), ids_.end(), id);
+    if (it == ids_.end() || *it != id) return false;
+    ids_.erase(it);
+    return true;
+  }
+  void clear() { ids_.clear(); }
+
+ private:
+  std::vector<std::uint64_t> ids_;
+};
+
+}  // namespace
 
 struct World::Node {
   Node(NodeId node_id, std::string node_name, ProcessFactory node_factory, NodeClock node_clock,
@@ -47,17 +73,20 @@ struct World::Node {
   // Pending timers as a min-heap on monotonic deadline. Cancelled timers stay in the heap and are
   // skipped when they surface; `live_timers` says which are still wanted.
   std::vector<Timer> timers;
-  std::unordered_set<std::uint64_t> live_timers;  // lookup only: never iterated
-  // At most one wake event is valid per node: the one carrying the current generation.
-  std::uint64_t wake_generation = 0;
+  LiveTimers live_timers;
+  // The monotonic deadline its wake-up in the world's WakeAgenda is for (max: none).
   Nanos wake_pending_mono = Nanos::max();
   // Deliveries that reached the node while it was paused, in arrival order.
   std::vector<std::uint64_t> deferred_slots;
   // Messages it sent while a sync was in flight, in send order (so departs_at never decreases),
-  // and the latest time a kDepart event is queued for.
-  std::deque<Held> held;
+  // from held_head on: a vector emptied once they have all left, which unlike a deque does not
+  // allocate as it slides. And the latest time a departure is queued for.
+  std::vector<Held> held;
+  std::size_t held_head = 0;
   Nanos depart_queued_at = Nanos{-1};
   CrashLoss last_crash_loss;
+
+  bool holding() const { return held_head < held.size(); }
 };
 
 // The Env a node sees: a thin forwarding layer onto the world, bound to one node.
@@ -93,6 +122,10 @@ namespace {
 
 bool timer_after(const auto& a, const auto& b) {
   return a.deadline_mono > b.deadline_mono || (a.deadline_mono == b.deadline_mono && a.id > b.id);
+}
+
+bool departure_after(const auto& a, const auto& b) {
+  return event_key(a.at, a.seq) > event_key(b.at, b.seq);
 }
 
 }  // namespace
@@ -162,25 +195,75 @@ void World::at(Nanos when, std::function<void()> action) {
   queue_.push(when, kAction, 0, index);
 }
 
+World::Next World::next(Nanos deadline) const {
+  Next which = Next::nothing;
+  uint128 first = ~uint128{0};
+  if (!queue_.empty() && queue_.top().at <= deadline) {
+    which = Next::event;
+    first = event_key(queue_.top().at, queue_.top().seq);
+  }
+  if (!departures_.empty() && departures_.front().at <= deadline &&
+      event_key(departures_.front().at, departures_.front().seq) < first) {
+    which = Next::departure;
+    first = event_key(departures_.front().at, departures_.front().seq);
+  }
+  if (!wakes_.empty() && wakes_.top().at <= deadline &&
+      event_key(wakes_.top().at, wakes_.top().seq) < first) {
+    which = Next::wake;
+  }
+  return which;
+}
+
+void World::run_departures(Nanos deadline) {
+  while (next(deadline) == Next::departure) {
+    const Departure due = departures_.front();
+    std::pop_heap(departures_.begin(), departures_.end(), departure_after<Departure, Departure>);
+    departures_.pop_back();
+    LS_ASSERT_GE(due.at, now_);
+    now_ = due.at;
+    depart(due.sender, due.incarnation);
+  }
+}
+
+void World::run_event(Next which) {
+  started_ = true;
+  std::optional<NodeId> observed;
+  if (which == Next::wake) {
+    const WakeAgenda::Entry wake = wakes_.pop();
+    LS_ASSERT_GE(wake.at, now_);
+    now_ = wake.at;
+    ++stats_.events;
+    wake_timers(NodeId{wake.node});
+    observed = NodeId{wake.node};
+  } else {
+    LS_ASSERT(which == Next::event);
+    const Event event = queue_.pop();
+    LS_ASSERT_GE(event.at, now_);
+    now_ = event.at;
+    ++stats_.events;
+    dispatch(event);
+    if (event.kind != kAction) observed = NodeId{event.target};
+  }
+  if (observer_) observer_(observed);
+}
+
 bool World::step() {
   started_ = true;
-  if (queue_.empty()) return false;
-  const Event event = queue_.pop();
-  LS_ASSERT_GE(event.at, now_);
-  now_ = event.at;
-  ++stats_.events;
-  dispatch(event);
-  if (observer_) {
-    observer_(event.kind == kAction ? std::nullopt : std::optional<NodeId>(NodeId{event.target}));
-  }
+  run_departures(Nanos::max());
+  const Next which = next(Nanos::max());
+  if (which == Next::nothing) return false;
+  run_event(which);
   return true;
 }
 
 StopReason World::run_until(Nanos deadline) {
   stop_requested_ = false;
-  while (!queue_.empty() && queue_.top().at <= deadline) {
+  for (;;) {
+    run_departures(deadline);
+    const Next which = next(deadline);
+    if (which == Next::nothing) break;
     if (stats_.events >= event_limit_) return StopReason::event_limit;
-    step();
+    run_event(which);
     if (stop_requested_) return StopReason::stopped;
   }
   if (deadline > now_) now_ = deadline;
@@ -189,9 +272,12 @@ StopReason World::run_until(Nanos deadline) {
 
 StopReason World::run_until_quiescent() {
   stop_requested_ = false;
-  while (!queue_.empty()) {
+  for (;;) {
+    run_departures(Nanos::max());
+    const Next which = next(Nanos::max());
+    if (which == Next::nothing) break;
     if (stats_.events >= event_limit_) return StopReason::event_limit;
-    step();
+    run_event(which);
     if (stop_requested_) return StopReason::stopped;
   }
   return StopReason::quiescent;
@@ -210,12 +296,6 @@ void World::dispatch(const Event& event) {
       return;
     case kDeliverLocal:
       hand_over(NodeId{event.target}, event.arg);
-      return;
-    case kTimerWake:
-      wake_timers(NodeId{event.target}, event.arg);
-      return;
-    case kDepart:
-      depart(NodeId{event.target}, event.arg);
       return;
     case kAction: {
       std::function<void()> action = std::move(actions_[event.arg]);
@@ -248,45 +328,17 @@ void World::send(NodeId from, NodeId to, ByteView payload) {
   trace_.record(now_, from.value, TraceKind::send, to.value, payload.size());
   Node& sender = node(from);
   const Nanos sync_done_at = sender.disk.sync_done_at();
-  if (now_ < sync_done_at || !sender.held.empty()) {
-    // Held messages still waiting now depart at `now_` at the latest (their kDepart is queued
+  const std::uint64_t slot = take_slot(from, to, payload);
+  if (now_ < sync_done_at || sender.holding()) {
+    // Held messages still waiting now depart at `now_` at the latest (their departure is queued
     // for this instant): this one joins them, so it cannot overtake them.
-    hold(sender, to, payload, std::max(now_, sync_done_at));
+    hold(sender, slot, std::max(now_, sync_done_at));
     return;
   }
-  transmit(from, to, payload);
+  transmit(slot);
 }
 
-void World::hold(Node& sender, NodeId to, ByteView payload, Nanos departs_at) {
-  LS_ASSERT(sender.held.empty() || sender.held.back().departs_at <= departs_at);
-  ++stats_.messages_held;
-  trace_.record(now_, sender.id.value, TraceKind::hold, to.value,
-                static_cast<std::uint64_t>(departs_at.count));
-  sender.held.push_back(Held{to, departs_at, Bytes(payload.begin(), payload.end())});
-  if (sender.depart_queued_at != departs_at) {
-    queue_.push(departs_at, kDepart, sender.id.value, sender.incarnation);
-    sender.depart_queued_at = departs_at;
-  }
-}
-
-void World::depart(NodeId id, std::uint64_t incarnation) {
-  Node& sender = node(id);
-  // A crash dropped what this event was for (or sent it, when the sync completed in time).
-  if (!sender.up || sender.incarnation != incarnation) return;
-  while (!sender.held.empty() && sender.held.front().departs_at <= now_) {
-    const Held message = std::move(sender.held.front());
-    sender.held.pop_front();
-    transmit(id, message.to, message.payload);
-  }
-}
-
-void World::transmit(NodeId from, NodeId to, ByteView payload) {
-  const SendDecision decision = network_->on_send(now_, from, to, payload.size());
-  if (decision.copies == 0) {
-    trace_.record(now_, from.value, TraceKind::drop, to.value,
-                  static_cast<std::uint64_t>(decision.reason));
-    return;
-  }
+std::uint64_t World::take_slot(NodeId from, NodeId to, ByteView payload) {
   std::uint64_t slot;
   if (!free_slots_.empty()) {
     slot = free_slots_.back();
@@ -298,11 +350,53 @@ void World::transmit(NodeId from, NodeId to, ByteView payload) {
   InFlight& msg = in_flight_[slot];
   msg.from = from;
   msg.to = to;
+  msg.copies_left = 0;
+  msg.payload.assign(payload.begin(), payload.end());  // reuses the slot's buffer
+  return slot;
+}
+
+void World::hold(Node& sender, std::uint64_t slot, Nanos departs_at) {
+  LS_ASSERT(!sender.holding() || sender.held.back().departs_at <= departs_at);
+  ++stats_.messages_held;
+  trace_.record(now_, sender.id.value, TraceKind::hold, in_flight_[slot].to.value,
+                static_cast<std::uint64_t>(departs_at.count));
+  sender.held.push_back(Held{departs_at, slot});
+  if (sender.depart_queued_at != departs_at) {
+    departures_.push_back(Departure{departs_at, queue_.take_seq(), sender.id, sender.incarnation});
+    std::push_heap(departures_.begin(), departures_.end(), departure_after<Departure, Departure>);
+    sender.depart_queued_at = departs_at;
+  }
+}
+
+void World::depart(NodeId id, std::uint32_t incarnation) {
+  Node& sender = node(id);
+  // A crash dropped what this departure was for (or sent it, when the sync completed in time).
+  if (!sender.up || sender.incarnation != incarnation) return;
+  while (sender.holding() && sender.held[sender.held_head].departs_at <= now_) {
+    transmit(sender.held[sender.held_head].slot);
+    ++sender.held_head;
+  }
+  if (!sender.holding()) {
+    sender.held.clear();
+    sender.held_head = 0;
+  }
+}
+
+void World::transmit(std::uint64_t slot) {
+  InFlight& msg = in_flight_[slot];
+  LS_ASSERT_EQ(msg.copies_left, 0u);
+  const std::size_t bytes = msg.payload.size();
+  const SendDecision decision = network_->on_send(now_, msg.from, msg.to, bytes);
+  if (decision.copies == 0) {
+    trace_.record(now_, msg.from.value, TraceKind::drop, msg.to.value,
+                  static_cast<std::uint64_t>(decision.reason));
+    free_slots_.push_back(static_cast<std::uint32_t>(slot));
+    return;
+  }
   msg.copies_left = decision.copies;
-  msg.payload.assign(payload.begin(), payload.end());
   for (std::uint32_t c = 0; c < decision.copies; ++c) {
-    if (c > 0) trace_.record(now_, from.value, TraceKind::duplicate, to.value, payload.size());
-    queue_.push(decision.deliver_at[c], kDeliver, to.value, slot);
+    if (c > 0) trace_.record(now_, msg.from.value, TraceKind::duplicate, msg.to.value, bytes);
+    queue_.push(decision.deliver_at[c], kDeliver, msg.to.value, slot);
   }
 }
 
@@ -371,14 +465,13 @@ void World::reschedule_wake(Node& n) {
   if (deadline >= n.wake_pending_mono) return;
   const Nanos when = n.clock.true_time_for_monotonic(now_, deadline);
   if (when == Nanos::max()) return;
-  ++n.wake_generation;
   n.wake_pending_mono = deadline;
-  queue_.push(when, kTimerWake, n.id.value, n.wake_generation);
+  wakes_.set(n.id.value, when, queue_.take_seq());
 }
 
-void World::wake_timers(NodeId id, std::uint64_t generation) {
+void World::wake_timers(NodeId id) {
   Node& n = node(id);
-  if (generation != n.wake_generation || !n.up || n.paused) return;  // superseded
+  LS_ASSERT(n.up && !n.paused);  // crash and pause take the wake-up off the agenda
   n.wake_pending_mono = Nanos::max();
   const Nanos mono_now = n.clock.monotonic(now_);
   // Fire every due timer, earliest first. A handler may set new timers (pushed onto the heap) or
@@ -387,7 +480,7 @@ void World::wake_timers(NodeId id, std::uint64_t generation) {
     const Timer due = n.timers.front();
     std::pop_heap(n.timers.begin(), n.timers.end(), timer_after<Timer, Timer>);
     n.timers.pop_back();
-    if (n.live_timers.erase(due.id) == 0) continue;  // cancelled
+    if (!n.live_timers.erase(due.id)) continue;  // cancelled
     trace_.record(now_, id.value, TraceKind::timer, due.id);
     n.process->on_timer(*n.env, TimerId{due.id});
   }
@@ -402,12 +495,15 @@ void World::crash(NodeId id) {
   // Messages whose syncs completed by now leave (their kDepart may simply come later in this
   // instant); the others die with the node, which had not really made its data durable.
   depart(id, n.incarnation);
-  for (const Held& message : n.held) {
+  for (std::size_t i = n.held_head; i < n.held.size(); ++i) {
+    const std::uint64_t slot = n.held[i].slot;
     ++stats_.messages_lost_in_crash;
-    trace_.record(now_, id.value, TraceKind::drop, message.to.value,
+    trace_.record(now_, id.value, TraceKind::drop, in_flight_[slot].to.value,
                   static_cast<std::uint64_t>(DropReason::sender_crashed));
+    free_slots_.push_back(static_cast<std::uint32_t>(slot));
   }
   n.held.clear();
+  n.held_head = 0;
   n.depart_queued_at = Nanos{-1};
   n.process.reset();
   n.up = false;
@@ -418,7 +514,7 @@ void World::crash(NodeId id) {
   }
   n.timers.clear();
   n.live_timers.clear();
-  ++n.wake_generation;
+  wakes_.erase(id.value);
   n.wake_pending_mono = Nanos::max();
   for (std::uint64_t slot : n.deferred_slots) release_slot(slot);
   n.deferred_slots.clear();
@@ -453,7 +549,7 @@ void World::pause(NodeId id) {
   trace_.record(now_, id.value, TraceKind::pause);
   n.paused = true;
   n.clock.pause(now_);
-  ++n.wake_generation;
+  wakes_.erase(id.value);
   n.wake_pending_mono = Nanos::max();
 }
 
@@ -481,7 +577,7 @@ void World::set_clock_drift(NodeId id, double ppm) {
   trace_.record(now_, id.value, TraceKind::clock_drift,
                 static_cast<std::uint64_t>(static_cast<std::int64_t>(ppm * 1000.0)));
   n.clock.set_drift(now_, ppm);
-  ++n.wake_generation;
+  wakes_.erase(id.value);
   n.wake_pending_mono = Nanos::max();
   reschedule_wake(n);
 }

@@ -3,9 +3,11 @@
 // simulator").
 //
 // Nodes are lockstep::Process objects driven through the Env interface (core/env.h); the world is
-// the Env's simulated implementation. Everything that happens is an Event in one queue ordered by
-// (true time, sequence number); every random draw comes from a stream derived from the master seed
-// by name (network, node i, disk i, nemesis, ...). Same seed, binary and inputs ⇒ same trace hash.
+// the Env's simulated implementation. Everything that happens runs in (true time, sequence number)
+// order: an Event from one queue, or a node's next timer wake-up (at most one per node, kept in a
+// WakeAgenda, sim/wake_agenda.h), or a departure of held messages (below); every random draw comes
+// from a stream derived from the master seed by name (network, node i, disk i, nemesis, ...).
+// Same seed, binary and inputs ⇒ same trace hash.
 //
 // Syncs take time (sim/disk.h): a node's sync returns at once but its data is durable only at the
 // sync's completion time. The node carries on as if it were already safe, so whatever it sends
@@ -13,7 +15,10 @@
 // is held, traced `hold`, and leaves when the latest of them completes (the network's latency
 // counts from then). A message sent while others are still held waits behind them, so a link
 // stays FIFO. Timers and the handling of later events are not delayed, and neither is a held
-// message by a pause (it was handed over before the freeze).
+// message by a pause (it was handed over before the freeze). A departure is not an event: it
+// changes no process, so it is neither counted nor observed, but it runs in the (time, sequence)
+// place its hold took in the event order, so faults at the same instant see it where they would.
+// A held message waits in the in-flight slot it will travel in, so it is copied once.
 //
 // Node lifecycle:
 //  - crash:   the Process object is destroyed (volatile state gone); writes whose sync had not
@@ -42,6 +47,7 @@
 #include "sim/event_queue.h"
 #include "sim/network.h"
 #include "sim/trace.h"
+#include "sim/wake_agenda.h"
 
 namespace lockstep::sim {
 
@@ -161,39 +167,55 @@ class World {
     Nanos deadline_mono;
     std::uint64_t id = 0;
   };
+  // A message from its send until its last copy is delivered or dropped: held behind its
+  // sender's syncs (copies_left 0), then in the network.
   struct InFlight {
     NodeId from;
     NodeId to;
     std::uint32_t copies_left = 0;
     Bytes payload;
   };
-  // A message waiting for its sender's syncs in flight.
+  // A message waiting for its sender's syncs in flight, in its slot.
   struct Held {
-    NodeId to;
     Nanos departs_at;
-    Bytes payload;
+    std::uint64_t slot = 0;
+  };
+  // The instant a node's held messages leave, ordered with the events by (at, seq).
+  struct Departure {
+    Nanos at;
+    std::uint64_t seq = 0;
+    NodeId sender;
+    std::uint32_t incarnation = 0;  // the sender's when it held the messages
   };
   enum EventKind : std::uint32_t {
     kStart,
     kDeliver,
     kDeliverAfterHold,
     kDeliverLocal,
-    kTimerWake,
     kAction,
-    kDepart,  // arg: the sender's incarnation when it held the message
   };
+  // Which queue holds what runs next: the events, the departures or the timer wake-ups.
+  enum class Next : std::uint8_t { nothing, event, departure, wake };
 
+  // The first in (time, sequence) order of the three, if due by `deadline`.
+  Next next(Nanos deadline) const;
+  // Runs the departures ordered before the next event, up to `deadline`.
+  void run_departures(Nanos deadline);
+  // Runs the next event or wake-up (`which` is one of them) and calls the observer.
+  void run_event(Next which);
   void dispatch(const Event& event);
   void deliver(NodeId to, std::uint64_t slot, ArrivalAttempt attempt);
   void hand_over(NodeId to, std::uint64_t slot);
-  void wake_timers(NodeId node_id, std::uint64_t generation);
+  void wake_timers(NodeId node_id);
   void start_node(NodeId node_id);
   void send(NodeId from, NodeId to, ByteView payload);
-  // Hands a message to the network: it leaves now.
-  void transmit(NodeId from, NodeId to, ByteView payload);
-  void hold(Node& sender, NodeId to, ByteView payload, Nanos departs_at);
+  // A slot holding a copy of the message, not yet in the network.
+  std::uint64_t take_slot(NodeId from, NodeId to, ByteView payload);
+  // Hands the message in `slot` to the network: it leaves now.
+  void transmit(std::uint64_t slot);
+  void hold(Node& sender, std::uint64_t slot, Nanos departs_at);
   // Sends the sender's held messages whose time has come.
-  void depart(NodeId sender, std::uint64_t incarnation);
+  void depart(NodeId sender, std::uint32_t incarnation);
   TimerId set_timer(NodeId node_id, Nanos delay);
   void reschedule_wake(Node& node);
   void release_slot(std::uint64_t slot);
@@ -208,8 +230,10 @@ class World {
   std::uint64_t event_limit_ = ~0ULL;
   std::unique_ptr<Network> network_;
   std::vector<std::unique_ptr<Node>> nodes_;
-  std::deque<InFlight> in_flight_;  // slots referenced by queued deliveries
+  std::deque<InFlight> in_flight_;  // slots referenced by held messages and queued deliveries
   std::vector<std::uint32_t> free_slots_;
+  std::vector<Departure> departures_;  // a min-heap on (at, seq)
+  WakeAgenda wakes_;
   std::vector<std::function<void()>> actions_;
   std::vector<std::uint32_t> free_actions_;
   StepObserver observer_;
