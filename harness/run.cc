@@ -8,6 +8,7 @@
 
 #include "core/assert.h"
 #include "core/duration.h"
+#include "core/join.h"
 #include "harness/append_workload.h"
 #include "harness/lock_linearizability.h"
 #include "harness/lock_run.h"
@@ -28,6 +29,33 @@ LatencySummary summarize_latencies(std::vector<Nanos> latencies) {
   s.p99 = latencies[std::min(latencies.size() - 1, latencies.size() * 99 / 100)];
   s.max = latencies.back();
   return s;
+}
+
+PropertyOutcome judge_properties(const std::vector<PropertyVerdict>& verdicts,
+                                 const std::optional<Property>& expected_violation, bool finished) {
+  std::vector<std::string_view> failed;
+  std::vector<std::string_view> undecided;
+  bool expected_failed = false;
+  for (const PropertyVerdict& v : verdicts) {
+    if (v.verdict == Verdict::fail) {
+      failed.push_back(property_name(v.property));
+      expected_failed = expected_failed || v.property == expected_violation;
+    }
+    if (v.verdict == Verdict::unknown) undecided.push_back(property_name(v.property));
+  }
+  PropertyOutcome out;
+  if (!failed.empty()) {
+    out.observed = "violation of " + join(failed, ", ");
+  } else if (!finished) {
+    out.observed = "incomplete (event limit)";
+  } else if (!undecided.empty()) {
+    out.observed = fmt::format("undecided: {} unknown", join(undecided, ", "));
+  } else {
+    out.observed = "pass";
+  }
+  out.as_expected = expected_violation ? expected_failed
+                                       : failed.empty() && undecided.empty() && finished;
+  return out;
 }
 
 std::string_view to_string(Verdict verdict) {
@@ -425,30 +453,18 @@ RunResult Run::execute() {
   result.clients = lock_ ? lock_->client_stats() : client_stats();
   if (lock_) result.history = lock_service_history(lock_->history());
 
-  std::vector<Property> failed;
   for (Property p : scenario_.checks.properties) {
     const auto it = verdicts_.find(p);
     LS_ASSERT(it != verdicts_.end());
     result.properties.push_back(it->second);
-    if (it->second.verdict == Verdict::fail) failed.push_back(p);
   }
   result.expected = scenario_.expect.violation
                         ? fmt::format("violation of {}", property_name(*scenario_.expect.violation))
                         : "pass";
-  if (failed.empty()) {
-    result.observed = finished ? "pass" : "incomplete (event limit)";
-  } else {
-    result.observed = "violation of ";
-    for (std::size_t i = 0; i < failed.size(); ++i) {
-      result.observed += (i ? ", " : "") + std::string(property_name(failed[i]));
-    }
-  }
-  if (scenario_.expect.violation) {
-    result.as_expected = std::find(failed.begin(), failed.end(), *scenario_.expect.violation) !=
-                         failed.end();
-  } else {
-    result.as_expected = failed.empty() && finished;
-  }
+  PropertyOutcome outcome =
+      judge_properties(result.properties, scenario_.expect.violation, finished);
+  result.observed = std::move(outcome.observed);
+  result.as_expected = outcome.as_expected;
   if (scenario_.expect.bounds_leader_changes()) {
     result.leadership = judge_leadership(scenario_.expect, leader_changes_counted_);
     result.expected += ", " + leader_bounds_text(scenario_.expect);

@@ -39,6 +39,18 @@ struct PropertyVerdict {
   std::string detail;  // what was checked, or what broke
 };
 
+// What the property verdicts add up to, against the verdict the scenario expects: `observed` is
+// "pass", "violation of <property>[, <property>]", "undecided: <property> unknown" (a check ran
+// out of budget and no property failed) or "incomplete (event limit)". A run that expects a
+// pass must show one: an undecided or incomplete run is not as expected. A run that expects a
+// violation is as expected when that property failed, whatever the others say.
+struct PropertyOutcome {
+  std::string observed;
+  bool as_expected = false;
+};
+PropertyOutcome judge_properties(const std::vector<PropertyVerdict>& verdicts,
+                                 const std::optional<Property>& expected_violation, bool finished);
+
 // The expectation on leader changes (Expectation::leader_changes_min/max), judged like a
 // property and shown as its own row.
 struct LeadershipVerdict {
