@@ -136,8 +136,14 @@ LockCheck check_session_safety(const LockHistory& h, const LockCheckContext& c) 
     if (is<service::lock::BeginLeadership>(a.command) && a.code == Code::ok) {
       leadership_from = a.at;
     }
-    if (a.code == Code::ok && is<service::lock::KeepAlive>(a.command)) lease_from[a.session] = a.at;
-    if (a.code == Code::ok && a.opened.value != 0) lease_from[a.opened] = a.at;
+    // A lease runs from the apply that started its timer. A retried KeepAlive answered from the
+    // record, or a retried OpenSession answered with the session it opened, restarts nothing
+    // (LockStateMachine::keep_alive and open_session run once): counting them would fail an
+    // expiry that kept the TTL.
+    if (a.code == Code::ok && !a.from_record && is<service::lock::KeepAlive>(a.command)) {
+      lease_from[a.session] = a.at;
+    }
+    if (a.code == Code::ok && a.opened.value != 0) lease_from.emplace(a.opened, a.at);
     const auto* create = std::get_if<service::lock::Create>(&a.command);
     const bool ephemeral_made = create != nullptr && create->ephemeral && a.code == Code::ok &&
                                 !a.from_record;

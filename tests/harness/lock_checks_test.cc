@@ -248,6 +248,21 @@ TEST(LockChecks, SessionSafetyTimesALeaseWithoutKeepAliveFromTheOpening) {
                            {"client 0 (session 11) expired at 2.900s, 1.900s after"}));
 }
 
+TEST(LockChecks, SessionSafetyTimesTheLeaseFromTheApplyThatStartedIt) {
+  // The state machine restarts a lease only when a KeepAlive runs or a session opens; a retry
+  // answered from the record, or a retried opening answered with the same session, does not. An
+  // expiry 2 s after the KeepAlive that ran keeps the 2 s TTL whatever retries came after it.
+  LockHistory h = with_clients();
+  h.applied = {opening(1, Nanos{0}, kS0), applied(2, seconds(1), kS0, 1, lk::KeepAlive{}),
+               from_record(applied(3, milliseconds(2500), kS0, 1, lk::KeepAlive{})),
+               expiry(4, seconds(3), kS0)};
+  EXPECT_TRUE(passes(check_session_safety(h, context())));
+
+  h.applied = {opening(1, Nanos{0}, kS0), opening(2, milliseconds(1500), kS0),
+               expiry(3, seconds(2), kS0)};
+  EXPECT_TRUE(passes(check_session_safety(h, context())));
+}
+
 TEST(LockChecks, SessionSafetyFailsAnExpiryWithinGraceOfANewLeader) {
   LockHistory h = with_clients();
   h.applied = {opening(1, Nanos{0}, kS0), applied(2, seconds(1), kS0, 1, lk::KeepAlive{}),
