@@ -314,7 +314,9 @@ Handoffs measure_handoffs(const LockHistory& h) {
       const std::string* withdrawn = nullptr;
       if (const auto* r = std::get_if<service::lock::Release>(&a.command)) withdrawn = &r->path;
       if (const auto* r = std::get_if<service::lock::Resign>(&a.command)) withdrawn = &r->path;
-      if (withdrawn != nullptr) {
+      // Only an ok withdraws: a Resign of a wait an Acquire queued is refused (not_held) and the
+      // acquire still waits.
+      if (withdrawn != nullptr && a.code == Code::ok) {
         std::erase_if(queues[*withdrawn], [&](const Waiting& w) { return w.session == a.session; });
       }
       if (is<service::lock::CloseSession>(a.command) && a.code == Code::ok) drop_session(a.session);

@@ -552,6 +552,29 @@ TEST(LockChecks, LockHandoffFailsAWakeUpWithoutAGrant) {
                             "granted"}));
 }
 
+TEST(LockChecks, LockHandoffKeepsAWaiterWhoseWithdrawalWasRefused) {
+  // Client 1 queued by Acquire, so its Resign is refused (not_held): it still waits, and client
+  // 0's release hands the lock to it from the queue.
+  LockHistory h = with_clients();
+  h.applied = {applied(1, milliseconds(1), kS0, 1, lk::Acquire{kLock}, Code::ok,
+                       {granted(1, kLock, kS0)}),
+               applied(2, milliseconds(2), kS1, 1, lk::Acquire{kLock}, Code::waiting),
+               applied(3, milliseconds(3), kS2, 1, lk::Acquire{kLock}, Code::waiting),
+               applied(4, milliseconds(4), kS1, 2, lk::Resign{kLock}, Code::not_held),
+               applied(5, milliseconds(5), kS0, 2, lk::Release{kLock}, Code::ok,
+                       {event(2, EventKind::lock_released, kLock, kS0, Cause::released),
+                        granted(3, kLock, kS1)})};
+  h.wakeups[{kS1, 1}] = 1;
+  EXPECT_TRUE(passes(check_lock_handoff(h, context())));
+
+  // So client 2 being granted there instead overtakes it.
+  h.applied[4].events[1].session = kS2;
+  h.wakeups = {{{kS2, 1}, 1}};
+  EXPECT_TRUE(fails_naming(check_lock_handoff(h, context()),
+                           {"client 2 (session 13) (queued at index 3) was granted at index 5 "
+                            "while client 1 (session 12) (queued at index 2) still waited"}));
+}
+
 TEST(LockChecks, LockHandoffFailsAMedianAboveItsBound) {
   LockCheckContext c = context();
   c.handoff_p50_max = milliseconds(39);
