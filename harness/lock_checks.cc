@@ -301,6 +301,15 @@ Handoffs measure_handoffs(const LockHistory& h) {
     }
   };
   std::set<std::pair<SessionId, std::uint64_t>> granted_waits;
+  // Waits that ended without a grant but with a completion the waiter is woken by: withdrawn by
+  // the session's Release or Resign (cancelled), or the node deleted under it (no_node).
+  std::set<std::pair<SessionId, std::uint64_t>> ended_waits;
+  const auto end_waits = [&](std::deque<Waiting>& q, auto&& which) {
+    for (const Waiting& w : q) {
+      if (which(w)) ended_waits.insert({w.session, w.request});
+    }
+    std::erase_if(q, which);
+  };
   for (const AppliedRecord& a : h.applied) {
     // Queue changes the command itself makes (before its grants).
     if (!a.from_record && is_client_session(a.session)) {
@@ -317,7 +326,7 @@ Handoffs measure_handoffs(const LockHistory& h) {
       // Only an ok withdraws: a Resign of a wait an Acquire queued is refused (not_held) and the
       // acquire still waits.
       if (withdrawn != nullptr && a.code == Code::ok) {
-        std::erase_if(queues[*withdrawn], [&](const Waiting& w) { return w.session == a.session; });
+        end_waits(queues[*withdrawn], [&](const Waiting& w) { return w.session == a.session; });
       }
       if (is<service::lock::CloseSession>(a.command) && a.code == Code::ok) drop_session(a.session);
     }
@@ -327,7 +336,12 @@ Handoffs measure_handoffs(const LockHistory& h) {
     }
     const auto* release = std::get_if<service::lock::Release>(&a.command);
     for (const Event& e : a.events) {
-      if (e.kind == EventKind::node_deleted) queues.erase(e.path);
+      if (e.kind == EventKind::node_deleted) {
+        if (const auto q = queues.find(e.path); q != queues.end()) {
+          end_waits(q->second, [](const Waiting&) { return true; });
+          queues.erase(q);
+        }
+      }
       if (e.kind != EventKind::lock_acquired) continue;
       std::deque<Waiting>& q = queues[e.path];
       const auto it = std::find_if(q.begin(), q.end(),
@@ -361,9 +375,11 @@ Handoffs measure_handoffs(const LockHistory& h) {
     if (n > 1) {
       out.wake_broken = fmt::format("{} was woken {} times for request {}", who(h, waiter.first),
                                     n, waiter.second);
-    } else if (!granted_waits.contains(waiter)) {
-      out.wake_broken = fmt::format("{} was woken for request {}, which was never granted",
-                                    who(h, waiter.first), waiter.second);
+    } else if (!granted_waits.contains(waiter) && !ended_waits.contains(waiter)) {
+      out.wake_broken = fmt::format(
+          "{} was woken for request {}, which was neither granted nor withdrawn nor left without "
+          "its node",
+          who(h, waiter.first), waiter.second);
     }
   }
   return out;

@@ -20,7 +20,8 @@
 //                    order: none missing, none twice, none out of order (a resync event, which
 //                    says "events were dropped, re-read", resets the expectation).
 //  lock_handoff      Grants from a lock's wait queue follow the queue (FIFO); a waiter is woken
-//                    only by its own grant and each handoff wakes at most one client; and the
+//                    only by the end of its own wait (its grant, its withdrawal, or its node's
+//                    deletion), at most once, so each handoff wakes at most one client; and the
 //                    handoff times — a holder's release call to the next waiter's acquire
 //                    returning — stay within checks.handoff_p50_max (median) and handoff_max.
 //  durability        Every acknowledged write is in the log at the index it was acknowledged at;

@@ -548,8 +548,41 @@ TEST(LockChecks, LockHandoffFailsAWakeUpWithoutAGrant) {
   LockHistory h = handoffs();
   h.wakeups[{kS3, 9}] = 1;
   EXPECT_TRUE(fails_naming(check_lock_handoff(h, context()),
-                           {"client 3 (session 14) was woken for request 9, which was never "
+                           {"client 3 (session 14) was woken for request 9, which was neither "
                             "granted"}));
+}
+
+TEST(LockChecks, LockHandoffAllowsTheWakeUpOfAWaitThatEndedWithoutAGrant) {
+  // Client 1 waits for the lock on client 0's ephemeral node; client 2 is handed client 0's other
+  // lock (so there is a handoff to judge) and waits for client 3's.
+  const std::string node = "/ls/local/locks/e";
+  LockHistory h = with_clients();
+  h.applied = {
+      applied(1, milliseconds(1), kS0, 1, lk::Create{node, {}, true, false}, Code::ok,
+              {event(1, EventKind::node_created, node)}),
+      applied(2, milliseconds(2), kS0, 2, lk::Acquire{node}, Code::ok, {granted(2, node, kS0)}),
+      applied(3, milliseconds(3), kS1, 1, lk::Acquire{node}, Code::waiting),
+      applied(4, milliseconds(4), kS0, 3, lk::Acquire{kLock}, Code::ok, {granted(3, kLock, kS0)}),
+      applied(5, milliseconds(5), kS2, 1, lk::Acquire{kLock}, Code::waiting),
+      applied(6, milliseconds(6), kS3, 1, lk::Acquire{kOther}, Code::ok,
+              {granted(4, kOther, kS3)}),
+      applied(7, milliseconds(7), kS2, 2, lk::Acquire{kOther}, Code::waiting),
+      applied(8, milliseconds(8), kS0, 4, lk::Release{kLock}, Code::ok,
+              {event(5, EventKind::lock_released, kLock, kS0, Cause::released),
+               granted(6, kLock, kS2)}),
+      // Client 2 withdraws its wait for the other lock: its acquire completes `cancelled`.
+      applied(9, milliseconds(9), kS2, 3, lk::Release{kOther}),
+      // Client 0 expires: its node goes, and client 1's acquire completes `no_node`.
+      expiry(10, seconds(3), kS0,
+             {event(7, EventKind::lock_released, node, kS0, Cause::node_deleted),
+              event(8, EventKind::node_deleted, node)})};
+  h.wakeups = {{{kS1, 1}, 1}, {{kS2, 1}, 1}, {{kS2, 2}, 1}};
+  EXPECT_TRUE(passes(check_lock_handoff(h, context())));
+
+  // Woken twice for its ended wait is still twice.
+  h.wakeups[{kS1, 1}] = 2;
+  EXPECT_TRUE(fails_naming(check_lock_handoff(h, context()),
+                           {"client 1 (session 12) was woken 2 times for request 1"}));
 }
 
 TEST(LockChecks, LockHandoffKeepsAWaiterWhoseWithdrawalWasRefused) {
