@@ -129,10 +129,31 @@ LockCheck check_session_safety(const LockHistory& h, const LockCheckContext& c) 
   std::optional<Nanos> leadership_from;         // last BeginLeadership applied
   std::map<std::string, Nanos> delay_from;      // lock released by an expiry
   std::map<SessionId, std::set<std::string>> ephemerals;
+  struct Ended {
+    Nanos at;
+    std::uint64_t index = 0;
+    const char* how = "";
+  };
+  std::map<SessionId, Ended> ended;  // by an expiry or the client's own CloseSession
   std::uint64_t expiries = 0;
   std::uint64_t delays = 0;
   Nanos closest = Nanos::max();  // smallest margin seen over a bound
   for (const AppliedRecord& a : h.applied) {
+    // A session that ended accepts nothing more: its client's writes under it must be refused
+    // (session_expired), or a holder whose lease was cut could still change the state. A retry
+    // answered from the record repeats an answer given while the session lived.
+    if (const auto it = ended.find(a.session);
+        it != ended.end() && a.code == Code::ok && !a.from_record) {
+      return fail(fmt::format("{} ended at {} ({}, index {}), but its request {} ({}) was "
+                              "accepted at {} (index {})",
+                              who(h, a.session), approx(it->second.at), it->second.how,
+                              it->second.index, a.request, service::lock::command_name(a.command),
+                              approx(a.at), a.index));
+    }
+    if (is<service::lock::CloseSession>(a.command) && a.code == Code::ok &&
+        is_client_session(a.session)) {
+      ended.emplace(a.session, Ended{a.at, a.index, "closed"});
+    }
     if (is<service::lock::BeginLeadership>(a.command) && a.code == Code::ok) {
       leadership_from = a.at;
     }
@@ -174,6 +195,7 @@ LockCheck check_session_safety(const LockHistory& h, const LockCheckContext& c) 
     if (expire == nullptr || a.code != Code::ok) continue;
     ++expiries;
     const SessionId s = expire->session;
+    ended.emplace(s, Ended{a.at, a.index, "expired"});
     if (const auto it = lease_from.find(s); it != lease_from.end()) {
       const Nanos lived = a.at - it->second;
       if (lived + slack(ttl) < ttl) {
@@ -200,7 +222,8 @@ LockCheck check_session_safety(const LockHistory& h, const LockCheckContext& c) 
   std::string margin = closest == Nanos::max() ? std::string()
                                                : fmt::format(" (closest margin {})", approx(closest));
   return pass(fmt::format("{} sessions expired, none before TTL (+ grace after a failover), "
-                          "ephemeral nodes deleted; {} locks re-granted after lock-delay{}",
+                          "ephemeral nodes deleted; {} locks re-granted after lock-delay{}; no "
+                          "request accepted under an ended session",
                           expiries, delays, margin));
 }
 

@@ -12,8 +12,10 @@
 //                    the session's last successful KeepAlive (or opening) was applied, and at
 //                    least TTL + grace after a BeginLeadership applied since; a lock whose holder
 //                    expired was not granted again within lock_delay; and the expiry deleted the
-//                    session's ephemeral nodes. Times are true times of the first apply; each
-//                    bound allows for the clocks' drift.
+//                    session's ephemeral nodes; and once a session expired or was closed, none
+//                    of its later commands was applied ok unless answered from the at-most-once
+//                    record. Times are true times of the first apply; each bound allows for the
+//                    clocks' drift.
 //  at_most_once      No (session, request) ran twice in the log: every apply of a request after
 //                    its first was answered from the at-most-once record.
 //  watch_delivery    Every event a watcher took is the next event matching its watch in commit

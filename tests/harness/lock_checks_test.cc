@@ -22,6 +22,7 @@ using lk::EventKind;
 
 constexpr const char* kLock = "/ls/local/locks/a";
 constexpr const char* kOther = "/ls/local/locks/b";
+constexpr const char* kNode = "/ls/local/n";
 
 // Sessions 11, 12, 13, 14 belong to clients 0, 1, 2, 3.
 constexpr SessionId kS0{11};
@@ -337,6 +338,41 @@ TEST(LockChecks, SessionSafetyAllowsForDriftUpToItsSlack) {
   EXPECT_TRUE(fails_naming(check_session_safety(h, c), {"expired at 1.995s"}));
 }
 
+TEST(LockChecks, SessionSafetyFailsARequestAcceptedAfterTheSessionExpired) {
+  LockHistory h = with_clients();
+  h.applied = {opening(1, Nanos{0}, kS0), expiry(2, seconds(3), kS0),
+               applied(3, milliseconds(3200), kS0, 7, lk::Set{kNode, {}, {}})};
+  EXPECT_TRUE(fails_naming(check_session_safety(h, context()),
+                           {"client 0 (session 11) ended at 3.000s (expired, index 2), but its "
+                            "request 7 (set) was accepted at 3.200s (index 3)"}));
+
+  // Refused, or a retry answered from the record: nothing new was accepted.
+  h.applied[2].code = Code::session_expired;
+  EXPECT_TRUE(passes(check_session_safety(h, context())));
+  h.applied[2] = from_record(applied(3, milliseconds(3200), kS0, 7, lk::Set{kNode, {}, {}}));
+  EXPECT_TRUE(passes(check_session_safety(h, context())));
+  // Other sessions go on.
+  h.applied[2] = applied(3, milliseconds(3200), kS1, 7, lk::Set{kNode, {}, {}});
+  EXPECT_TRUE(passes(check_session_safety(h, context())));
+  // An expiry the service refused ends nothing.
+  h.applied[1].code = Code::lease_extended;
+  h.applied[2].session = kS0;
+  EXPECT_TRUE(passes(check_session_safety(h, context())));
+}
+
+TEST(LockChecks, SessionSafetyFailsARequestAcceptedAfterTheSessionClosed) {
+  LockHistory h = with_clients();
+  h.applied = {opening(1, Nanos{0}, kS1), applied(2, seconds(1), kS1, 4, lk::CloseSession{}),
+               applied(3, seconds(2), kS1, 5, lk::Acquire{kLock}, Code::ok,
+                       {granted(3, kLock, kS1)})};
+  EXPECT_TRUE(fails_naming(check_session_safety(h, context()),
+                           {"client 1 (session 12) ended at 1.000s (closed, index 2), but its "
+                            "request 5 (acquire) was accepted at 2.000s (index 3)"}));
+  h.applied[2].code = Code::session_expired;
+  h.applied[2].events.clear();
+  EXPECT_TRUE(passes(check_session_safety(h, context())));
+}
+
 // ---- at_most_once --------------------------------------------------------------------------------
 
 TEST(LockChecks, AtMostOncePassesRetriesAnsweredFromTheRecord) {
@@ -376,8 +412,6 @@ TEST(LockChecks, AtMostOnceWithoutClientRequestsIsNotApplicable) {
 }
 
 // ---- watch_delivery ------------------------------------------------------------------------------
-
-constexpr const char* kNode = "/ls/local/n";
 
 // r1 created n, r2 created m, r3 changed n, r4 changed m, r5 changed n, r6 deleted n.
 LockHistory watched(std::vector<std::uint64_t> taken, std::uint32_t kinds = lk::kWatchableKinds,
