@@ -284,12 +284,15 @@ LockCheck check_watch_delivery(const LockHistory& h) {
             due == nullptr ? std::string("nothing more")
                            : fmt::format("r{} ({} {})", due->revision.value,
                                          service::lock::to_string(due->kind), due->path);
-        return fail(fmt::format(
-            "client {}'s watch {} on {} took r{} ({} {}) where {} was due: {}", w.client,
-            w.watch_id, w.path, got.revision.value, service::lock::to_string(got.kind), got.path,
-            expected,
-            due != nullptr && got.revision < due->revision ? "an event twice or out of order"
-                                                           : "an event was lost"));
+        // At or before the last one taken: a repeat or a reordering. Past the one due: that one
+        // was lost. Otherwise it is no event the watch matched.
+        const std::string_view what =
+            got.revision <= after                               ? "an event twice or out of order"
+            : due != nullptr && due->revision < got.revision    ? "an event was lost"
+                                                                : "an event the watch was never due";
+        return fail(fmt::format("client {}'s watch {} on {} took r{} ({} {}) where {} was due: {}",
+                                w.client, w.watch_id, w.path, got.revision.value,
+                                service::lock::to_string(got.kind), got.path, expected, what));
       }
       after = got.revision;
     }

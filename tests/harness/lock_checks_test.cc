@@ -477,6 +477,16 @@ TEST(LockChecks, WatchDeliveryFailsAnEventTakenTwice) {
                            {"took r3", "where r5", "an event twice or out of order"}));
 }
 
+TEST(LockChecks, WatchDeliverySaysWhichWayAnEventWasWrong) {
+  // The last event again: a repeat, though nothing more is due.
+  EXPECT_TRUE(fails_naming(check_watch_delivery(watched({1, 3, 5, 6, 6})),
+                           {"took r6", "where nothing more was due: an event twice or out of order"}));
+  // An event of another node: neither lost nor repeated.
+  EXPECT_TRUE(fails_naming(check_watch_delivery(watched({1, 2})),
+                           {"took r2 (node_created /ls/local/m) where r3 (node_changed /ls/local/n) "
+                            "was due: an event the watch was never due"}));
+}
+
 TEST(LockChecks, WatchDeliveryFailsEventsOutOfOrder) {
   EXPECT_TRUE(fails_naming(check_watch_delivery(watched({1, 5, 3})), {"took r5", "where r3"}));
 }
