@@ -750,5 +750,48 @@ TEST(LockChecks, LivenessLeavesOutCrashedClientsAndCallsThatWait) {
   EXPECT_TRUE(fails_naming(check_lock_liveness(h, seconds(10), seconds(2)), {"client 1's set"}));
 }
 
+// ---- count ---------------------------------------------------------------------------------------
+
+TEST(LockChecks, CountTalliesWhatTheRunDid) {
+  LockHistory h = with_clients();
+  h.applied = {applied(1, seconds(1), kS0, 1, lk::Acquire{kLock}, Code::ok,
+                       {granted(1, kLock, kS0)}),
+               applied(2, seconds(1), kS1, 1, lk::Campaign{"/ls/local/elections/e", {}}, Code::ok,
+                       {granted(2, "/ls/local/elections/e", kS1)}),
+               expiry(3, seconds(3), kS0,
+                      {event(3, EventKind::lock_released, kLock, kS0, Cause::session_expired)}),
+               applied(4, seconds(4), SessionId{0}, 0, lk::EndLockDelay{kLock, {3}, 1}, Code::ok,
+                       {granted(4, kLock, kS2)}),
+               from_record(applied(5, seconds(5), kS1, 1,
+                                   lk::Campaign{"/ls/local/elections/e", {}}))};
+  h.resource = {write(seconds(5), 0, kS0, kLock, 1, false), write(seconds(5), 2, kS2, kLock, 4)};
+  h.requests[{kS1, 1}].attempts = 3;
+  h.requests[{kS2, 1}].attempts = 1;
+  h.holdings = {Holding{0, kLock, 1, seconds(1), seconds(6)},  // client 0 never learned it ended
+                Holding{2, kLock, 4, seconds(4), std::nullopt},
+                Holding{0, kOther, 9, seconds(1), std::nullopt}};
+  WatchRecord w;
+  w.path = kLock;
+  w.taken = {h.applied[2].events[0], h.applied[3].events[0]};
+  h.watches.push_back(w);
+  h.jeopardies = 2;
+
+  std::map<Counter, std::uint64_t> n = count(h, ServiceSettings{});
+  EXPECT_EQ(n[Counter::sessions_expired], 1u);
+  EXPECT_EQ(n[Counter::elections], 1u);
+  EXPECT_EQ(n[Counter::lock_grants], 2u);
+  EXPECT_EQ(n[Counter::lock_delays_served], 1u);
+  EXPECT_EQ(n[Counter::handoffs], 0u);  // granted from lock-delay, but never queued
+  EXPECT_EQ(n[Counter::stale_writes_rejected], 1u);
+  EXPECT_EQ(n[Counter::retried_requests], 1u);
+  EXPECT_EQ(n[Counter::retries_from_record], 1u);
+  EXPECT_EQ(n[Counter::watch_events], 2u);
+  EXPECT_EQ(n[Counter::expiry_events_watched], 1u);
+  EXPECT_EQ(n[Counter::session_jeopardy], 2u);
+  EXPECT_EQ(n[Counter::overlapping_holders], 1u);
+  EXPECT_EQ(n[Counter::watch_resumes], 0u);
+  EXPECT_EQ(n.size(), std::size(kCounterNames));
+}
+
 }  // namespace
 }  // namespace lockstep::harness
