@@ -129,15 +129,42 @@ LockCheck check_session_safety(const LockHistory& h, const LockCheckContext& c) 
   std::optional<Nanos> leadership_from;         // last BeginLeadership applied
   std::map<std::string, Nanos> delay_from;      // lock released by an expiry
   std::map<SessionId, std::set<std::string>> ephemerals;
+  struct Ended {
+    Nanos at;
+    std::uint64_t index = 0;
+    const char* how = "";
+  };
+  std::map<SessionId, Ended> ended;  // by an expiry or the client's own CloseSession
   std::uint64_t expiries = 0;
   std::uint64_t delays = 0;
   Nanos closest = Nanos::max();  // smallest margin seen over a bound
   for (const AppliedRecord& a : h.applied) {
+    // A session that ended accepts nothing more: its client's writes under it must be refused
+    // (session_expired), or a holder whose lease was cut could still change the state. A retry
+    // answered from the record repeats an answer given while the session lived.
+    if (const auto it = ended.find(a.session);
+        it != ended.end() && a.code == Code::ok && !a.from_record) {
+      return fail(fmt::format("{} ended at {} ({}, index {}), but its request {} ({}) was "
+                              "accepted at {} (index {})",
+                              who(h, a.session), approx(it->second.at), it->second.how,
+                              it->second.index, a.request, service::lock::command_name(a.command),
+                              approx(a.at), a.index));
+    }
+    if (is<service::lock::CloseSession>(a.command) && a.code == Code::ok &&
+        is_client_session(a.session)) {
+      ended.emplace(a.session, Ended{a.at, a.index, "closed"});
+    }
     if (is<service::lock::BeginLeadership>(a.command) && a.code == Code::ok) {
       leadership_from = a.at;
     }
-    if (a.code == Code::ok && is<service::lock::KeepAlive>(a.command)) lease_from[a.session] = a.at;
-    if (a.code == Code::ok && a.opened.value != 0) lease_from[a.opened] = a.at;
+    // A lease runs from the apply that started its timer. A retried KeepAlive answered from the
+    // record, or a retried OpenSession answered with the session it opened, restarts nothing
+    // (LockStateMachine::keep_alive and open_session run once): counting them would fail an
+    // expiry that kept the TTL.
+    if (a.code == Code::ok && !a.from_record && is<service::lock::KeepAlive>(a.command)) {
+      lease_from[a.session] = a.at;
+    }
+    if (a.code == Code::ok && a.opened.value != 0) lease_from.emplace(a.opened, a.at);
     const auto* create = std::get_if<service::lock::Create>(&a.command);
     const bool ephemeral_made = create != nullptr && create->ephemeral && a.code == Code::ok &&
                                 !a.from_record;
@@ -168,6 +195,7 @@ LockCheck check_session_safety(const LockHistory& h, const LockCheckContext& c) 
     if (expire == nullptr || a.code != Code::ok) continue;
     ++expiries;
     const SessionId s = expire->session;
+    ended.emplace(s, Ended{a.at, a.index, "expired"});
     if (const auto it = lease_from.find(s); it != lease_from.end()) {
       const Nanos lived = a.at - it->second;
       if (lived + slack(ttl) < ttl) {
@@ -194,7 +222,8 @@ LockCheck check_session_safety(const LockHistory& h, const LockCheckContext& c) 
   std::string margin = closest == Nanos::max() ? std::string()
                                                : fmt::format(" (closest margin {})", approx(closest));
   return pass(fmt::format("{} sessions expired, none before TTL (+ grace after a failover), "
-                          "ephemeral nodes deleted; {} locks re-granted after lock-delay{}",
+                          "ephemeral nodes deleted; {} locks re-granted after lock-delay{}; no "
+                          "request accepted under an ended session",
                           expiries, delays, margin));
 }
 
@@ -255,12 +284,15 @@ LockCheck check_watch_delivery(const LockHistory& h) {
             due == nullptr ? std::string("nothing more")
                            : fmt::format("r{} ({} {})", due->revision.value,
                                          service::lock::to_string(due->kind), due->path);
-        return fail(fmt::format(
-            "client {}'s watch {} on {} took r{} ({} {}) where {} was due: {}", w.client,
-            w.watch_id, w.path, got.revision.value, service::lock::to_string(got.kind), got.path,
-            expected,
-            due != nullptr && got.revision < due->revision ? "an event twice or out of order"
-                                                           : "an event was lost"));
+        // At or before the last one taken: a repeat or a reordering. Past the one due: that one
+        // was lost. Otherwise it is no event the watch matched.
+        const std::string_view what =
+            got.revision <= after                               ? "an event twice or out of order"
+            : due != nullptr && due->revision < got.revision    ? "an event was lost"
+                                                                : "an event the watch was never due";
+        return fail(fmt::format("client {}'s watch {} on {} took r{} ({} {}) where {} was due: {}",
+                                w.client, w.watch_id, w.path, got.revision.value,
+                                service::lock::to_string(got.kind), got.path, expected, what));
       }
       after = got.revision;
     }
@@ -295,6 +327,15 @@ Handoffs measure_handoffs(const LockHistory& h) {
     }
   };
   std::set<std::pair<SessionId, std::uint64_t>> granted_waits;
+  // Waits that ended without a grant but with a completion the waiter is woken by: withdrawn by
+  // the session's Release or Resign (cancelled), or the node deleted under it (no_node).
+  std::set<std::pair<SessionId, std::uint64_t>> ended_waits;
+  const auto end_waits = [&](std::deque<Waiting>& q, auto&& which) {
+    for (const Waiting& w : q) {
+      if (which(w)) ended_waits.insert({w.session, w.request});
+    }
+    std::erase_if(q, which);
+  };
   for (const AppliedRecord& a : h.applied) {
     // Queue changes the command itself makes (before its grants).
     if (!a.from_record && is_client_session(a.session)) {
@@ -308,8 +349,10 @@ Handoffs measure_handoffs(const LockHistory& h) {
       const std::string* withdrawn = nullptr;
       if (const auto* r = std::get_if<service::lock::Release>(&a.command)) withdrawn = &r->path;
       if (const auto* r = std::get_if<service::lock::Resign>(&a.command)) withdrawn = &r->path;
-      if (withdrawn != nullptr) {
-        std::erase_if(queues[*withdrawn], [&](const Waiting& w) { return w.session == a.session; });
+      // Only an ok withdraws: a Resign of a wait an Acquire queued is refused (not_held) and the
+      // acquire still waits.
+      if (withdrawn != nullptr && a.code == Code::ok) {
+        end_waits(queues[*withdrawn], [&](const Waiting& w) { return w.session == a.session; });
       }
       if (is<service::lock::CloseSession>(a.command) && a.code == Code::ok) drop_session(a.session);
     }
@@ -319,7 +362,12 @@ Handoffs measure_handoffs(const LockHistory& h) {
     }
     const auto* release = std::get_if<service::lock::Release>(&a.command);
     for (const Event& e : a.events) {
-      if (e.kind == EventKind::node_deleted) queues.erase(e.path);
+      if (e.kind == EventKind::node_deleted) {
+        if (const auto q = queues.find(e.path); q != queues.end()) {
+          end_waits(q->second, [](const Waiting&) { return true; });
+          queues.erase(q);
+        }
+      }
       if (e.kind != EventKind::lock_acquired) continue;
       std::deque<Waiting>& q = queues[e.path];
       const auto it = std::find_if(q.begin(), q.end(),
@@ -353,9 +401,11 @@ Handoffs measure_handoffs(const LockHistory& h) {
     if (n > 1) {
       out.wake_broken = fmt::format("{} was woken {} times for request {}", who(h, waiter.first),
                                     n, waiter.second);
-    } else if (!granted_waits.contains(waiter)) {
-      out.wake_broken = fmt::format("{} was woken for request {}, which was never granted",
-                                    who(h, waiter.first), waiter.second);
+    } else if (!granted_waits.contains(waiter) && !ended_waits.contains(waiter)) {
+      out.wake_broken = fmt::format(
+          "{} was woken for request {}, which was neither granted nor withdrawn nor left without "
+          "its node",
+          who(h, waiter.first), waiter.second);
     }
   }
   return out;

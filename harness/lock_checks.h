@@ -12,15 +12,18 @@
 //                    the session's last successful KeepAlive (or opening) was applied, and at
 //                    least TTL + grace after a BeginLeadership applied since; a lock whose holder
 //                    expired was not granted again within lock_delay; and the expiry deleted the
-//                    session's ephemeral nodes. Times are true times of the first apply; each
-//                    bound allows for the clocks' drift.
+//                    session's ephemeral nodes; and once a session expired or was closed, none
+//                    of its later commands was applied ok unless answered from the at-most-once
+//                    record. Times are true times of the first apply; each bound allows for the
+//                    clocks' drift.
 //  at_most_once      No (session, request) ran twice in the log: every apply of a request after
 //                    its first was answered from the at-most-once record.
 //  watch_delivery    Every event a watcher took is the next event matching its watch in commit
 //                    order: none missing, none twice, none out of order (a resync event, which
 //                    says "events were dropped, re-read", resets the expectation).
 //  lock_handoff      Grants from a lock's wait queue follow the queue (FIFO); a waiter is woken
-//                    only by its own grant and each handoff wakes at most one client; and the
+//                    only by the end of its own wait (its grant, its withdrawal, or its node's
+//                    deletion), at most once, so each handoff wakes at most one client; and the
 //                    handoff times — a holder's release call to the next waiter's acquire
 //                    returning — stay within checks.handoff_p50_max (median) and handoff_max.
 //  durability        Every acknowledged write is in the log at the index it was acknowledged at;
