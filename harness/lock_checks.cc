@@ -42,6 +42,65 @@ LockCheck not_applicable(std::string detail) {
   return LockCheck{Verdict::not_applicable, std::move(detail)};
 }
 
+// An exclusive grant as the service made it, in true time.
+struct Grant {
+  std::uint64_t generation = 0;
+  SessionId session;
+  Nanos from;
+  Nanos until = Nanos::max();  // the apply that released it (release, expiry, close, delete)
+};
+
+std::map<std::string, std::vector<Grant>> exclusive_grants(const LockHistory& h) {
+  std::map<std::string, std::vector<Grant>> grants;
+  for (const AppliedRecord& a : h.applied) {
+    for (const Event& e : a.events) {
+      if (e.kind == EventKind::lock_acquired && e.mode == service::lock::LockMode::exclusive) {
+        grants[e.path].push_back(Grant{e.generation, e.session, a.at});
+      } else if (e.kind == EventKind::lock_released) {
+        const auto it = grants.find(e.path);
+        if (it == grants.end()) continue;
+        for (Grant& g : it->second) {
+          if (g.session == e.session && g.until == Nanos::max()) g.until = a.at;
+        }
+      }
+    }
+  }
+  return grants;
+}
+
+// The ground-truth half of mutual_exclusion (see lock_checks.h).
+std::optional<std::string> holders_acting_at_once(const LockHistory& h) {
+  const auto grants = exclusive_grants(h);
+  const auto in_force = [&](const std::string& path, Nanos t) -> const Grant* {
+    const auto it = grants.find(path);
+    if (it == grants.end()) return nullptr;
+    for (const Grant& g : it->second) {
+      if (g.from <= t && t < g.until) return &g;
+    }
+    return nullptr;
+  };
+  for (const ResourceRecord& r : h.resource) {
+    const auto& req = r.access.request;
+    if (req.op != service::ResourceOp::write || !r.access.accepted) continue;
+    const Grant* g = in_force(req.sequencer.path, r.at);
+    if (g == nullptr || g->generation == req.sequencer.generation) continue;
+    for (const ResourceRecord& other : h.resource) {
+      const auto& o = other.access.request;
+      if (!other.access.accepted || o.sequencer.path != req.sequencer.path ||
+          o.sequencer.generation != g->generation || other.at < g->from || other.at >= g->until) {
+        continue;
+      }
+      return fmt::format(
+          "lock {}: client {} wrote under generation {} at {}, accepted, while the service had "
+          "granted the lock to {} under generation {} (from {}), who used it at {}: two holders "
+          "acted on the resource at once",
+          req.sequencer.path, r.client, req.sequencer.generation, approx(r.at),
+          who(h, g->session), g->generation, approx(g->from), approx(other.at));
+    }
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 LockCheck check_mutual_exclusion(const LockHistory& h) {
@@ -67,8 +126,10 @@ LockCheck check_mutual_exclusion(const LockHistory& h) {
     if (req.sequencer.generation > n.generation) n = Newest{req.sequencer.generation, &r};
   }
   if (h.resource.empty()) return not_applicable("no client wrote to the protected resource");
+  if (auto both = holders_acting_at_once(h)) return fail(std::move(*both));
   return pass(fmt::format("{} writes on {} locks: none accepted under an older generation after "
-                          "a newer one had been used",
+                          "a newer one had been used, none while the service had granted the "
+                          "lock to another client that used it",
                           writes, newest.size()));
 }
 

@@ -5,6 +5,12 @@
 //                    no WRITE was accepted under a generation older than one the resource had
 //                    already received for that lock (read or write). Such a write comes from a
 //                    holder whose epoch had ended: two holders' writes interleaved.
+//                    And by ground truth, the service's own grants in true time (an exclusive
+//                    grant lasts from the apply that made it to the apply that ended it): no
+//                    write was accepted under one generation while the service had granted the
+//                    lock under another to a client that also acted on the resource during its
+//                    grant. This catches a stale write that lands before the new holder's first
+//                    request, which the resource's order cannot show.
 //  fencing           For each lock, the generations of the writes the resource accepted never
 //                    decrease, and every accepted write's sequencer is a grant the service made (a
 //                    lock_acquired event with that lock and generation) to the session that wrote.

@@ -164,6 +164,45 @@ TEST(LockChecks, MutualExclusionCountsAReadUnderANewerGeneration) {
                                                        "client 1 had used generation 9"}));
 }
 
+// Client 0 held the lock under generation 5 from 1ms until its session expired at 100ms; the
+// service granted it to client 1 under generation 9 at 1.2s.
+LockHistory expired_then_regranted() {
+  LockHistory h = with_clients();
+  h.applied = {
+      applied(1, milliseconds(1), kS0, 1, lk::Acquire{kLock}, Code::ok, {granted(5, kLock, kS0)}),
+      expiry(2, milliseconds(100), kS0,
+             {event(6, EventKind::lock_released, kLock, kS0, Cause::session_expired)}),
+      applied(3, milliseconds(1200), kS1, 1, lk::Acquire{kLock}, Code::ok,
+              {granted(9, kLock, kS1)})};
+  return h;
+}
+
+TEST(LockChecks, MutualExclusionFailsAStaleWriteLandingBeforeTheNewHoldersFirst) {
+  // In the resource's order the generations grow (5, then 9), so only the service's grants show
+  // that client 0 wrote while client 1 held the lock.
+  LockHistory h = expired_then_regranted();
+  h.resource = {write(milliseconds(50), 0, kS0, kLock, 5),
+                write(milliseconds(1250), 0, kS0, kLock, 5),
+                write(milliseconds(1300), 1, kS1, kLock, 9)};
+  EXPECT_TRUE(fails_naming(check_mutual_exclusion(h),
+                           {"client 0 wrote under generation 5 at 1.250s",
+                            "granted the lock to client 1 (session 12) under generation 9 (from "
+                            "1.200s), who used it at 1.300s"}));
+}
+
+TEST(LockChecks, MutualExclusionPassesAStaleWriteRejectedOrWithNoOtherHolderActing) {
+  LockHistory rejected = expired_then_regranted();
+  rejected.resource = {write(milliseconds(1250), 0, kS0, kLock, 5, false),
+                       write(milliseconds(1300), 1, kS1, kLock, 9)};
+  EXPECT_TRUE(passes(check_mutual_exclusion(rejected)));
+  // Accepted, but inside the lock-delay (nobody held the lock) or while the new holder never
+  // touched the resource: one holder acting is not two.
+  LockHistory alone = expired_then_regranted();
+  alone.resource = {write(milliseconds(500), 0, kS0, kLock, 5),
+                    write(milliseconds(1250), 0, kS0, kLock, 5)};
+  EXPECT_TRUE(passes(check_mutual_exclusion(alone)));
+}
+
 TEST(LockChecks, MutualExclusionWithoutResourceUseIsNotApplicable) {
   EXPECT_EQ(check_mutual_exclusion(with_clients()).verdict, Verdict::not_applicable);
 }
