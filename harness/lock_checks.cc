@@ -71,11 +71,18 @@ std::map<std::string, std::vector<Grant>> exclusive_grants(const LockHistory& h)
 // The ground-truth half of mutual_exclusion (see lock_checks.h).
 std::optional<std::string> holders_acting_at_once(const LockHistory& h) {
   const auto grants = exclusive_grants(h);
+  // Grants are in apply order, so by `from`: search for the last one begun by `t`, then walk back
+  // (one step unless the service itself overlapped grants). Every accepted write asks this, so a
+  // scan of all grants would make the check quadratic in a long run.
   const auto in_force = [&](const std::string& path, Nanos t) -> const Grant* {
     const auto it = grants.find(path);
     if (it == grants.end()) return nullptr;
-    for (const Grant& g : it->second) {
-      if (g.from <= t && t < g.until) return &g;
+    const std::vector<Grant>& list = it->second;
+    auto g = std::upper_bound(list.begin(), list.end(), t,
+                              [](Nanos time, const Grant& grant) { return time < grant.from; });
+    while (g != list.begin()) {
+      --g;
+      if (t < g->until) return &*g;
     }
     return nullptr;
   };
