@@ -134,6 +134,7 @@ class Run {
   Run(const Scenario& scenario, const RunOptions& options)
       : scenario_(scenario),
         options_(options),
+        expect_(scenario.expectation(options.protocol)),
         seed_(options.seed.value_or(scenario.seed)),
         world_(sim::WorldConfig{seed_, scenario.network, scenario.clocks, scenario.disk}) {}
 
@@ -154,6 +155,7 @@ class Run {
 
   const Scenario& scenario_;
   const RunOptions& options_;
+  const Expectation& expect_;  // the scenario's, or its override for this protocol
   const std::uint64_t seed_;
   // Lock-service workloads only. Before the world: the world's processes (fibers unwinding,
   // observers) use it until the world is gone.
@@ -262,7 +264,7 @@ void Run::after_step(std::optional<NodeId> node) {
     if (!leader_ || leader_->first != *l || leader_->second != term) {
       if (leader_) {
         ++leader_changes_;
-        if (world_.now() >= scenario_.expect.leader_changes_after) ++leader_changes_counted_;
+        if (world_.now() >= expect_.leader_changes_after) ++leader_changes_counted_;
       }
       leader_ = std::make_pair(*l, term);
     }
@@ -458,28 +460,28 @@ RunResult Run::execute() {
     LS_ASSERT(it != verdicts_.end());
     result.properties.push_back(it->second);
   }
-  result.expected = scenario_.expect.violation
-                        ? fmt::format("violation of {}", property_name(*scenario_.expect.violation))
+  result.expected = expect_.violation
+                        ? fmt::format("violation of {}", property_name(*expect_.violation))
                         : "pass";
   PropertyOutcome outcome =
-      judge_properties(result.properties, scenario_.expect.violation, finished);
+      judge_properties(result.properties, expect_.violation, finished);
   result.observed = std::move(outcome.observed);
   result.as_expected = outcome.as_expected;
-  if (scenario_.expect.bounds_leader_changes()) {
-    result.leadership = judge_leadership(scenario_.expect, leader_changes_counted_);
-    result.expected += ", " + leader_bounds_text(scenario_.expect);
+  if (expect_.bounds_leader_changes()) {
+    result.leadership = judge_leadership(expect_, leader_changes_counted_);
+    result.expected += ", " + leader_bounds_text(expect_);
     result.observed += ", " + leader_changes_text(leader_changes_counted_) +
-                       after_text(scenario_.expect);
+                       after_text(expect_);
     result.as_expected = result.as_expected && result.leadership->verdict == Verdict::pass;
   }
-  if (const auto lost = scenario_.expect.unsynced_tail_lost) {
+  if (const auto lost = expect_.unsynced_tail_lost) {
     const std::uint64_t crashes = result.crashes_in_sync_window;
     result.expected += *lost ? ", a crash inside a sync window" : ", no crash inside a sync window";
     result.observed += fmt::format(", {} crash{} inside a sync window", crashes,
                                    crashes == 1 ? "" : "es");
     result.as_expected = result.as_expected && (crashes > 0) == *lost;
   }
-  if (scenario_.expect.bounds_counters()) judge_counters(result);
+  if (expect_.bounds_counters()) judge_counters(result);
   return result;
 }
 
@@ -488,12 +490,12 @@ void Run::judge_counters(RunResult& result) const {
   LS_ASSERT(lock_ != nullptr);  // the loader allows counters in lock runs only
   const std::map<Counter, std::uint64_t> counted = lock_->counters();
   std::set<Counter> bounded;
-  for (const auto& [c, n] : scenario_.expect.at_least) {
+  for (const auto& [c, n] : expect_.at_least) {
     bounded.insert(c);
     result.expected += fmt::format(", at least {} {}", n, counter_name(c));
     result.as_expected = result.as_expected && counted.at(c) >= n;
   }
-  for (const auto& [c, n] : scenario_.expect.at_most) {
+  for (const auto& [c, n] : expect_.at_most) {
     bounded.insert(c);
     result.expected += fmt::format(", at most {} {}", n, counter_name(c));
     result.as_expected = result.as_expected && counted.at(c) <= n;

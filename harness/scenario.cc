@@ -68,6 +68,12 @@ void NetworkChange::apply_to(sim::NetworkConfig& config) const {
   if (in_flight_max) config.in_flight_max = *in_flight_max;
 }
 
+std::vector<Property> all_properties() {
+  std::vector<Property> all;
+  for (std::size_t i = 0; i < std::size(kPropertyNames); ++i) all.push_back(static_cast<Property>(i));
+  return all;
+}
+
 std::string_view property_name(Property p) { return kPropertyNames[static_cast<std::size_t>(p)]; }
 std::string_view counter_name(Counter c) { return kCounterNames[static_cast<std::size_t>(c)]; }
 
@@ -340,19 +346,15 @@ std::map<Counter, std::uint64_t> read_counters(JsonReader& field) {
   return out;
 }
 
-// "pass", or an object: an expected violation, bounds on leader changes and/or whether a crash
-// must land inside a sync window.
-Expectation read_expect(JsonReader& root, const Checks& checks, Nanos duration, bool lock_run) {
-  constexpr std::string_view kExpected =
-      "\"pass\" or an object with violation, leader_changes_min, leader_changes_max, "
-      "unsynced_tail_lost, at_least and/or at_most";
-  Expectation e;
-  auto field = root.find("expect");
-  if (!field) return e;
-  const auto& v = field->value();
-  if (v.is_string() && v.get_ref<const std::string&>() == "pass") return e;
-  if (!v.is_object()) field->fail_expected(kExpected);
-  if (auto violation = field->find("violation")) {
+constexpr std::string_view kExpectFields =
+    "violation, leader_changes_min, leader_changes_max, unsynced_tail_lost, at_least and/or "
+    "at_most";
+
+// The fields of one expectation object, each replacing what `base` says (for a protocol's
+// override, `base` is the scenario's own expectation).
+Expectation read_expect_fields(JsonReader& field, Expectation e, const Checks& checks,
+                               Nanos duration, bool lock_run) {
+  if (auto violation = field.find("violation")) {
     const auto property = static_cast<Property>(violation->as_enum(kPropertyNames));
     if (std::find(checks.properties.begin(), checks.properties.end(), property) ==
         checks.properties.end()) {
@@ -364,22 +366,22 @@ Expectation read_expect(JsonReader& root, const Checks& checks, Nanos duration, 
     }
     e.violation = property;
   }
-  if (auto min = field->find("leader_changes_min")) {
+  if (auto min = field.find("leader_changes_min")) {
     e.leader_changes_min = min->as_unsigned(0, kLeaderChangesMax);
   }
-  if (auto max = field->find("leader_changes_max")) {
+  if (auto max = field.find("leader_changes_max")) {
     e.leader_changes_max = max->as_unsigned(e.leader_changes_min.value_or(0), kLeaderChangesMax);
   }
-  if (auto after = field->find("leader_changes_after")) {
+  if (auto after = field.find("leader_changes_after")) {
     if (!e.bounds_leader_changes()) {
       after->fail("expected leader_changes_min or leader_changes_max beside it, got neither: "
                   "leader_changes_after only says from when they count");
     }
     e.leader_changes_after = after->as_duration(Nanos::zero(), duration);
   }
-  if (auto lost = field->find("unsynced_tail_lost")) e.unsynced_tail_lost = lost->as<bool>();
+  if (auto lost = field.find("unsynced_tail_lost")) e.unsynced_tail_lost = lost->as<bool>();
   const auto counters = [&](std::string_view key, std::map<Counter, std::uint64_t>& bounds) {
-    auto found = field->find(key);
+    auto found = field.find(key);
     if (!found) return;
     if (!lock_run) {
       found->fail(fmt::format("expected no {} here: the counters are of lock-service workloads, "
@@ -390,12 +392,42 @@ Expectation read_expect(JsonReader& root, const Checks& checks, Nanos duration, 
   };
   counters("at_least", e.at_least);
   counters("at_most", e.at_most);
-  field->finish();  // a misspelt field gets its own message before the one below
-  if (!e.violation && !e.bounds_leader_changes() && !e.unsynced_tail_lost &&
-      !e.bounds_counters()) {
-    field->fail_expected(kExpected);
-  }
   return e;
+}
+
+bool expects_something(const Expectation& e) {
+  return e.violation || e.bounds_leader_changes() || e.unsynced_tail_lost || e.bounds_counters();
+}
+
+// "pass", or an object: an expected violation, bounds on leader changes and/or whether a crash
+// must land inside a sync window; and, under a protocol's name, what differs for that protocol
+// ("pass", or the fields that replace the scenario's own).
+void read_expect(JsonReader& root, Scenario& s, bool lock_run) {
+  const std::string expected =
+      fmt::format("\"pass\" or an object with {} (and per protocol, e.g. \"paxos\": {{...}})",
+                  kExpectFields);
+  auto field = root.find("expect");
+  if (!field) return;
+  const auto& v = field->value();
+  if (v.is_string() && v.get_ref<const std::string&>() == "pass") return;
+  if (!v.is_object()) field->fail_expected(expected);
+  s.expect = read_expect_fields(*field, Expectation{}, s.checks, s.duration, lock_run);
+  for (const std::string& protocol : s.protocols) {
+    auto over = field->find(protocol);
+    if (!over) continue;
+    const auto& ov = over->value();
+    if (ov.is_string() && ov.get_ref<const std::string&>() == "pass") {
+      s.expect_for[protocol] = Expectation{};
+      continue;
+    }
+    if (!ov.is_object() || ov.empty()) {
+      over->fail_expected(fmt::format("\"pass\" or an object with {}", kExpectFields));
+    }
+    s.expect_for[protocol] = read_expect_fields(*over, s.expect, s.checks, s.duration, lock_run);
+    over->finish();
+  }
+  field->finish();  // a misspelt field gets its own message before the one below
+  if (!expects_something(s.expect) && s.expect_for.empty()) field->fail_expected(expected);
 }
 
 Scenario read_scenario(const nlohmann::json& document, std::string_view file_label,
@@ -449,7 +481,7 @@ Scenario read_scenario(const nlohmann::json& document, std::string_view file_lab
   s.faults = detail::read_faults(root, detail::FaultLimits{s.nodes, s.duration, lock_clients});
   s.nemesis = read_nemesis(root, s.nodes, s.duration);
   s.checks = read_checks(root);
-  s.expect = read_expect(root, s.checks, s.duration, lock_run);
+  read_expect(root, s, lock_run);
   root.finish();
   return s;
 }

@@ -192,7 +192,10 @@ nlohmann::ordered_json to_json(const Scenario& s) {
   out["faults"] = std::move(faults);
   out["nemesis"] = nemesis_json(s.nemesis);
   out["checks"] = checks_json(s.checks);
-  out["expect"] = expect_json(s.expect);
+  nlohmann::ordered_json expect = expect_json(s.expect);
+  if (!s.expect_for.empty() && expect.is_string()) expect = nlohmann::ordered_json::object();
+  for (const auto& [protocol, e] : s.expect_for) expect[protocol] = expect_json(e);
+  out["expect"] = std::move(expect);
   return out;
 }
 

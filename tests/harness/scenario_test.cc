@@ -40,6 +40,8 @@ Scenario load(std::string_view text, std::string_view label = "dir/my-scenario.j
   return std::get<Scenario>(std::move(result));
 }
 
+Scenario reload(const Scenario& s) { return load(to_json(s).dump(2), "elsewhere/other-name.json"); }
+
 struct MalformedCase {
   std::string_view file;
   std::string_view message;  // after "FILE: "
@@ -305,11 +307,53 @@ TEST(ScenarioExpect, LeaderChangeBoundsStandAloneOrBesideAViolation) {
   EXPECT_FALSE(load(R"({"protocol":"raft","nodes":3,"expect":"pass"})").expect.bounds_leader_changes());
 }
 
+TEST(ScenarioExpect, AProtocolsOverrideReplacesOnlyTheFieldsItNames) {
+  const Scenario s = load(R"({"protocol":["raft","paxos"],"nodes":3,
+      "expect":{"leader_changes_min":1,"leader_changes_max":2,"leader_changes_after":"1s",
+                "paxos":{"leader_changes_max":5}}})");
+  EXPECT_EQ(s.expectation("raft").leader_changes_max, 2U);
+  const Expectation& paxos = s.expectation("paxos");
+  EXPECT_EQ(paxos.leader_changes_min, 1U);
+  EXPECT_EQ(paxos.leader_changes_max, 5U);
+  EXPECT_EQ(paxos.leader_changes_after, seconds(1));
+  EXPECT_EQ(reload(s), s);
+
+  const Scenario churn = load(R"({"protocol":["raft","paxos"],"nodes":3,
+      "expect":{"violation":"liveness","paxos":"pass"}})");
+  EXPECT_EQ(churn.expectation("raft").violation, Property::liveness);
+  EXPECT_EQ(churn.expectation("paxos"), Expectation{});
+  EXPECT_EQ(reload(churn), churn);
+
+  // Only the override: the scenario itself is expected to pass.
+  const Scenario only = load(R"({"protocol":["raft","paxos"],"nodes":3,
+      "expect":{"paxos":{"leader_changes_min":3}}})");
+  EXPECT_EQ(only.expectation("raft"), Expectation{});
+  EXPECT_EQ(only.expectation("paxos").leader_changes_min, 3U);
+  EXPECT_EQ(reload(only), only);
+}
+
+TEST(ScenarioExpect, AnOverrideMustNameAProtocolTheScenarioRuns) {
+  EXPECT_EQ(error_of(R"({"protocol":"raft","nodes":3,"expect":{"paxos":"pass"}})"),
+            "s.json: /expect/paxos: expected one of the fields violation, leader_changes_min, "
+            "leader_changes_max, leader_changes_after, unsynced_tail_lost, at_least, at_most, "
+            "raft, got unknown field \"paxos\"");
+  EXPECT_EQ(error_of(R"({"protocol":["raft","paxos"],"nodes":3,"expect":{"paxos":{}}})"),
+            "s.json: /expect/paxos: expected \"pass\" or an object with violation, "
+            "leader_changes_min, leader_changes_max, unsynced_tail_lost, at_least and/or at_most, "
+            "got {}");
+  EXPECT_EQ(error_of(R"({"protocol":["raft","paxos"],"nodes":3,
+      "expect":{"paxos":{"leader_changes":1}}})"),
+            "s.json: /expect/paxos/leader_changes: expected one of the fields violation, "
+            "leader_changes_min, leader_changes_max, leader_changes_after, unsynced_tail_lost, "
+            "at_least, at_most, got unknown field \"leader_changes\" (did you mean "
+            "\"leader_changes_min\"?)");
+}
+
 TEST(ScenarioExpect, MalformedBoundsNameTheirField) {
   EXPECT_EQ(error_of(R"({"protocol":"raft","nodes":3,"expect":{}})"),
             "s.json: /expect: expected \"pass\" or an object with violation, "
-            "leader_changes_min, leader_changes_max, unsynced_tail_lost, at_least and/or at_most, "
-            "got {}");
+            "leader_changes_min, leader_changes_max, unsynced_tail_lost, at_least and/or at_most "
+            "(and per protocol, e.g. \"paxos\": {...}), got {}");
   EXPECT_EQ(error_of(R"({"protocol":"raft","nodes":3,
       "expect":{"leader_changes_min":5,"leader_changes_max":2}})"),
             "s.json: /expect/leader_changes_max: expected an integer in 5..1000000000, got 2");
@@ -323,13 +367,13 @@ TEST(ScenarioExpect, MalformedBoundsNameTheirField) {
   EXPECT_EQ(error_of(R"({"protocol":"raft","nodes":3,"expect":{"leader_changes":3}})"),
             "s.json: /expect/leader_changes: expected one of the fields violation, "
             "leader_changes_min, leader_changes_max, leader_changes_after, unsynced_tail_lost, "
-            "at_least, at_most, got "
+            "at_least, at_most, raft, got "
             "unknown field \"leader_changes\" (did you mean \"leader_changes_min\"?)");
   EXPECT_EQ(error_of(R"({"protocol":"raft","nodes":3,
       "expect":{"leader_changes_max":3,"leader_change_after":"1s"}})"),
             "s.json: /expect/leader_change_after: expected one of the fields violation, "
             "leader_changes_min, leader_changes_max, leader_changes_after, unsynced_tail_lost, "
-            "at_least, at_most, got "
+            "at_least, at_most, raft, got "
             "unknown field \"leader_change_after\" (did you mean \"leader_changes_after\"?)");
 }
 
@@ -420,7 +464,6 @@ const char* const kKitchenSink = R"({
              "leader_changes_after": "3s", "unsynced_tail_lost": false}
 })";
 
-Scenario reload(const Scenario& s) { return load(to_json(s).dump(2), "elsewhere/other-name.json"); }
 
 TEST(ScenarioRoundTrip, KitchenSinkLoadsBackEqual) {
   const Scenario s = load(kKitchenSink);
