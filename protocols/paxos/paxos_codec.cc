@@ -285,6 +285,9 @@ void encode_to(Bytes& out, const PaxosRecord& record) {
         if constexpr (std::is_same_v<R, PromiseRecord>) {
           w.header(Tag::promise_record);
           w.ballot(rec.promised);
+        } else if constexpr (std::is_same_v<R, ProposerRecord>) {
+          w.header(Tag::proposer_record);
+          w.u64(rec.round);
         } else if constexpr (std::is_same_v<R, AcceptRecord>) {
           w.header(Tag::accept_record);
           w.ballot(rec.ballot);
@@ -312,6 +315,11 @@ std::optional<PaxosRecord> decode_record(ByteView bytes) {
     case Tag::promise_record: {
       PromiseRecord rec;
       rec.promised = r.ballot();
+      return codec::finish<PaxosRecord>(r, rec);
+    }
+    case Tag::proposer_record: {
+      ProposerRecord rec;
+      rec.round = r.bounded();
       return codec::finish<PaxosRecord>(r, rec);
     }
     case Tag::accept_record: {

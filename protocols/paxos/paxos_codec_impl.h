@@ -26,6 +26,7 @@ enum class Tag : std::uint8_t {
   accept_record = 0x42,
   chosen_record = 0x43,
   snapshot_record = 0x44,
+  proposer_record = 0x45,
 };
 
 // The shared little-endian Writer (core/codec.h) plus the Paxos framing: a version and kind

@@ -139,6 +139,15 @@ struct PromiseRecord {
   bool operator==(const PromiseRecord&) const = default;
 };
 
+// The highest round this node has issued as a proposer (PMS §2.5: "each proposer remembers, in
+// stable storage, the highest-numbered proposal it has tried to issue"), so that it never reuses a
+// ballot after a restart. Separate from the promise: a candidate's own acceptor promises its
+// ballot only once phase 1 has succeeded, so a failed candidacy leaves the acceptor untouched.
+struct ProposerRecord {
+  std::uint64_t round = 0;
+  bool operator==(const ProposerRecord&) const = default;
+};
+
 // Values accepted in `ballot` at slots first, first+1, ...; each replaces what the slot held.
 struct AcceptRecord {
   Ballot ballot;
@@ -160,7 +169,8 @@ struct SnapshotRecord {
   bool operator==(const SnapshotRecord&) const = default;
 };
 
-using PaxosRecord = std::variant<PromiseRecord, AcceptRecord, ChosenRecord, SnapshotRecord>;
+using PaxosRecord =
+    std::variant<PromiseRecord, ProposerRecord, AcceptRecord, ChosenRecord, SnapshotRecord>;
 
 // ---- Codec ----------------------------------------------------------------------------------------
 

@@ -20,15 +20,18 @@ std::uint64_t PaxosReplica::next_owned_round(std::uint64_t above) const {
 
 void PaxosReplica::campaign(Nanos now, Campaign kind) {
   LS_ASSERT(is_member(self_));
-  // PMS §2.2: a proposal number higher than any this proposer has seen; promised to ourselves and
-  // persisted before any Prepare leaves (sync_before_send), so it is never reused after a crash.
-  ballot_ = Ballot{next_owned_round(std::max(promised_.round, max_round_seen_)), self_};
-  promised_ = ballot_;
+  // PMS §2.2, §2.5: a proposal number higher than any this proposer has seen or issued, recorded
+  // before any Prepare leaves (sync_before_send), so it is never reused after a crash. Our own
+  // acceptor promises it only when phase 1 succeeds (maybe_finish_phase1).
+  ballot_ = Ballot{
+      next_owned_round(std::max({promised_.round, max_round_seen_, issued_round_})), self_};
+  issued_round_ = ballot_.round;
   note_round(ballot_);
-  persist_promise();
+  persist_issued_round();
   role_ = PaxosRole::candidate;
   leader_.reset();
   transfer_campaign_ = kind == Campaign::transfer;
+  boosting_ = kind == Campaign::boost;
   peers_.clear();
   evidence_.reset();
   transfer_target_.reset();
@@ -48,11 +51,13 @@ void PaxosReplica::campaign(Nanos now, Campaign kind) {
 }
 
 // Master-lease stickiness (PML §5.2): while an acceptor believes a leader's lease holds, it
-// promises no other proposer. The leader itself may always re-prepare (the ballot boost).
+// promises no other proposer. The leader itself may always re-prepare (the ballot boost), and
+// while it does, it still counts its own lease.
 bool PaxosReplica::in_leader_lease(Nanos now, NodeId from) const {
   if (now < promise_quiet_until_) return true;
-  if (!config_.master_lease || !leader_ || *leader_ == from) return false;
-  if (role_ == PaxosRole::leader) return true;
+  if (!config_.master_lease) return false;
+  if (role_ == PaxosRole::leader || boosting_) return true;
+  if (!leader_ || *leader_ == from) return false;
   return last_heard_leader_at_ && now < *last_heard_leader_at_ + config_.election_timeout_min;
 }
 
@@ -70,7 +75,16 @@ void PaxosReplica::handle(Nanos now, NodeId from, const Prepare& m) {
     }
     promised_ = m.ballot;
     persist_promise();  // synced before the promise leaves
-    become_follower(now, std::nullopt);
+    if (leader_ == from && role_ == PaxosRole::follower) {
+      // Our leader boosting its ballot (PML §5.2): it is alive, so its lease still holds here and
+      // keeps would-be challengers out while its new phase 1 runs.
+      last_heard_leader_at_ = now;
+      reset_election_timer(now);
+    } else if (role_ != PaxosRole::candidate || m.ballot > ballot_) {
+      // We follow no one now. A candidacy of ours above this ballot goes on: our acceptor will
+      // promise that one too if it succeeds.
+      become_follower(now, std::nullopt);
+    }
   }
   // m.ballot == promised_ here: a new promise, or a duplicate prepare answered again.
   if (log_.snapshot_index() >= m.first) {
@@ -110,7 +124,11 @@ void PaxosReplica::handle(Nanos now, NodeId from, const Nack& m) {
   if (role_ == PaxosRole::follower || m.ballot != ballot_) return;  // stale
   if (role_ == PaxosRole::candidate) {
     if (m.promised > ballot_) {
-      become_follower(now, m.leader);  // a higher ballot is about: stand back (PMS §2.4)
+      if (boosting_) {
+        campaign(now, Campaign::boost);  // outbid while boosting: boost above that one too
+      } else {
+        become_follower(now, m.leader);  // a higher ballot is about: stand back (PMS §2.4)
+      }
       return;
     }
     if (std::find(refusals_.begin(), refusals_.end(), from) == refusals_.end()) {
@@ -132,8 +150,14 @@ void PaxosReplica::handle(Nanos now, NodeId from, const Nack& m) {
 
 void PaxosReplica::maybe_finish_phase1(Nanos now) {
   if (role_ != PaxosRole::candidate) return;
-  if (promises_.size() + 1 < quorum()) return;  // our own promise counts
+  if (promises_.size() + 1 < quorum()) return;  // with our own acceptor's promise
   if (commit_ < phase1_needed_) return;         // a promiser's snapshot has not arrived yet
+  if (promised_ > ballot_) {
+    become_follower(now, std::nullopt);  // our own acceptor promised a higher ballot meanwhile
+    return;
+  }
+  promised_ = ballot_;  // our acceptor's promise, written before the accepts that follow
+  persist_promise();
   become_leader(now);
 }
 
@@ -211,6 +235,7 @@ void PaxosReplica::become_leader(Nanos now) {
   role_ = PaxosRole::leader;
   leader_ = self_;
   transfer_campaign_ = false;
+  boosting_ = false;
   evidence_ = std::move(evidence);
   phase1_last_ = std::max(last, commit_);
   // Our own acceptances above the commit count only once handed to the host (take_output).

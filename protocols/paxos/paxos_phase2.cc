@@ -176,14 +176,17 @@ bool PaxosReplica::follow(Nanos now, NodeId from, Ballot ballot) {
     send(from, Nack{ballot, promised_, leader_, false});
     return false;
   }
-  if (ballot > promised_) {
-    promised_ = ballot;  // accepting b implies not accepting below b from now on
-    persist_promise();
-    if (role_ != PaxosRole::follower) become_follower(now, from);
-  } else if (role_ != PaxosRole::follower) {
+  if (role_ == PaxosRole::leader && ballot == ballot_) {
     ++malformed_messages_;  // our own ballot, from someone else: impossible with owned ballots
     return false;
   }
+  if (ballot > promised_) {
+    promised_ = ballot;  // accepting b implies not accepting below b from now on
+    persist_promise();
+  }
+  // A deposed leader follows; a candidate hearing a live leader drops its campaign (its own
+  // acceptor has promised nothing for it).
+  if (role_ != PaxosRole::follower) become_follower(now, from);
   leader_ = from;
   last_heard_leader_at_ = now;
   reset_election_timer(now);

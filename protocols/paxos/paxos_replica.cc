@@ -57,6 +57,8 @@ void PaxosReplica::recover(Nanos now, std::span<const Bytes> records) {
     ++position;
     if (auto* pr = std::get_if<PromiseRecord>(&*record)) {
       promised_ = std::max(promised_, pr->promised);
+    } else if (auto* ir = std::get_if<ProposerRecord>(&*record)) {
+      issued_round_ = std::max(issued_round_, ir->round);
     } else if (auto* ar = std::get_if<AcceptRecord>(&*record)) {
       Slot s = ar->first;
       for (Value& v : ar->values) {
@@ -75,7 +77,7 @@ void PaxosReplica::recover(Nanos now, std::span<const Bytes> records) {
   persisted_commit_ = commit_;
   applied_ = log_.snapshot_index();
   match_ = commit_;
-  max_round_seen_ = promised_.round;
+  max_round_seen_ = std::max(promised_.round, issued_round_);
   reported_term_ = promised_.round;
   role_ = PaxosRole::follower;
   reset_election_timer(now);
@@ -193,6 +195,7 @@ void PaxosReplica::become_follower(Nanos now, std::optional<NodeId> leader) {
   leader_ = leader;
   if (leader) last_heard_leader_at_ = now;
   transfer_campaign_ = false;
+  boosting_ = false;
   promises_.clear();
   refusals_.clear();
   peers_.clear();
@@ -231,6 +234,12 @@ void PaxosReplica::persist_promise() {
   out_.sync_before_send = true;
 }
 
+void PaxosReplica::persist_issued_round() {
+  encode_to(out_.persist.open(), PaxosRecord{ProposerRecord{issued_round_}});
+  out_.persist.close();
+  out_.sync_before_send = true;
+}
+
 // Slots first..last, which all hold values accepted in one ballot.
 void PaxosReplica::persist_accepted(Slot first, Slot last) {
   LS_ASSERT_LE(first, last);
@@ -245,6 +254,7 @@ void PaxosReplica::persist_rewrite() {
   out_.persist.clear();
   out_.persist_rewrite = true;
   out_.persist.add(encode(PaxosRecord{PromiseRecord{promised_}}));
+  out_.persist.add(encode(PaxosRecord{ProposerRecord{issued_round_}}));
   if (log_.snapshot_index() > Slot{0}) {
     out_.persist.add(
         encode(PaxosRecord{SnapshotRecord{log_.snapshot_index(), log_.snapshot_data()}}));

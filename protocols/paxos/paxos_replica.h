@@ -8,12 +8,15 @@
 // come from disjoint sets per member, so no two proposers ever use the same one.
 //
 // Phase 1, once per leadership (PMS §3). A replica that hears from no leader for a randomized
-// timeout becomes a candidate: it picks a ballot above every round it has seen, promises it to
-// itself (persisted and synced before anything leaves) and sends Prepare(ballot, first) to every
-// member, first being the lowest slot it does not know to be chosen. An acceptor promises a ballot
-// above any it promised before and answers with every value it has accepted from `first` on, with
-// the ballot it accepted each in, and what it knows chosen. With promises from a quorum, the
-// candidate becomes leader and, for every slot from its first unchosen one up to the highest slot
+// timeout becomes a candidate: it picks a ballot above every round it has seen, records it as the
+// highest it issued (PMS §2.5; persisted and synced before anything leaves) and sends
+// Prepare(ballot, first) to every member, first being the lowest slot it does not know to be
+// chosen. An acceptor promises a ballot above any it promised before and answers with every value
+// it has accepted from `first` on, with the ballot it accepted each in, and what it knows chosen.
+// The candidate's own acceptor promises last, once the others' promises make a quorum with it: a
+// candidacy that fails leaves it as it was, so it does not go on to refuse the live leader's
+// accepts. With the quorum, the candidate becomes leader and, for every slot from its first
+// unchosen one up to the highest slot
 // any promise reported, proposes (PMS §2.2 P2c) a value known chosen if a promise says so, else
 // the value with the highest ballot among the promises, else a no-op (PMS §3: gaps are filled
 // with no-ops). A promise from an acceptor that compacted slots the candidate lacks comes with its
@@ -161,6 +164,7 @@ class PaxosReplica final : public consensus::Replica {
   void reset_election_timer(Nanos now);
   void send(NodeId to, const PaxosMessage& message);
   void persist_promise();
+  void persist_issued_round();
   void persist_accepted(Slot first, Slot last);
   void persist_rewrite();
   void record_acceptance(Slot s);
@@ -207,8 +211,10 @@ class PaxosReplica final : public consensus::Replica {
   Rng rng_;
   PaxosLog log_;
 
-  // Persistent acceptor state (PMS §2.5), besides the log.
+  // Persistent state (PMS §2.5), besides the log: the acceptor's promise and the highest round
+  // the proposer issued.
   Ballot promised_;
+  std::uint64_t issued_round_ = 0;
 
   // Volatile state.
   PaxosRole role_ = PaxosRole::follower;
@@ -237,6 +243,7 @@ class PaxosReplica final : public consensus::Replica {
 
   // Candidate.
   bool transfer_campaign_ = false;
+  bool boosting_ = false;  // a leader re-running phase 1 (ballot boost): its lease still holds
   Slot phase1_first_;
   Slot phase1_needed_;  // a promiser's snapshot index: must be chosen here before finishing
   std::vector<CollectedPromise> promises_;  // from others; our own is read at the end

@@ -40,8 +40,8 @@ TEST(PaxosPhase1, ExactlyOneLeaderAfterTimeouts_2_4) {
   }
 }
 
-// PMS §2.5: proposers draw ballots from disjoint sets, above every round they have seen, and the
-// promise to themselves is persisted and synced before the prepares leave.
+// PMS §2.5: proposers draw ballots from disjoint sets, above every round they have seen, and
+// remember the highest they issued in stable storage (synced before the prepares leave).
 TEST(PaxosPhase1, BallotIsOwnedAboveWhatWasSeenAndPersistedBeforePrepares_2_5) {
   TestCluster c(3);
   c.inject(1, 2, Heartbeat{owned_ballot(7, 2, 3), Slot{0}, 0});  // seen: round 8, owner n2
@@ -54,7 +54,7 @@ TEST(PaxosPhase1, BallotIsOwnedAboveWhatWasSeenAndPersistedBeforePrepares_2_5) {
   EXPECT_GT(b.round, 8u);
   EXPECT_TRUE(out.sync_before_send);
   ASSERT_FALSE(out.persist.empty());
-  EXPECT_EQ(std::get<PromiseRecord>(*decode_record(out.persist[0])).promised, b);
+  EXPECT_EQ(std::get<ProposerRecord>(*decode_record(out.persist[0])).round, b.round);
   const auto prepares = messages_of<Prepare>(out);
   ASSERT_EQ(prepares.size(), 2u);
   EXPECT_EQ(prepares[0].second.ballot, b);
@@ -176,15 +176,29 @@ TEST(PaxosPhase1, CandidateStandsBackOnHigherBallot_2_4) {
   EXPECT_EQ(c.node(0).role(), PaxosRole::follower);
 }
 
-TEST(PaxosPhase1, CandidateReportsItselfAndIsRefusedProposals) {
-  TestCluster c(3);
-  c.isolate(0);
+// PMS §2.5 separates the proposer's memory of its ballots from the acceptor's promise: a candidate
+// that cannot win leaves its acceptor's promise alone, so the live leader's accepts still land
+// there when the partition heals (no nack, no disruption).
+TEST(PaxosPhase1, FailedCandidacyLeavesTheAcceptorsPromiseAlone_2_5) {
+  TestCluster c(3, plain_paxos());
+  c.elect(0);
+  const Ballot leader_ballot = c.node(0).ballot();
+  c.isolate(2);
   c.advance(seconds(1));
-  c.node(0).tick(c.now());
-  c.collect(0);
-  EXPECT_EQ(c.node(0).status().role, consensus::Role::candidate);
-  EXPECT_EQ(c.node(0).status().term, c.node(0).ballot().round);
-  EXPECT_EQ(c.node(0).propose(c.now(), to_bytes("x")).outcome, consensus::Outcome::not_leader);
+  c.node(2).tick(c.now());
+  c.collect(2);
+  ASSERT_EQ(c.node(2).role(), PaxosRole::candidate);
+  EXPECT_GT(c.node(2).ballot(), leader_ballot);
+  EXPECT_EQ(c.node(2).promised(), leader_ballot);
+  EXPECT_EQ(c.node(2).status().role, consensus::Role::candidate);
+  EXPECT_EQ(c.node(2).propose(c.now(), to_bytes("x")).outcome, consensus::Outcome::not_leader);
+  c.network().clear();
+  c.heal();
+  c.commit(0, "a");  // accepted by n2 too: it drops its campaign and follows
+  EXPECT_EQ(c.node(0).role(), PaxosRole::leader);
+  EXPECT_EQ(c.node(0).ballot(), leader_ballot);
+  EXPECT_EQ(c.node(2).role(), PaxosRole::follower);
+  EXPECT_EQ(c.applied(2), std::vector<std::string>{"a"});
 }
 
 // Membership is fixed in this module: documented as unsupported.
