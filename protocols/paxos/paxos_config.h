@@ -22,7 +22,7 @@ struct PaxosConfig {
   // The leader's heartbeat period: each heartbeat carries what is chosen and renews the lease.
   Nanos heartbeat_interval = milliseconds(50);
 
-  // Master leases (PML §5.2; Chubby §2.4). An acceptor that heard from the leader within
+  // Master leases (PML §5.2; Chubby §2.2). An acceptor that heard from the leader within
   // election_timeout_min refuses prepares from any other proposer (leadership transfer excepted),
   // so a replica that merely missed a few heartbeats cannot depose a healthy master; and a master
   // that has not heard from a quorum within election_timeout_min steps down, so a deposed or
@@ -35,7 +35,7 @@ struct PaxosConfig {
   // each other for ever (the duelling proposers of PMS §2.4).
   bool ballot_boost = true;
 
-  // Lease reads (PML §5.2, Chubby §2.4): the leader answers read barriers without a round trip
+  // Lease reads (PML §5.2, Chubby §2.2): the leader answers read barriers without a round trip
   // while its lease holds. The lease runs from the send time of the latest heartbeat round a
   // quorum acknowledged for election_timeout_min - lease_clock_drift_bound on the leader's clock.
   // Safe only if, over any interval of election_timeout_min, no two clocks disagree about elapsed
