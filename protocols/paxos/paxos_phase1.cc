@@ -70,7 +70,7 @@ void PaxosReplica::handle(Nanos now, NodeId from, const Prepare& m) {
   }
   if (m.ballot > promised_) {
     if (!m.transfer && in_leader_lease(now, from)) {
-      send(from, Nack{m.ballot, promised_, leader_, true});
+      send(from, Nack{m.ballot, promised_, boosting_ ? std::optional<NodeId>(self_) : leader_, true});
       return;
     }
     promised_ = m.ballot;
