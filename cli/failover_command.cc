@@ -49,8 +49,9 @@ struct TimingKeys {
   std::string_view election_timeout_max;
   std::string_view heartbeat_interval;
 };
-constexpr std::array<TimingKeys, 1> kTimingKeys = {{
+constexpr std::array<TimingKeys, 2> kTimingKeys = {{
     {"raft", "election_timeout_min", "election_timeout_max", "heartbeat_interval"},
+    {"paxos", "election_timeout_min", "election_timeout_max", "heartbeat_interval"},
 }};
 
 constexpr std::string_view kLatencyExpectation =

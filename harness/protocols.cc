@@ -2,6 +2,7 @@
 
 #include <array>
 
+#include "protocols/paxos/paxos.h"
 #include "protocols/raft/raft.h"
 
 namespace lockstep::harness {
@@ -40,7 +41,36 @@ JsonResult<raft::RaftConfig> parse_raft_options(const ProtocolOptions* options) 
   });
 }
 
-const std::array<ProtocolModule, 1> kRunnable = {{
+// protocols/paxos/README.md documents these fields; keep the two in step.
+JsonResult<paxos::PaxosConfig> parse_paxos_options(const ProtocolOptions* options) {
+  paxos::PaxosConfig c;
+  if (options == nullptr) return c;
+  return read_json([&] {
+    JsonReader r(options->value, options->pointer);
+    c.election_timeout_min =
+        r.duration("election_timeout_min", c.election_timeout_min, milliseconds(1), seconds(60));
+    c.election_timeout_max =
+        r.duration("election_timeout_max", c.election_timeout_max, milliseconds(1), seconds(60));
+    c.heartbeat_interval =
+        r.duration("heartbeat_interval", c.heartbeat_interval, microseconds(100), seconds(60));
+    c.master_lease = r.optional<bool>("master_lease", c.master_lease);
+    c.ballot_boost = r.optional<bool>("ballot_boost", c.ballot_boost);
+    c.lease_reads = r.optional<bool>("lease_reads", c.lease_reads);
+    c.lease_clock_drift_bound =
+        r.duration("lease_clock_drift_bound", c.lease_clock_drift_bound, Nanos::zero(), seconds(60));
+    c.max_slots_per_accept =
+        r.unsigned_integer("max_slots_per_accept", 1, 1 << 20, c.max_slots_per_accept);
+    c.max_inflight_accepts =
+        r.unsigned_integer("max_inflight_accepts", 1, 1 << 16, c.max_inflight_accepts);
+    c.max_unchosen_slots =
+        r.unsigned_integer("max_unchosen_slots", 1, 1 << 20, c.max_unchosen_slots);
+    r.finish();
+    if (auto problem = paxos::validate(c)) r.fail(*problem);
+    return c;
+  });
+}
+
+const std::array<ProtocolModule, 2> kRunnable = {{
     {"raft",
      [](const ProtocolOptions* options) -> JsonResult<ReplicaMaker> {
        auto parsed = parse_raft_options(options);
@@ -51,6 +81,16 @@ const std::array<ProtocolModule, 1> kRunnable = {{
        });
      },
      [] { return raft::make_raft_checker(); }},
+    {"paxos",
+     [](const ProtocolOptions* options) -> JsonResult<ReplicaMaker> {
+       auto parsed = parse_paxos_options(options);
+       if (auto* error = std::get_if<JsonError>(&parsed)) return *error;
+       const paxos::PaxosConfig config = std::get<paxos::PaxosConfig>(parsed);
+       return ReplicaMaker([config](NodeId self, std::vector<NodeId> members, std::uint64_t seed) {
+         return paxos::make_paxos_replica(config, self, std::move(members), seed);
+       });
+     },
+     [] { return paxos::make_paxos_checker(); }},
 }};
 
 }  // namespace
