@@ -1,4 +1,4 @@
-// The lock service on a 5-node Raft cluster, 0.5 ms one-way latency, default disk (syncs of
+// The lock service on a 5-node cluster of each protocol, 0.5 ms one-way latency, default disk (syncs of
 // 0.1-1 ms): closed-loop clients each acquire their own lock (no contention), release it and go
 // again, with no hold and no pause. Run exactly as `lockstep run` runs a scenario: every checker
 // on, the lock service's included.
@@ -12,16 +12,18 @@
 // cluster's throughput shows (every client works on its own lock, so it is still uncontended).
 #include <benchmark/benchmark.h>
 
+#include <string>
+
 #include "harness/run.h"
 #include "harness/scenario.h"
 
 namespace lockstep::harness {
 namespace {
 
-Scenario uncontended_locks(std::uint32_t clients, Nanos duration) {
+Scenario uncontended_locks(const std::string& protocol, std::uint32_t clients, Nanos duration) {
   Scenario s;
   s.name = "bench-lock-5";
-  s.protocols = {"raft"};
+  s.protocols = {protocol};
   s.nodes = 5;
   s.seed = 1;
   s.duration = duration;
@@ -41,15 +43,15 @@ Scenario uncontended_locks(std::uint32_t clients, Nanos duration) {
 
 double ms(Nanos n) { return static_cast<double>(n.count) / 1e6; }
 
-void BM_LockUncontendedFiveNodeRaft(benchmark::State& state) {
+void BM_LockUncontendedFiveNodes(benchmark::State& state, const std::string& protocol) {
   const auto clients = static_cast<std::uint32_t>(state.range(0));
-  const Scenario scenario = uncontended_locks(clients, seconds(10));
+  const Scenario scenario = uncontended_locks(protocol, clients, seconds(10));
   double simulated_s = 0;
   std::uint64_t pairs = 0;
   LatencySummary acquire;
   LatencySummary release;
   for (auto _ : state) {
-    const RunResult r = run_scenario(scenario, RunOptions{std::nullopt, "raft", nullptr});
+    const RunResult r = run_scenario(scenario, RunOptions{std::nullopt, protocol, nullptr});
     if (!r.as_expected) state.SkipWithError(("run failed: " + r.observed).c_str());
     const auto a = r.clients.operations.find("acquire");
     const auto rel = r.clients.operations.find("release");
@@ -73,7 +75,12 @@ void BM_LockUncontendedFiveNodeRaft(benchmark::State& state) {
       static_cast<double>(pairs), benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
   state.counters["sim_s_per_wall_s"] = benchmark::Counter(simulated_s, benchmark::Counter::kIsRate);
 }
-BENCHMARK(BM_LockUncontendedFiveNodeRaft)
+BENCHMARK_CAPTURE(BM_LockUncontendedFiveNodes, raft, std::string("raft"))
+    ->Arg(1)
+    ->Arg(16)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+BENCHMARK_CAPTURE(BM_LockUncontendedFiveNodes, paxos, std::string("paxos"))
     ->Arg(1)
     ->Arg(16)
     ->Unit(benchmark::kMillisecond)

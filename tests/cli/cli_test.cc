@@ -106,7 +106,7 @@ TEST(Cli, LockRunHistoryIsWrittenAndChecksBackAsLinearizable) {
   std::filesystem::create_directories(dir);
   const std::string history = (dir / "history.json").string();
   const Result run = lockstep("run " + source("scenarios/service/failover-lock-held.json") +
-                              " --history " + history);
+                              " --protocol paxos --history " + history);
   EXPECT_EQ(run.exit_code, 0) << run.out;
   EXPECT_NE(run.out.find("history    " + history), std::string::npos) << run.out;
   std::ifstream in(history);

@@ -1,10 +1,12 @@
-// Raft under load: a 5-node cluster committing about 1,000 commands per simulated second under
-// heartbeats, run exactly as `lockstep run` runs a scenario (invariants checked after every
+// Each protocol under load: a 5-node cluster committing about 1,000 commands per simulated second
+// under heartbeats, run exactly as `lockstep run` runs a scenario (invariants checked after every
 // event, the append-log state machine, fiber clients). Reports simulated seconds per wall second
-// and events per second.
+// and events per second, the same figures for every protocol so that they compare directly.
 //
-//   build/release/lockstep_bench --benchmark_filter=Raft
+//   build/release/lockstep_bench --benchmark_filter=FiveNodes1000
 #include <benchmark/benchmark.h>
+
+#include <string>
 
 #include "harness/run.h"
 #include "harness/scenario.h"
@@ -12,10 +14,10 @@
 namespace lockstep::harness {
 namespace {
 
-Scenario loaded_cluster(Nanos duration) {
+Scenario loaded_cluster(const std::string& protocol, Nanos duration) {
   Scenario s;
-  s.name = "bench-raft-5";
-  s.protocols = {"raft"};
+  s.name = "bench-" + protocol + "-5";
+  s.protocols = {protocol};
   s.nodes = 5;
   s.seed = 1;
   s.duration = duration;
@@ -30,14 +32,14 @@ Scenario loaded_cluster(Nanos duration) {
   return s;
 }
 
-void BM_RaftFiveNodes1000CommandsPerSecond(benchmark::State& state) {
+void BM_FiveNodes1000CommandsPerSecond(benchmark::State& state, const std::string& protocol) {
   const Nanos duration = seconds(state.range(0));
-  const Scenario scenario = loaded_cluster(duration);
+  const Scenario scenario = loaded_cluster(protocol, duration);
   double simulated_s = 0;
   std::uint64_t events = 0;
   std::uint64_t commands = 0;
   for (auto _ : state) {
-    const RunResult r = run_scenario(scenario, RunOptions{std::nullopt, "raft", nullptr});
+    const RunResult r = run_scenario(scenario, RunOptions{std::nullopt, protocol, nullptr});
     if (!r.as_expected) state.SkipWithError(("run failed: " + r.observed).c_str());
     simulated_s += r.simulated.seconds();
     events += r.events;
@@ -51,7 +53,14 @@ void BM_RaftFiveNodes1000CommandsPerSecond(benchmark::State& state) {
       benchmark::Counter(static_cast<double>(events), benchmark::Counter::kIsRate);
   state.counters["commands_per_sim_s"] = static_cast<double>(commands) / simulated_s;
 }
-BENCHMARK(BM_RaftFiveNodes1000CommandsPerSecond)->Arg(20)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK_CAPTURE(BM_FiveNodes1000CommandsPerSecond, raft, std::string("raft"))
+    ->Arg(20)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+BENCHMARK_CAPTURE(BM_FiveNodes1000CommandsPerSecond, paxos, std::string("paxos"))
+    ->Arg(20)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 
 }  // namespace
 }  // namespace lockstep::harness
