@@ -38,8 +38,10 @@ namespace lockstep::cli {
 
 namespace {
 
-constexpr std::array<FlagSpec, 8> kFlags = {{
+constexpr std::array<FlagSpec, 9> kFlags = {{
     {"--protocol", "P", "raft, a comma-separated list, or all (the runnable ones); default raft"},
+    {"--workload", "W", "append, lock (the lock service) or append,lock: each seed draws one; "
+                        "default append,lock"},
     {"--seeds", "A-B", "the seeds to run, inclusive; default 1-100"},
     {"--nodes", "N,M", "cluster sizes; every seed runs on each; default 3,5"},
     {"--duration", "D", "simulated time of each run; default 10s"},
@@ -55,7 +57,8 @@ void print_help() {
       << "usage: lockstep fuzz [flags]\n\n"
          "Runs a random-seed sweep: each seed draws its own fault profile (nemesis kinds and\n"
          "rate, network loss, duplication, reordering and latency, clock offsets and drift, torn\n"
-         "writes, clients) and runs on each cluster size, expecting every property to hold.\n"
+         "writes, clients and what they do: append, or locks, elections and configuration on\n"
+         "the lock service) and runs on each cluster size, expecting every property to hold.\n"
          "Each failing run is written as a scenario file that `lockstep run` reproduces.\n"
          "Results go to standard output in seed order, identical for any --jobs; progress and\n"
          "speed go to standard error. Exit code: 0 when every run passed, 1 when some failed,\n"
@@ -108,9 +111,25 @@ std::vector<std::string> parse_protocols(const std::string& text) {
   return protocols;
 }
 
+std::vector<harness::FuzzWorkload> parse_workloads(std::string_view text) {
+  std::vector<harness::FuzzWorkload> workloads;
+  for (std::string_view name : split(text, ',')) {
+    const auto* names = std::begin(harness::kFuzzWorkloadNames);
+    const auto* it = std::find(names, std::end(harness::kFuzzWorkloadNames), name);
+    const auto w = static_cast<harness::FuzzWorkload>(it - names);
+    if (it == std::end(harness::kFuzzWorkloadNames) ||
+        std::find(workloads.begin(), workloads.end(), w) != workloads.end()) {
+      bad_flag("--workload", "append, lock or append,lock", text);
+    }
+    workloads.push_back(w);
+  }
+  return workloads;
+}
+
 harness::FuzzSettings parse_settings(const ParsedArgs& parsed) {
   harness::FuzzSettings s;
   s.protocols = parse_protocols(parsed.value("--protocol").value_or("raft"));
+  if (const auto workload = parsed.value("--workload")) s.workloads = parse_workloads(*workload);
   if (const auto seeds = parsed.value("--seeds")) {
     const auto parts = split(*seeds, '-');
     const auto first = to_unsigned(parts.front());

@@ -22,6 +22,14 @@
 //   disk            torn writes on or off; when on, torn corruption 0 or 0.5
 //   clients         1..5 append clients, interval 0 (one run in four) or 1..100ms, request
 //                   timeout 100ms..1s
+//   lock service    when the settings allow it (drawn last, so the draws above do not depend on
+//                   it): one of the lock workloads, 1..5 clients with a request timeout of
+//                   100ms..1s, against a fencing resource, linearizable reads:
+//                     lock_counter  1..3 locks, hold 0 (one in four) or 1..100ms, interval 1..100ms,
+//                                   presence nodes on a coin
+//                     election      1..2 elections, terms 100ms..2s, work every 10..100ms
+//                     config        1..8 keys, interval 1..100ms, watching on a coin
+//                     mix           1..3 locks, 1..8 keys, hold and interval as lock_counter
 // Each "0 or up to" is an even coin, so half the runs have no loss, half no duplicates, and so on.
 // The duration (default 10s) and liveness bound (default 10s) come from FuzzSettings.
 //
@@ -50,8 +58,14 @@ inline constexpr std::string_view kFuzzProfileStream = "fuzz-profile";
 // Limits on one sweep (STYLE.md 7).
 inline constexpr std::uint64_t kFuzzRunsMax = 100'000'000;
 
+// What the clients of a fuzz run do: append to the replicated log, or use the lock service.
+enum class FuzzWorkload : std::uint8_t { append, lock };
+inline constexpr std::string_view kFuzzWorkloadNames[] = {"append", "lock"};
+
 struct FuzzSettings {
   std::vector<std::string> protocols = {"raft"};  // each seed runs over each of them
+  // Each seed draws one of these (the same for every protocol and cluster size of the seed).
+  std::vector<FuzzWorkload> workloads = {FuzzWorkload::append, FuzzWorkload::lock};
   std::uint64_t seed_first = 1;                   // seeds seed_first..seed_last, inclusive
   std::uint64_t seed_last = 100;
   std::vector<std::uint32_t> nodes = {3, 5};  // each seed runs on each cluster size

@@ -68,41 +68,23 @@ std::map<std::string, std::vector<Grant>> exclusive_grants(const LockHistory& h)
   return grants;
 }
 
-// The ground-truth half of mutual_exclusion (see lock_checks.h).
-std::optional<std::string> holders_acting_at_once(const LockHistory& h) {
-  const auto grants = exclusive_grants(h);
-  // Grants are in apply order, so by `from`: search for the last one begun by `t`, then walk back
-  // (one step unless the service itself overlapped grants). Every accepted write asks this, so a
-  // scan of all grants would make the check quadratic in a long run.
-  const auto in_force = [&](const std::string& path, Nanos t) -> const Grant* {
-    const auto it = grants.find(path);
-    if (it == grants.end()) return nullptr;
-    const std::vector<Grant>& list = it->second;
-    auto g = std::upper_bound(list.begin(), list.end(), t,
-                              [](Nanos time, const Grant& grant) { return time < grant.from; });
-    while (g != list.begin()) {
-      --g;
-      if (t < g->until) return &*g;
-    }
-    return nullptr;
-  };
-  for (const ResourceRecord& r : h.resource) {
-    const auto& req = r.access.request;
-    if (req.op != service::ResourceOp::write || !r.access.accepted) continue;
-    const Grant* g = in_force(req.sequencer.path, r.at);
-    if (g == nullptr || g->generation == req.sequencer.generation) continue;
-    for (const ResourceRecord& other : h.resource) {
-      const auto& o = other.access.request;
-      if (!other.access.accepted || o.sequencer.path != req.sequencer.path ||
-          o.sequencer.generation != g->generation || other.at < g->from || other.at >= g->until) {
-        continue;
+// The service's half of mutual_exclusion (see lock_checks.h): no exclusive grant of a lock began
+// while another was still in force. Grants are in apply order, so each only needs comparing with
+// those before it that had not ended.
+std::optional<std::string> overlapping_grants(const LockHistory& h) {
+  for (const auto& [path, list] : exclusive_grants(h)) {
+    const Grant* longest = nullptr;  // of the grants so far, the one in force the longest
+    for (const Grant& g : list) {
+      if (longest != nullptr && g.from < longest->until) {
+        return fmt::format(
+            "lock {}: the service granted it to {} under generation {} at {} while {} still held "
+            "it under generation {} (granted at {}{}): two exclusive holders at once",
+            path, who(h, g.session), g.generation, approx(g.from), who(h, longest->session),
+            longest->generation, approx(longest->from),
+            longest->until == Nanos::max() ? std::string(", never released")
+                                           : ", released at " + approx(longest->until));
       }
-      return fmt::format(
-          "lock {}: client {} wrote under generation {} at {}, accepted, while the service had "
-          "granted the lock to {} under generation {} (from {}), who used it at {}: two holders "
-          "acted on the resource at once",
-          req.sequencer.path, r.client, req.sequencer.generation, approx(r.at),
-          who(h, g->session), g->generation, approx(g->from), approx(other.at));
+      if (longest == nullptr || g.until > longest->until) longest = &g;
     }
   }
   return std::nullopt;
@@ -133,10 +115,10 @@ LockCheck check_mutual_exclusion(const LockHistory& h) {
     if (req.sequencer.generation > n.generation) n = Newest{req.sequencer.generation, &r};
   }
   if (h.resource.empty()) return not_applicable("no client wrote to the protected resource");
-  if (auto both = holders_acting_at_once(h)) return fail(std::move(*both));
+  if (auto both = overlapping_grants(h)) return fail(std::move(*both));
   return pass(fmt::format("{} writes on {} locks: none accepted under an older generation after "
-                          "a newer one had been used, none while the service had granted the "
-                          "lock to another client that used it",
+                          "a newer one had been used; the service never granted a lock to two "
+                          "holders at once",
                           writes, newest.size()));
 }
 

@@ -7,10 +7,11 @@
 //                    holder whose epoch had ended: two holders' writes interleaved.
 //                    And by ground truth, the service's own grants in true time (an exclusive
 //                    grant lasts from the apply that made it to the apply that ended it): no
-//                    write was accepted under one generation while the service had granted the
-//                    lock under another to a client that also acted on the resource during its
-//                    grant. This catches a stale write that lands before the new holder's first
-//                    request, which the resource's order cannot show.
+//                    exclusive grant of a lock began while another was in force. (A stale write
+//                    that lands before the new holder's first request is not a violation: the
+//                    resource serializes it before the new holder's work, which is all fencing
+//                    promises (Chubby §2.4). How often clients *believed* they held a lock at once
+//                    is the counter overlapping_holders.)
 //  fencing           For each lock, the generations of the writes the resource accepted never
 //                    decrease, and every accepted write's sequencer is a grant the service made (a
 //                    lock_acquired event with that lock and generation) to the session that wrote.

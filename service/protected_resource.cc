@@ -74,6 +74,12 @@ std::uint64_t ProtectedResource::value(const std::string& key) const {
 void ProtectedResource::on_message(Env& env, NodeId from, ByteView payload) {
   const auto request = decode_resource_request(payload);
   if (!request) return;  // not a resource request: ignored
+  LastReply& last = last_[from];
+  if (request->id < last.id) return;  // a late copy of a request its client no longer waits for
+  if (request->id == last.id && !last.reply.empty()) {
+    env.send(from, last.reply);  // a copy of the last one: the same answer, nothing done again
+    return;
+  }
   std::uint64_t& newest = newest_[request->sequencer.path];
   const std::uint64_t before = newest;
   // Reads are served to anyone; a write under an older generation is what fencing stops.
@@ -83,7 +89,9 @@ void ProtectedResource::on_message(Env& env, NodeId from, ByteView payload) {
   std::uint64_t& stored = values_[request->key];
   if (accepted && request->op == ResourceOp::write) stored = request->value;
   if (observer_) observer_(ResourceAccess{from, *request, accepted, before});
-  env.send(from, encode(ResourceReply{request->id, accepted, stored, newest}));
+  last.id = request->id;
+  last.reply = encode(ResourceReply{request->id, accepted, stored, newest});
+  env.send(from, last.reply);
 }
 
 std::optional<ResourceReply> call_resource(sim::FiberContext& f, NodeId resource,

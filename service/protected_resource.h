@@ -10,6 +10,10 @@
 //
 // Each key holds a u64. Every request — read or write, accepted or rejected — is reported to the
 // observer with what it carried, so a checker sees the interleaving as the resource saw it.
+// A request the network delivered twice is not a second request: as any RPC server over a
+// session would, the resource remembers each client's last request id and answers a copy of it
+// from that record (a copy of an older one is dropped: its client has moved on), executing and
+// reporting nothing.
 //
 //   request  [0x52][op u8: 1 read, 2 write][id u64][session u64][key str][sequencer][value u64]
 //   reply    [0x53][id u64][accepted u8][value u64][newest generation u64]
@@ -79,6 +83,11 @@ class ProtectedResource final : public Process {
   ResourceObserver observer_;
   std::map<std::string, std::uint64_t> values_;
   std::map<std::string, std::uint64_t> newest_;  // by lock path
+  struct LastReply {
+    std::uint64_t id = 0;
+    Bytes reply;
+  };
+  std::map<NodeId, LastReply> last_;  // by client
 };
 
 // Sends `request` from a fiber and waits up to `timeout` for its reply.

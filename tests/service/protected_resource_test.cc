@@ -19,9 +19,12 @@ struct Outcomes {
 };
 
 // Runs `requests` one after another against a resource in `mode`.
-Outcomes run(ResourceMode mode, std::vector<ResourceRequest> requests) {
+Outcomes run(ResourceMode mode, std::vector<ResourceRequest> requests,
+             sim::NetworkConfig network = {}) {
   Outcomes out;
-  sim::World world(sim::WorldConfig{});
+  sim::WorldConfig config;
+  config.network = network;
+  sim::World world(config);
   const NodeId resource = world.add_node("resource", [&](NodeId) {
     return std::make_unique<ProtectedResource>(
         mode, [&](const ResourceAccess& a) { out.seen.push_back(a); });
@@ -80,6 +83,25 @@ TEST(Resource, NaiveAcceptsTheStaleWriteButReportsWhatItHadSeen) {
   ASSERT_EQ(o.seen.size(), 2U);
   EXPECT_TRUE(o.seen[1].accepted);
   EXPECT_EQ(o.seen[1].newest_before, 7U);
+}
+
+TEST(Resource, ACopyOfARequestIsAnsweredNotDoneAgain) {
+  // Every message arrives twice, the copy up to 20ms later: a late copy of write 1 lands after
+  // write 2. Done again, it would put 10 back (and count as a second write under generation 5).
+  sim::NetworkConfig network;
+  network.duplicate = 1.0;
+  network.latency.kind = sim::LatencyDistribution::Kind::uniform;
+  network.latency.min = microseconds(100);
+  network.latency.max = milliseconds(20);
+  const ResourceRequest read{ResourceOp::read, 3, 1, "k", seq(5), 0};
+  for (ResourceMode mode : {ResourceMode::fencing, ResourceMode::naive}) {
+    const Outcomes o = run(mode, {write(1, 5, 10), write(2, 5, 20), read}, network);
+    ASSERT_EQ(o.replies.size(), 3U);
+    EXPECT_EQ(o.replies[2]->value, 20U);
+    ASSERT_EQ(o.seen.size(), 3U);  // each request reported once
+    EXPECT_EQ(o.seen[0].request.id, 1U);
+    EXPECT_EQ(o.seen[1].request.id, 2U);
+  }
 }
 
 TEST(Resource, CodecRefusesTruncatedAndUnknownBytes) {
