@@ -3,6 +3,7 @@
 #include <array>
 
 #include "protocols/raft/raft.h"
+#include "protocols/zab/zab.h"
 
 namespace lockstep::harness {
 
@@ -40,7 +41,35 @@ JsonResult<raft::RaftConfig> parse_raft_options(const ProtocolOptions* options) 
   });
 }
 
-const std::array<ProtocolModule, 1> kRunnable = {{
+JsonResult<zab::ZabConfig> parse_zab_options(const ProtocolOptions* options) {
+  zab::ZabConfig c;
+  if (options == nullptr) return c;
+  return read_json([&] {
+    JsonReader r(options->value, options->pointer);
+    c.heartbeat_interval =
+        r.duration("heartbeat_interval", c.heartbeat_interval, microseconds(100), seconds(60));
+    c.sync_timeout = r.duration("sync_timeout", c.sync_timeout, milliseconds(1), seconds(60));
+    c.init_timeout = r.duration("init_timeout", c.init_timeout, milliseconds(1), seconds(600));
+    c.notification_timeout_min = r.duration("notification_timeout_min",
+                                            c.notification_timeout_min, milliseconds(1), seconds(60));
+    c.notification_timeout_max = r.duration("notification_timeout_max",
+                                            c.notification_timeout_max, milliseconds(1), seconds(60));
+    c.finalize_wait = r.duration("finalize_wait", c.finalize_wait, Nanos::zero(), seconds(60));
+    c.gap_timeout = r.duration("gap_timeout", c.gap_timeout, microseconds(100), seconds(60));
+    c.reorder_window = r.unsigned_integer("reorder_window", 1, 1 << 16, c.reorder_window);
+    c.max_outstanding_proposals =
+        r.unsigned_integer("max_outstanding_proposals", 1, 1 << 20, c.max_outstanding_proposals);
+    c.max_txns_per_diff = r.unsigned_integer("max_txns_per_diff", 1, 1 << 20, c.max_txns_per_diff);
+    c.ack_newleader_before_sync =
+        r.optional<bool>("ack_newleader_before_sync", c.ack_newleader_before_sync);
+    c.diff_instead_of_trunc = r.optional<bool>("diff_instead_of_trunc", c.diff_instead_of_trunc);
+    r.finish();
+    if (auto problem = zab::validate(c)) r.fail(*problem);
+    return c;
+  });
+}
+
+const std::array<ProtocolModule, 2> kRunnable = {{
     {"raft",
      [](const ProtocolOptions* options) -> JsonResult<ReplicaMaker> {
        auto parsed = parse_raft_options(options);
@@ -51,6 +80,16 @@ const std::array<ProtocolModule, 1> kRunnable = {{
        });
      },
      [] { return raft::make_raft_checker(); }},
+    {"zab",
+     [](const ProtocolOptions* options) -> JsonResult<ReplicaMaker> {
+       auto parsed = parse_zab_options(options);
+       if (auto* error = std::get_if<JsonError>(&parsed)) return *error;
+       const zab::ZabConfig config = std::get<zab::ZabConfig>(parsed);
+       return ReplicaMaker([config](NodeId self, std::vector<NodeId> members, std::uint64_t seed) {
+         return zab::make_zab_replica(config, self, std::move(members), seed);
+       });
+     },
+     [] { return zab::make_zab_checker(); }},
 }};
 
 }  // namespace
