@@ -102,13 +102,13 @@ class Reader : public lockstep::Reader {
     return out;
   }
   // Runs ascending in position and zxid, each well formed.
-  std::vector<Run> runs() {
+  std::vector<EpochRun> runs() {
     const std::uint32_t n = count(32);
     if (n > kSummaryRunsMax) fail();
-    std::vector<Run> out;
+    std::vector<EpochRun> out;
     out.reserve(ok() ? n : 0);
     for (std::uint32_t i = 0; i < n && ok(); ++i) {
-      Run r;
+      EpochRun r;
       r.epoch = epoch();
       r.first_counter = bounded();
       r.last_counter = bounded();
@@ -158,7 +158,7 @@ void write_summary(Writer& w, const HistorySummary& s) {
   w.zxid(s.snapshot_zxid);
   w.boolean(s.runs_truncated);
   w.u32(static_cast<std::uint32_t>(s.runs.size()));
-  for (const Run& r : s.runs) {
+  for (const EpochRun& r : s.runs) {
     w.u64(r.epoch.value);
     w.u64(r.first_counter);
     w.u64(r.last_counter);
@@ -185,7 +185,7 @@ bool plausible(const HistorySummary& s) {
     return !s.runs_truncated && s.last_position == s.snapshot_position &&
            s.last_zxid == s.snapshot_zxid;
   }
-  const Run& back = s.runs.back();
+  const EpochRun& back = s.runs.back();
   return s.runs.front().first > s.snapshot_position && back.last() == s.last_position &&
          Zxid{back.epoch, back.last_counter} == s.last_zxid &&
          Zxid{s.runs.front().epoch, s.runs.front().first_counter} > s.snapshot_zxid;

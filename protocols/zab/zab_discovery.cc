@@ -19,7 +19,7 @@ HistorySummary ZabReplica::summary() const {
   s.last_zxid = history_.last_zxid();
   s.snapshot_position = history_.snapshot_position();
   s.snapshot_zxid = history_.snapshot_zxid();
-  const std::vector<Run>& runs = history_.runs();
+  const std::vector<EpochRun>& runs = history_.runs();
   const std::size_t keep = std::min(runs.size(), kSummaryRunsMax);
   s.runs_truncated = keep < runs.size();
   s.runs.assign(runs.end() - static_cast<std::ptrdiff_t>(keep), runs.end());

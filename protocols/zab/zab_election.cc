@@ -9,9 +9,13 @@
 //   FLE-5 in the same round, a better vote is adopted and re-broadcast;
 //   FLE-6 once a quorum of the round's votes equals ours, wait finalize_wait for a better one,
 //         then settle (LEADING when the vote names us, else FOLLOWING);
-//   FLE-7 a FOLLOWING or LEADING server answers a LOOKING one with the vote it settled on; a
-//         LOOKING server that collects such answers from a quorum agreeing on one leader (same
-//         server, same peer epoch), which itself answers LEADING, follows it;
+//   FLE-7 a FOLLOWING or LEADING server answers a LOOKING one with the leader it follows and its
+//         currentEpoch as peer epoch; a LOOKING server that collects such answers from a quorum
+//         agreeing on one leader (same server, same peer epoch), which itself answers LEADING,
+//         follows it. (ZooKeeper answers with the vote it settled on. Here a follower may rejoin
+//         its leader's next epoch by reconnecting, without an election, and its settled vote
+//         would then name an older peer epoch than its fellows': a quorum would never agree, and
+//         a LOOKING server could never join — ZOOKEEPER-1732's symptom. The live epoch agrees.)
 //   FLE-8 with no news, notifications are re-sent after a timeout that doubles up to a bound.
 #include <algorithm>
 
@@ -95,9 +99,11 @@ void ZabReplica::settle(Nanos now, const Vote& vote) {
 
 void ZabReplica::handle(Nanos now, NodeId from, const Notification& m) {
   if (state_ != ServerState::looking) {
-    // FLE-7: tell a LOOKING server whom we follow (or that we lead).
+    // FLE-7: tell a LOOKING server whom we follow (or that we lead), in which epoch.
     if (m.state == ServerState::looking) {
-      send(from, Notification{state_, current_vote_, current_vote_round_});
+      const NodeId leader = state_ == ServerState::leading ? self_ : *leader_;
+      send(from, Notification{state_, Vote{leader, history_.last_zxid(), current_epoch_},
+                              current_vote_round_});
     }
     return;
   }

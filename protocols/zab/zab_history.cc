@@ -55,7 +55,7 @@ Position History::append(Zxid zxid, Bytes data) {
       runs_.back().last_counter + 1 == zxid.counter) {
     runs_.back().last_counter = zxid.counter;
   } else {
-    runs_.push_back(Run{zxid.epoch, zxid.counter, zxid.counter, p});
+    runs_.push_back(EpochRun{zxid.epoch, zxid.counter, zxid.counter, p});
   }
   return p;
 }
@@ -100,7 +100,7 @@ void History::rebuild_runs() {
         runs_.back().last_counter + 1 == t.zxid.counter) {
       runs_.back().last_counter = t.zxid.counter;
     } else {
-      runs_.push_back(Run{t.zxid.epoch, t.zxid.counter, t.zxid.counter, p});
+      runs_.push_back(EpochRun{t.zxid.epoch, t.zxid.counter, t.zxid.counter, p});
     }
   }
 }

@@ -22,14 +22,14 @@
 namespace lockstep::zab {
 
 // Transactions of `epoch` with counters first_counter..last_counter at positions first, first+1..
-struct Run {
+struct EpochRun {
   Epoch epoch;
   std::uint64_t first_counter = 0;
   std::uint64_t last_counter = 0;
   Position first;
 
   Position last() const { return first + (last_counter - first_counter); }
-  bool operator==(const Run&) const = default;
+  bool operator==(const EpochRun&) const = default;
 };
 
 class History {
@@ -71,7 +71,7 @@ class History {
   // Replaces the whole history with a snapshot (SNAP from the leader, or read at recovery).
   void restore(Position p, Zxid zxid, std::uint64_t digest, Bytes data);
 
-  const std::vector<Run>& runs() const { return runs_; }
+  const std::vector<EpochRun>& runs() const { return runs_; }
 
  private:
   std::size_t offset(Position p) const { return p.value - snapshot_position_.value - 1; }
@@ -82,7 +82,7 @@ class History {
   std::uint64_t snapshot_digest_ = kDigestSeed;
   Bytes snapshot_data_;
   std::vector<Txn> txns_;
-  std::vector<Run> runs_;  // over txns_, ascending
+  std::vector<EpochRun> runs_;  // over txns_, ascending
 };
 
 }  // namespace lockstep::zab

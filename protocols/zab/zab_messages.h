@@ -89,7 +89,7 @@ struct HistorySummary {
   Position snapshot_position;
   Zxid snapshot_zxid;
   bool runs_truncated = false;  // older runs than those listed exist above the snapshot
-  std::vector<Run> runs;        // the newest runs, ascending
+  std::vector<EpochRun> runs;        // the newest runs, ascending
   bool operator==(const HistorySummary&) const = default;
 };
 

@@ -15,7 +15,7 @@
 // round make it join that round; of an earlier round from a LOOKING sender, it answers with its own.
 // Once a quorum of its round agrees with its vote it waits finalize_wait for a better one, then
 // settles: LEADING if the vote names itself, FOLLOWING otherwise. Servers that are FOLLOWING or
-// LEADING answer a LOOKING server with the vote they settled on; a quorum of those agreeing on a
+// LEADING answer a LOOKING server with their leader and epoch; a quorum of those agreeing on a
 // leader that itself says LEADING lets a restarted server join without disturbing anyone.
 //
 // Phase 1, discovery (§III-B, zab_discovery.cc). The follower sends FOLLOWERINFO (CEPOCH) with its

@@ -16,14 +16,15 @@ namespace {
 // transactions are a stretch of consecutive counters of one epoch. So, going through the
 // follower's runs from the newest: the first run of which we hold any transaction ends the common
 // prefix at the last of them we hold. Runs we hold nothing of are transactions no quorum
-// acknowledged in their epoch; they must go (TRUNC).
+// acknowledged in their epoch; they must go (TRUNC). If we hold none of its runs, the common
+// prefix is the follower's snapshot, if we hold that.
 std::optional<Position> common_prefix(const History& h, const HistorySummary& s) {
   for (auto it = s.runs.rbegin(); it != s.runs.rend(); ++it) {
     const auto floor = h.floor(Zxid{it->epoch, it->last_counter});
     if (!floor) return std::nullopt;  // in our snapshot: positions cannot be compared
     const Zxid ours = *h.zxid_at(*floor);
-    if (ours.epoch != it->epoch) continue;
-    if (ours.counter < it->first_counter) return std::nullopt;  // impossible in a correct run
+    // None of this run is ours (we may hold the same epoch's transactions before it).
+    if (ours.epoch != it->epoch || ours.counter < it->first_counter) continue;
     const Position theirs = it->first + (ours.counter - it->first_counter);
     if (theirs != *floor) return std::nullopt;
     return *floor;
