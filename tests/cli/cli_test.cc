@@ -58,7 +58,7 @@ TEST(Cli, BadFlagsAreBadInput) {
 }
 
 TEST(Cli, ProtocolNotYetInThisBuildIsBadInputNotACrash) {
-  const Result r = lockstep("run " + source("scenarios/quickstart.json") + " --protocol zab");
+  const Result r = lockstep("run " + source("scenarios/quickstart.json") + " --protocol paxos");
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.out.find("is not in this build yet"), std::string::npos) << r.out;
 }
