@@ -1,149 +1,22 @@
-// Binary codec for Zab messages and records (format in zab_messages.h).
+// Binary codec for Zab messages (format in zab_messages.h; records in zab_records.cc).
 #include <type_traits>
 
-#include "core/codec.h"
-#include "protocols/zab/zab_messages.h"
+#include "protocols/zab/zab_codec_impl.h"
 
 namespace lockstep::zab {
 
+void codec::Writer::header(Tag tag) {
+  u8(kFormatVersion);
+  u8(static_cast<std::uint8_t>(tag));
+}
+
+using codec::Reader;
+using codec::Tag;
+using codec::Writer;
+using codec::finish;
+using codec::same_txns;
+
 namespace {
-
-// Kind tags. Records use a disjoint range so that a record never decodes as a message.
-enum class Tag : std::uint8_t {
-  notification = 0x01,
-  follower_info = 0x02,
-  new_epoch = 0x03,
-  ack_epoch = 0x04,
-  diff = 0x05,
-  trunc = 0x06,
-  snap = 0x07,
-  new_leader = 0x08,
-  up_to_date = 0x09,
-  proposal = 0x0a,
-  ack = 0x0b,
-  commit = 0x0c,
-  ping = 0x0d,
-  ping_ack = 0x0e,
-  epoch_record = 0x41,
-  txns_record = 0x42,
-  snapshot_record = 0x43,
-};
-
-class Writer : public lockstep::Writer {
- public:
-  using lockstep::Writer::Writer;
-
-  void header(Tag tag) {
-    u8(kFormatVersion);
-    u8(static_cast<std::uint8_t>(tag));
-  }
-  void zxid(Zxid z) {
-    u64(z.epoch.value);
-    u64(z.counter);
-  }
-  void txn(const Txn& t) {
-    zxid(t.zxid);
-    bytes(t.data);
-  }
-  void txns(History::const_iterator first, History::const_iterator last) {
-    u32(static_cast<std::uint32_t>(last - first));
-    for (auto it = first; it != last; ++it) txn(*it);
-  }
-};
-
-// The shared bounds-checked Reader (core/codec.h) plus the Zab vocabulary: bounded epochs,
-// counters and positions, counts checked against the bytes left, transactions and runs.
-class Reader : public lockstep::Reader {
- public:
-  using lockstep::Reader::Reader;
-
-  Epoch epoch() { return Epoch{bounded()}; }
-  Position position() { return Position{bounded()}; }
-  Zxid zxid() {
-    Zxid z;
-    z.epoch = epoch();
-    z.counter = bounded();
-    return z;
-  }
-  NodeId node() { return NodeId{u32()}; }
-  Bytes owned_bytes() {
-    const ByteView b = bytes();
-    return Bytes(b.begin(), b.end());
-  }
-  // A count of items each at least `min_item_bytes` long: rejected up front when the rest of the
-  // input could not hold that many, so a forged count cannot make us reserve gigabytes.
-  std::uint32_t count(std::size_t min_item_bytes) {
-    const std::uint32_t n = u32();
-    if (ok() && static_cast<std::uint64_t>(n) * min_item_bytes > remaining()) fail();
-    return ok() ? n : 0;
-  }
-  std::optional<NodeId> optional_node() {
-    if (!boolean()) return std::nullopt;
-    return node();
-  }
-  ServerState state() {
-    const std::uint8_t s = u8();
-    if (s > static_cast<std::uint8_t>(ServerState::leading)) fail();
-    return static_cast<ServerState>(s);
-  }
-  // Transactions strictly increasing in zxid, each above `floor`.
-  std::vector<Txn> txns(Zxid floor) {
-    const std::uint32_t n = count(20);
-    std::vector<Txn> out;
-    out.reserve(n);
-    for (std::uint32_t i = 0; i < n && ok(); ++i) {
-      Txn t;
-      t.zxid = zxid();
-      t.data = owned_bytes();
-      if (!(floor < t.zxid)) fail();
-      floor = t.zxid;
-      out.push_back(std::move(t));
-    }
-    return out;
-  }
-  // Runs ascending in position and zxid, each well formed.
-  std::vector<EpochRun> runs() {
-    const std::uint32_t n = count(32);
-    if (n > kSummaryRunsMax) fail();
-    std::vector<EpochRun> out;
-    out.reserve(ok() ? n : 0);
-    for (std::uint32_t i = 0; i < n && ok(); ++i) {
-      EpochRun r;
-      r.epoch = epoch();
-      r.first_counter = bounded();
-      r.last_counter = bounded();
-      r.first = position();
-      if (r.last_counter < r.first_counter || r.first.value == 0) fail();
-      if (!out.empty() && (out.back().last() >= r.first ||
-                           Zxid{out.back().epoch, out.back().last_counter} >=
-                               Zxid{r.epoch, r.first_counter})) {
-        fail();
-      }
-      out.push_back(r);
-    }
-    return out;
-  }
-
-  std::uint64_t bounded() {
-    const std::uint64_t v = u64();
-    if (v >= kMaxWireValue) fail();
-    return v;
-  }
-};
-
-template <typename T, typename V>
-std::optional<T> finish(Reader& r, V value) {
-  if (!r.done()) return std::nullopt;
-  return T{std::move(value)};
-}
-
-bool same_txns(const std::vector<Txn>& a, const std::vector<Txn>& b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (a[i].zxid != b[i].zxid || a[i].data != b[i].data) return false;
-  }
-  return true;
-}
 
 void write_vote(Writer& w, const Vote& v) {
   w.u32(v.leader.value);
@@ -204,10 +77,6 @@ bool Diff::operator==(const Diff& o) const {
          same_txns(txns, o.txns);
 }
 
-bool TxnsRecord::operator==(const TxnsRecord& o) const {
-  return first_position == o.first_position && same_txns(txns, o.txns);
-}
-
 std::optional<std::pair<std::uint64_t, std::uint64_t>> session_seq(const ZabMessage& m) {
   return std::visit(
       [](const auto& x) -> std::optional<std::pair<std::uint64_t, std::uint64_t>> {
@@ -227,14 +96,6 @@ void encode_diff_to(Bytes& out, std::uint64_t session, std::uint64_t seq, Zxid p
   w.u64(session);
   w.u64(seq);
   w.zxid(prev_zxid);
-  w.txns(first, last);
-}
-
-void encode_txns_record_to(Bytes& out, Position first_position, History::const_iterator first,
-                           History::const_iterator last) {
-  Writer w(out);
-  w.header(Tag::txns_record);
-  w.u64(first_position.value);
   w.txns(first, last);
 }
 
@@ -447,73 +308,6 @@ std::optional<ZabMessage> decode_message(ByteView bytes) {
       m.synced = r.boolean();
       m.acked_zxid = r.zxid();
       return finish<ZabMessage>(r, m);
-    }
-    default:
-      return std::nullopt;
-  }
-}
-
-Bytes encode(const ZabRecord& record) {
-  Bytes out;
-  encode_to(out, record);
-  return out;
-}
-
-void encode_to(Bytes& out, const ZabRecord& record) {
-  std::visit(
-      [&out](const auto& rec) {
-        using R = std::decay_t<decltype(rec)>;
-        if constexpr (std::is_same_v<R, TxnsRecord>) {
-          encode_txns_record_to(out, rec.first_position, rec.txns.begin(), rec.txns.end());
-        } else {
-          Writer w(out);
-          if constexpr (std::is_same_v<R, EpochRecord>) {
-            w.header(Tag::epoch_record);
-            w.u64(rec.accepted_epoch.value);
-            w.boolean(rec.accepted_from.has_value());
-            if (rec.accepted_from) w.u32(rec.accepted_from->value);
-            w.u64(rec.current_epoch.value);
-          } else {
-            static_assert(std::is_same_v<R, SnapshotRecord>);
-            w.header(Tag::snapshot_record);
-            w.u64(rec.position.value);
-            w.zxid(rec.zxid);
-            w.u64(rec.digest);
-            w.bytes(rec.data);
-          }
-        }
-      },
-      record);
-}
-
-std::optional<ZabRecord> decode_record(ByteView bytes) {
-  Reader r(bytes);
-  if (r.u8() != kFormatVersion) return std::nullopt;
-  const auto tag = static_cast<Tag>(r.u8());
-  if (!r.ok()) return std::nullopt;
-  switch (tag) {
-    case Tag::epoch_record: {
-      EpochRecord rec;
-      rec.accepted_epoch = r.epoch();
-      rec.accepted_from = r.optional_node();
-      rec.current_epoch = r.epoch();
-      if (r.ok() && rec.current_epoch > rec.accepted_epoch) return std::nullopt;
-      return finish<ZabRecord>(r, rec);
-    }
-    case Tag::txns_record: {
-      TxnsRecord rec;
-      rec.first_position = r.position();
-      rec.txns = r.txns(Zxid{});
-      if (r.ok() && rec.first_position.value == 0) return std::nullopt;  // 0 is never a txn
-      return finish<ZabRecord>(r, std::move(rec));
-    }
-    case Tag::snapshot_record: {
-      SnapshotRecord rec;
-      rec.position = r.position();
-      rec.zxid = r.zxid();
-      rec.digest = r.u64();
-      rec.data = r.owned_bytes();
-      return finish<ZabRecord>(r, std::move(rec));
     }
     default:
       return std::nullopt;
