@@ -4,6 +4,7 @@
 
 #include "protocols/paxos/paxos.h"
 #include "protocols/raft/raft.h"
+#include "protocols/zab/zab.h"
 
 namespace lockstep::harness {
 
@@ -70,28 +71,62 @@ JsonResult<paxos::PaxosConfig> parse_paxos_options(const ProtocolOptions* option
   });
 }
 
-const std::array<ProtocolModule, 2> kRunnable = {{
-    {"raft",
-     [](const ProtocolOptions* options) -> JsonResult<ReplicaMaker> {
-       auto parsed = parse_raft_options(options);
-       if (auto* error = std::get_if<JsonError>(&parsed)) return *error;
-       const raft::RaftConfig config = std::get<raft::RaftConfig>(parsed);
-       return ReplicaMaker([config](NodeId self, std::vector<NodeId> members, std::uint64_t seed) {
-         return raft::make_raft_replica(config, self, std::move(members), seed);
-       });
-     },
-     [] { return raft::make_raft_checker(); }},
-    {"paxos",
-     [](const ProtocolOptions* options) -> JsonResult<ReplicaMaker> {
-       auto parsed = parse_paxos_options(options);
-       if (auto* error = std::get_if<JsonError>(&parsed)) return *error;
-       const paxos::PaxosConfig config = std::get<paxos::PaxosConfig>(parsed);
-       return ReplicaMaker([config](NodeId self, std::vector<NodeId> members, std::uint64_t seed) {
-         return paxos::make_paxos_replica(config, self, std::move(members), seed);
-       });
-     },
-     [] { return paxos::make_paxos_checker(); }},
-}};
+JsonResult<zab::ZabConfig> parse_zab_options(const ProtocolOptions* options) {
+  zab::ZabConfig c;
+  if (options == nullptr) return c;
+  return read_json([&] {
+    JsonReader r(options->value, options->pointer);
+    c.heartbeat_interval =
+        r.duration("heartbeat_interval", c.heartbeat_interval, microseconds(100), seconds(60));
+    c.sync_timeout = r.duration("sync_timeout", c.sync_timeout, milliseconds(1), seconds(60));
+    c.init_timeout = r.duration("init_timeout", c.init_timeout, milliseconds(1), seconds(600));
+    c.notification_timeout_min = r.duration("notification_timeout_min",
+                                            c.notification_timeout_min, milliseconds(1), seconds(60));
+    c.notification_timeout_max = r.duration("notification_timeout_max",
+                                            c.notification_timeout_max, milliseconds(1), seconds(60));
+    c.finalize_wait = r.duration("finalize_wait", c.finalize_wait, Nanos::zero(), seconds(60));
+    c.gap_timeout = r.duration("gap_timeout", c.gap_timeout, microseconds(100), seconds(60));
+    c.reorder_window = r.unsigned_integer("reorder_window", 1, 1 << 16, c.reorder_window);
+    c.max_outstanding_proposals =
+        r.unsigned_integer("max_outstanding_proposals", 1, 1 << 20, c.max_outstanding_proposals);
+    c.max_txns_per_diff = r.unsigned_integer("max_txns_per_diff", 1, 1 << 20, c.max_txns_per_diff);
+    c.ack_newleader_before_sync =
+        r.optional<bool>("ack_newleader_before_sync", c.ack_newleader_before_sync);
+    c.diff_instead_of_trunc = r.optional<bool>("diff_instead_of_trunc", c.diff_instead_of_trunc);
+    r.finish();
+    if (auto problem = zab::validate(c)) r.fail(*problem);
+    return c;
+  });
+}
+
+// A module entry from its option parser and factories: every protocol is registered the same way.
+template <typename Config>
+ProtocolModule module(std::string_view name,
+                      JsonResult<Config> (*parse)(const ProtocolOptions*),
+                      std::unique_ptr<consensus::Replica> (*make_replica)(
+                          const Config&, NodeId, std::vector<NodeId>, std::uint64_t),
+                      std::unique_ptr<consensus::ClusterChecker> (*make_checker)()) {
+  return ProtocolModule{
+      name,
+      [parse, make_replica](const ProtocolOptions* options) -> JsonResult<ReplicaMaker> {
+        auto parsed = parse(options);
+        if (auto* error = std::get_if<JsonError>(&parsed)) return *error;
+        const Config config = std::get<Config>(parsed);
+        return ReplicaMaker(
+            [config, make_replica](NodeId self, std::vector<NodeId> members, std::uint64_t seed) {
+              return make_replica(config, self, std::move(members), seed);
+            });
+      },
+      make_checker};
+}
+
+const std::array<ProtocolModule, 3> kRunnable = {
+    module<raft::RaftConfig>("raft", parse_raft_options, raft::make_raft_replica,
+                             raft::make_raft_checker),
+    module<paxos::PaxosConfig>("paxos", parse_paxos_options, paxos::make_paxos_replica,
+                               paxos::make_paxos_checker),
+    module<zab::ZabConfig>("zab", parse_zab_options, zab::make_zab_replica, zab::make_zab_checker),
+};
 
 }  // namespace
 

@@ -172,7 +172,7 @@ TEST(FailoverCli, BadFlagsGetOneLineAndExitCode2) {
       {"--latency lognormal:1ms,x,3ms", "lockstep failover: --latency: expected constant:D"},
       {"--nodes 2", "lockstep failover: --nodes: expected an integer in 3..9, got \"2\""},
       {"--trials abc", "lockstep failover: --trials: expected an integer in 1..100000"},
-      {"--protocol zab", "lockstep failover: --protocol: expected one of the protocols"},
+      {"--protocol pax", "lockstep failover: --protocol: expected one of the protocols"},
       {"--election-timeout 500us-1ms", "lockstep failover: --election-timeout: "},
       {"--election-timeout 150ms-", "lockstep failover: --election-timeout: expected MIN-MAX"},
       {"--election-timeout 300ms-150ms", "lockstep failover: --election-timeout: "},

@@ -218,7 +218,7 @@ TEST(FuzzCli, BadFlagsGetOneLineAndExitCode2) {
   EXPECT_EQ(seeds.out,
             "lockstep fuzz: --seeds: expected a range like 1-5000, got \"x\"\n");
   for (const char* args : {"--seeds 5-1", "--nodes 3,3", "--nodes 10", "--duration 10",
-                           "--jobs 0", "--protocol rafty", "--protocol zab", "--frob", "extra"}) {
+                           "--jobs 0", "--protocol rafty", "--protocol pax", "--frob", "extra"}) {
     const CliResult r = lockstep(fmt::format("fuzz {} 2>&1", args));
     EXPECT_EQ(r.exit_code, 2) << args << ": " << r.out;
     EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 1) << args << ": " << r.out;
