@@ -61,6 +61,10 @@ BENCHMARK_CAPTURE(BM_FiveNodes1000CommandsPerSecond, paxos, std::string("paxos")
     ->Arg(20)
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
+BENCHMARK_CAPTURE(BM_FiveNodes1000CommandsPerSecond, zab, std::string("zab"))
+    ->Arg(20)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 
 }  // namespace
 }  // namespace lockstep::harness

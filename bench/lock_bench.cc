@@ -85,6 +85,11 @@ BENCHMARK_CAPTURE(BM_LockUncontendedFiveNodes, paxos, std::string("paxos"))
     ->Arg(16)
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
+BENCHMARK_CAPTURE(BM_LockUncontendedFiveNodes, zab, std::string("zab"))
+    ->Arg(1)
+    ->Arg(16)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 
 }  // namespace
 }  // namespace lockstep::harness
