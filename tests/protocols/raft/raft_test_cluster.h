@@ -1,27 +1,21 @@
-// A tiny in-test host for Raft replicas: one shared clock, a FIFO network with cuttable links, a
-// record log per node (everything handed over counts as synced), a toy state machine (the list of
-// applied commands) and the cluster checker run after every step. No simulator involved.
+// The in-test host (tests/protocols/support/replica_cluster.h) over Raft replicas, with Raft's
+// test helpers: elections, leader search, commits, membership slots and prebuilt record logs.
 #pragma once
 
 #include <gtest/gtest.h>
 
-#include <deque>
-#include <memory>
 #include <optional>
-#include <set>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "protocols/raft/raft.h"
+#include "tests/protocols/support/replica_cluster.h"
 
 namespace lockstep::raft::testing {
 
-struct Envelope {
-  NodeId from;
-  NodeId to;
-  Bytes payload;
-};
+using protocol_testing::Envelope;
+using protocol_testing::numbered;
 
 inline RaftConfig test_config() {
   RaftConfig c;
@@ -35,14 +29,6 @@ inline RaftMessage decoded(ByteView payload) {
   auto m = decode_message(payload);
   EXPECT_TRUE(m.has_value());
   return m.value_or(RaftMessage{TimeoutNow{}});
-}
-
-// "c7" for ("c", 7); spelled out because GCC 12 warns (-Wrestrict, a false positive) on
-// `"c" + std::to_string(7)` at -O3.
-inline std::string numbered(std::string_view prefix, std::uint64_t n) {
-  std::string s(prefix);
-  s += std::to_string(n);
-  return s;
 }
 
 // A record log holding `term` (no vote) and entries of the given terms from index 1.
@@ -61,221 +47,49 @@ inline std::vector<Term> terms(std::initializer_list<std::pair<std::uint64_t, st
   return out;
 }
 
-class TestCluster {
+class TestCluster : public protocol_testing::ReplicaCluster<RaftReplica, RaftConfig, RaftChecker> {
  public:
   // `disks` preloads record logs (missing ones start empty).
   explicit TestCluster(std::size_t n, RaftConfig config = test_config(), std::uint64_t seed = 1,
                        std::vector<std::vector<Bytes>> disks = {})
-      : config_(config), seed_(seed), disks_(std::move(disks)) {
-    for (std::size_t i = 0; i < n; ++i) members_.push_back(NodeId{static_cast<std::uint32_t>(i)});
-    replicas_.resize(n);
-    disks_.resize(n);
-    applied_.resize(n);
-    applied_index_.resize(n, 0);
-    reads_.resize(n);
-    for (std::size_t i = 0; i < n; ++i) start(i);
-  }
+      : ReplicaCluster(n, config, seed, std::move(disks)) {}
 
-  std::size_t size() const { return replicas_.size(); }
-  Nanos now() const { return now_; }
-  RaftReplica& node(std::size_t i) { return *replicas_.at(i); }
-  bool up(std::size_t i) const { return replicas_.at(i) != nullptr; }
-  std::vector<Bytes>& disk(std::size_t i) { return disks_.at(i); }
-  const std::vector<std::string>& applied(std::size_t i) const { return applied_.at(i); }
-  const std::vector<consensus::ReadReady>& reads(std::size_t i) const { return reads_.at(i); }
-  std::deque<Envelope>& network() { return network_; }
-  const RaftConfig& config() const { return config_; }
-  std::uint64_t seed() const { return seed_; }
-
-  // (Re)starts node i from its record log, with `members` as bootstrap configuration.
-  void start(std::size_t i, std::optional<std::vector<NodeId>> members = std::nullopt) {
-    ++incarnations_;
-    replicas_.at(i) = std::make_unique<RaftReplica>(
-        config_, NodeId{static_cast<std::uint32_t>(i)}, members.value_or(members_),
-        seed_ * 1000 + incarnations_);
-    applied_.at(i).clear();
-    applied_index_.at(i) = 0;
-    replicas_[i]->recover(now_, disks_[i]);
-    collect(i);
-  }
   // Adds a node slot (for membership tests); the node starts knowing no members.
   std::size_t add_node() {
-    replicas_.emplace_back();
-    disks_.emplace_back();
-    applied_.emplace_back();
-    applied_index_.push_back(0);
-    reads_.emplace_back();
-    start(replicas_.size() - 1, std::vector<NodeId>{});
-    return replicas_.size() - 1;
+    const std::size_t i = add_slot();
+    start(i, std::vector<NodeId>{});
+    return i;
   }
-  void crash(std::size_t i) {
-    replicas_.at(i).reset();
-    check();
-  }
-
-  void cut(std::size_t a, std::size_t b) {
-    cut_.insert({a, b});
-    cut_.insert({b, a});
-  }
-  void isolate(std::size_t a) {
-    for (std::size_t b = 0; b < size(); ++b) {
-      if (b != a) cut(a, b);
-    }
-  }
-  void heal() { cut_.clear(); }
-
-  // Takes node i's output: persist to its disk, queue its messages, apply what committed.
-  consensus::Output collect(std::size_t i) {
-    consensus::Output out = replicas_.at(i)->take_output();
-    if (out.persist_rewrite) disks_[i].clear();
-    for (ByteView r : out.persist) disks_[i].emplace_back(r.begin(), r.end());
-    for (const consensus::Message& m : out.messages) {
-      network_.push_back(Envelope{NodeId{static_cast<std::uint32_t>(i)}, m.to,
-                                  Bytes(m.payload.begin(), m.payload.end())});
-    }
-    if (out.snapshot) {
-      applied_[i] = split(lockstep::to_string(out.snapshot->data));
-      applied_index_[i] = out.snapshot->index;
-    }
-    for (const consensus::CommittedCommand& c : out.committed) {
-      EXPECT_GT(c.index, applied_index_[i]) << "node " << i << " applied out of order";
-      applied_index_[i] = c.index;
-      applied_[i].push_back(lockstep::to_string(c.command));
-    }
-    for (const consensus::ReadReady& r : out.reads) reads_[i].push_back(r);
-    check();
-    return out;
-  }
-
-  // Delivers one queued message (dropped if its link is cut or the receiver is down).
-  bool deliver_one() {
-    if (network_.empty()) return false;
-    Envelope e = std::move(network_.front());
-    network_.pop_front();
-    deliver(e);
-    return true;
-  }
-  void deliver(const Envelope& e) {
-    const std::size_t to = e.to.value;
-    if (to >= size() || !up(to) || cut_.count({e.from.value, to})) return;
-    replicas_[to]->receive(now_, e.from, e.payload);
-    collect(to);
-  }
-  void deliver_all(std::size_t limit = 100000) {
-    while (limit-- > 0 && deliver_one()) {
-    }
-  }
-
-  // Advances the clock in `step` increments, ticking due nodes and delivering everything.
-  void run_for(Nanos duration, Nanos step = milliseconds(1)) {
-    const Nanos end = now_ + duration;
-    while (now_ < end) {
-      now_ += step;
-      tick_due();
-      deliver_all();
-    }
-  }
-  // Ticks every node whose next_tick() has come, delivering nothing.
-  void tick_due() {
-    for (std::size_t i = 0; i < size(); ++i) {
-      if (up(i) && replicas_[i]->next_tick() <= now_) {
-        replicas_[i]->tick(now_);
-        collect(i);
-      }
-    }
-  }
-  void advance(Nanos d) { now_ += d; }
 
   // Makes node i campaign now (after its election timeout) and delivers until quiet.
   void elect(std::size_t i) {
-    now_ = std::max(now_, replicas_.at(i)->next_tick());
-    replicas_[i]->tick(now_);
-    collect(i);
-    deliver_all();
+    wait_for_deadline(i);
+    tick_and_deliver(i);
     // The leader counts its own entries once handed over: one more tick commits the no-op.
-    if (replicas_[i]->role() == RaftRole::leader) {
-      replicas_[i]->tick(now_);
-      collect(i);
-      deliver_all();
-    }
+    if (node(i).role() == RaftRole::leader) tick_and_deliver(i);
   }
 
   std::optional<std::size_t> leader() const {
     std::optional<std::size_t> found;
     for (std::size_t i = 0; i < size(); ++i) {
-      if (up(i) && replicas_[i]->role() == RaftRole::leader &&
-          (!found || replicas_[i]->term() > replicas_[*found]->term())) {
+      const auto& r = replicas()[i];
+      if (r && r->role() == RaftRole::leader && (!found || r->term() > replicas()[*found]->term())) {
         found = i;
       }
     }
     return found;
   }
 
-  consensus::ProposeResult propose(std::size_t i, std::string_view command) {
-    auto r = replicas_.at(i)->propose(now_, to_bytes(command));
-    collect(i);
-    return r;
-  }
   // Proposes on node i and delivers until quiet, then heartbeats once so followers learn the
   // commit index too.
   void commit(std::size_t i, std::string_view command) {
     EXPECT_EQ(propose(i, command).outcome, consensus::Outcome::accepted);
     deliver_all();
-    run_for(config_.heartbeat_interval);
+    run_for(config().heartbeat_interval);
   }
 
-  std::optional<consensus::Violation> violation() const { return violation_; }
-
-  static std::vector<std::string> split(const std::string& s) {
-    std::vector<std::string> out;
-    std::size_t start = 0;
-    while (start < s.size()) {
-      const std::size_t end = s.find('\n', start);
-      out.push_back(s.substr(start, end - start));
-      if (end == std::string::npos) break;
-      start = end + 1;
-    }
-    return out;
-  }
-  static std::string join(const std::vector<std::string>& v) {
-    std::string s;
-    for (std::size_t i = 0; i < v.size(); ++i) {
-      if (i > 0) s += '\n';
-      s += v[i];
-    }
-    return s;
-  }
   // Snapshots node i's toy state machine at what it applied.
-  void snapshot(std::size_t i) {
-    replicas_.at(i)->compact(now_, replicas_[i]->applied_index().value, to_bytes(join(applied_[i])));
-    collect(i);
-  }
-
- private:
-  void check() {
-    std::vector<const consensus::Replica*> view;
-    for (const auto& r : replicas_) view.push_back(r.get());
-    auto v = checker_.check(view);
-    if (v && !violation_) {
-      violation_ = v;
-      ADD_FAILURE() << "invariant " << v->property << " violated: " << v->detail;
-    }
-  }
-
-  RaftConfig config_;
-  std::uint64_t seed_;
-  std::vector<std::vector<Bytes>> disks_;
-  std::uint64_t incarnations_ = 0;
-  Nanos now_ = milliseconds(1);
-  std::vector<NodeId> members_;
-  std::vector<std::unique_ptr<RaftReplica>> replicas_;
-  std::vector<std::vector<std::string>> applied_;
-  std::vector<std::uint64_t> applied_index_;
-  std::vector<std::vector<consensus::ReadReady>> reads_;
-  std::deque<Envelope> network_;
-  std::set<std::pair<std::size_t, std::size_t>> cut_;
-  RaftChecker checker_;
-  std::optional<consensus::Violation> violation_;
+  void snapshot(std::size_t i) { compact_at(i, node(i).applied_index().value); }
 };
 
 }  // namespace lockstep::raft::testing
