@@ -1,6 +1,7 @@
 // Binary codec for Multi-Paxos messages and records (format in paxos_messages.h).
 #include <type_traits>
 
+#include "protocols/codec_support.h"
 #include "protocols/paxos/paxos_messages.h"
 
 namespace lockstep::paxos {
@@ -18,17 +19,12 @@ namespace {
 constexpr std::size_t kMinValueBytes = 1 + 4;
 constexpr std::size_t kMinPromisedEntryBytes = 8 + 12 + kMinValueBytes;
 
-// The shared bounds-checked Reader (core/codec.h) plus the Paxos vocabulary: bounded rounds and
-// slots, counts checked against the bytes left, values whose kind and data agree.
-class Reader : public lockstep::Reader {
+// The shared protocol Reader (protocols/codec_support.h) plus the Paxos vocabulary: rounds and
+// slots, values whose kind and data agree.
+class Reader : public protocol_codec::Reader<kMaxWireValue> {
  public:
-  using lockstep::Reader::Reader;
+  using protocol_codec::Reader<kMaxWireValue>::Reader;
 
-  std::uint64_t bounded() {
-    const std::uint64_t v = u64();
-    if (v >= kMaxWireValue) fail();
-    return v;
-  }
   Slot slot() { return Slot{bounded()}; }
   // Slot 0 is the empty prefix: never a slot that holds a value.
   Slot positive_slot() {
@@ -46,21 +42,6 @@ class Reader : public lockstep::Reader {
     const Ballot b = ballot();
     if (b.is_zero()) fail();
     return b;
-  }
-  Bytes owned_bytes() {
-    const ByteView b = bytes();
-    return Bytes(b.begin(), b.end());
-  }
-  // A count of items each at least `min_item_bytes` long: rejected up front when the rest of the
-  // input could not hold that many, so a forged count cannot make us reserve gigabytes.
-  std::uint32_t count(std::size_t min_item_bytes) {
-    const std::uint32_t n = u32();
-    if (ok() && static_cast<std::uint64_t>(n) * min_item_bytes > remaining()) fail();
-    return ok() ? n : 0;
-  }
-  std::optional<NodeId> optional_node() {
-    if (!boolean()) return std::nullopt;
-    return NodeId{u32()};
   }
   Value value() {
     Value v;
@@ -102,16 +83,8 @@ class Reader : public lockstep::Reader {
   }
 };
 
-template <typename T>
-std::optional<T> finish(Reader& r, T value) {
-  if (!r.done()) return std::nullopt;
-  return value;
-}
-
-void write_optional_node(Writer& w, const std::optional<NodeId>& n) {
-  w.boolean(n.has_value());
-  if (n) w.u32(n->value);
-}
+using protocol_codec::finish;
+using protocol_codec::write_optional_node;
 
 void write_values(Writer& w, const std::vector<Value>& values) {
   w.u32(static_cast<std::uint32_t>(values.size()));
@@ -195,10 +168,9 @@ void encode_to(Bytes& out, const PaxosMessage& message) {
 
 std::optional<PaxosMessage> decode_message(ByteView bytes) {
   codec::Reader r(bytes);
-  if (r.u8() != kFormatVersion) return std::nullopt;
-  const auto tag = static_cast<Tag>(r.u8());
-  if (!r.ok()) return std::nullopt;
-  switch (tag) {
+  const auto tag = protocol_codec::read_header<Tag>(r, kFormatVersion);
+  if (!tag) return std::nullopt;
+  switch (*tag) {
     case Tag::prepare: {
       Prepare m;
       m.ballot = r.positive_ballot();
@@ -308,10 +280,9 @@ void encode_to(Bytes& out, const PaxosRecord& record) {
 
 std::optional<PaxosRecord> decode_record(ByteView bytes) {
   codec::Reader r(bytes);
-  if (r.u8() != kFormatVersion) return std::nullopt;
-  const auto tag = static_cast<Tag>(r.u8());
-  if (!r.ok()) return std::nullopt;
-  switch (tag) {
+  const auto tag = protocol_codec::read_header<Tag>(r, kFormatVersion);
+  if (!tag) return std::nullopt;
+  switch (*tag) {
     case Tag::promise_record: {
       PromiseRecord rec;
       rec.promised = r.ballot();

@@ -1,6 +1,7 @@
 // Binary codec for Raft messages and records (format in raft_messages.h).
 #include <type_traits>
 
+#include "protocols/codec_support.h"
 #include "protocols/raft/raft_messages.h"
 
 namespace lockstep::raft {
@@ -14,29 +15,14 @@ void Writer::header(Tag tag) {
 
 namespace {
 
-// The shared bounds-checked Reader (core/codec.h) plus the Raft vocabulary: bounded terms and
-// indexes, counts checked against the bytes left, sorted member lists, and log entries.
-class Reader : public lockstep::Reader {
+// The shared protocol Reader (protocols/codec_support.h) plus the Raft vocabulary: terms and
+// indexes, sorted member lists, and log entries.
+class Reader : public protocol_codec::Reader<kMaxWireValue> {
  public:
-  using lockstep::Reader::Reader;
+  using protocol_codec::Reader<kMaxWireValue>::Reader;
 
   Term term() { return Term{bounded()}; }
   LogIndex index() { return LogIndex{bounded()}; }
-  Bytes owned_bytes() {
-    const ByteView b = bytes();
-    return Bytes(b.begin(), b.end());
-  }
-  // A count of items each at least `min_item_bytes` long: rejected up front when the rest of the
-  // input could not hold that many, so a forged count cannot make us reserve gigabytes.
-  std::uint32_t count(std::size_t min_item_bytes) {
-    const std::uint32_t n = u32();
-    if (ok() && static_cast<std::uint64_t>(n) * min_item_bytes > remaining()) fail();
-    return ok() ? n : 0;
-  }
-  std::optional<NodeId> optional_node() {
-    if (!boolean()) return std::nullopt;
-    return NodeId{u32()};
-  }
   std::vector<NodeId> members() {
     const std::uint32_t n = count(4);
     std::vector<NodeId> out;
@@ -71,29 +57,14 @@ class Reader : public lockstep::Reader {
     }
     return out;
   }
-
- private:
-  std::uint64_t bounded() {
-    const std::uint64_t v = u64();
-    if (v >= kMaxWireValue) fail();
-    return v;
-  }
 };
 
-template <typename T>
-std::optional<T> finish(Reader& r, T value) {
-  if (!r.done()) return std::nullopt;
-  return value;
-}
+using protocol_codec::finish;
+using protocol_codec::write_optional_node;
 
 void write_members(Writer& w, const std::vector<NodeId>& members) {
   w.u32(static_cast<std::uint32_t>(members.size()));
   for (NodeId id : members) w.u32(id.value);
-}
-
-void write_optional_node(Writer& w, const std::optional<NodeId>& n) {
-  w.boolean(n.has_value());
-  if (n) w.u32(n->value);
 }
 
 }  // namespace
@@ -194,10 +165,9 @@ void encode_to(Bytes& out, const RaftMessage& message) {
 
 std::optional<RaftMessage> decode_message(ByteView bytes) {
   codec::Reader r(bytes);
-  if (r.u8() != kFormatVersion) return std::nullopt;
-  const auto tag = static_cast<Tag>(r.u8());
-  if (!r.ok()) return std::nullopt;
-  switch (tag) {
+  const auto tag = protocol_codec::read_header<Tag>(r, kFormatVersion);
+  if (!tag) return std::nullopt;
+  switch (*tag) {
     case Tag::vote_request: {
       VoteRequest m;
       m.term = r.term();
@@ -310,10 +280,9 @@ void encode_to(Bytes& out, const RaftRecord& record) {
 
 std::optional<RaftRecord> decode_record(ByteView bytes) {
   codec::Reader r(bytes);
-  if (r.u8() != kFormatVersion) return std::nullopt;
-  const auto tag = static_cast<Tag>(r.u8());
-  if (!r.ok()) return std::nullopt;
-  switch (tag) {
+  const auto tag = protocol_codec::read_header<Tag>(r, kFormatVersion);
+  if (!tag) return std::nullopt;
+  switch (*tag) {
     case Tag::hard_state: {
       HardStateRecord rec;
       rec.term = r.term();

@@ -196,10 +196,9 @@ void encode_to(Bytes& out, const ZabMessage& message) {
 
 std::optional<ZabMessage> decode_message(ByteView bytes) {
   Reader r(bytes);
-  if (r.u8() != kFormatVersion) return std::nullopt;
-  const auto tag = static_cast<Tag>(r.u8());
-  if (!r.ok()) return std::nullopt;
-  switch (tag) {
+  const auto tag = protocol_codec::read_header<Tag>(r, kFormatVersion);
+  if (!tag) return std::nullopt;
+  switch (*tag) {
     case Tag::notification: {
       Notification m;
       m.state = r.state();

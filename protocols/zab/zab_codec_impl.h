@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/codec.h"
+#include "protocols/codec_support.h"
 #include "protocols/zab/zab_messages.h"
 
 namespace lockstep::zab::codec {
@@ -55,11 +56,11 @@ class Writer : public lockstep::Writer {
   }
 };
 
-// The shared bounds-checked Reader (core/codec.h) plus the Zab vocabulary: bounded epochs,
-// counters and positions, counts checked against the bytes left, transactions and runs.
-class Reader : public lockstep::Reader {
+// The shared protocol Reader (protocols/codec_support.h) plus the Zab vocabulary: epochs,
+// counters and positions, transactions and runs.
+class Reader : public protocol_codec::Reader<kMaxWireValue> {
  public:
-  using lockstep::Reader::Reader;
+  using protocol_codec::Reader<kMaxWireValue>::Reader;
 
   Epoch epoch() { return Epoch{bounded()}; }
   Position position() { return Position{bounded()}; }
@@ -68,22 +69,6 @@ class Reader : public lockstep::Reader {
     z.epoch = epoch();
     z.counter = bounded();
     return z;
-  }
-  NodeId node() { return NodeId{u32()}; }
-  Bytes owned_bytes() {
-    const ByteView b = bytes();
-    return Bytes(b.begin(), b.end());
-  }
-  // A count of items each at least `min_item_bytes` long: rejected up front when the rest of the
-  // input could not hold that many, so a forged count cannot make us reserve gigabytes.
-  std::uint32_t count(std::size_t min_item_bytes) {
-    const std::uint32_t n = u32();
-    if (ok() && static_cast<std::uint64_t>(n) * min_item_bytes > remaining()) fail();
-    return ok() ? n : 0;
-  }
-  std::optional<NodeId> optional_node() {
-    if (!boolean()) return std::nullopt;
-    return node();
   }
   ServerState state() {
     const std::uint8_t s = u8();
@@ -127,19 +112,9 @@ class Reader : public lockstep::Reader {
     }
     return out;
   }
-
-  std::uint64_t bounded() {
-    const std::uint64_t v = u64();
-    if (v >= kMaxWireValue) fail();
-    return v;
-  }
 };
 
-template <typename T, typename V>
-std::optional<T> finish(Reader& r, V value) {
-  if (!r.done()) return std::nullopt;
-  return T{std::move(value)};
-}
+using protocol_codec::finish;
 
 inline bool same_txns(const std::vector<Txn>& a, const std::vector<Txn>& b) {
   if (a.size() != b.size()) return false;

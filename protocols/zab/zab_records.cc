@@ -41,8 +41,7 @@ void encode_to(Bytes& out, const ZabRecord& record) {
           if constexpr (std::is_same_v<R, EpochRecord>) {
             w.header(Tag::epoch_record);
             w.u64(rec.accepted_epoch.value);
-            w.boolean(rec.accepted_from.has_value());
-            if (rec.accepted_from) w.u32(rec.accepted_from->value);
+            protocol_codec::write_optional_node(w, rec.accepted_from);
             w.u64(rec.current_epoch.value);
           } else {
             static_assert(std::is_same_v<R, SnapshotRecord>);
@@ -59,10 +58,9 @@ void encode_to(Bytes& out, const ZabRecord& record) {
 
 std::optional<ZabRecord> decode_record(ByteView bytes) {
   Reader r(bytes);
-  if (r.u8() != kFormatVersion) return std::nullopt;
-  const auto tag = static_cast<Tag>(r.u8());
-  if (!r.ok()) return std::nullopt;
-  switch (tag) {
+  const auto tag = protocol_codec::read_header<Tag>(r, kFormatVersion);
+  if (!tag) return std::nullopt;
+  switch (*tag) {
     case Tag::epoch_record: {
       EpochRecord rec;
       rec.accepted_epoch = r.epoch();
