@@ -15,13 +15,8 @@ using testing::TestCluster;
 const protocol_testing::RandomFaultProtocol<TestCluster> kPaxos{
     .rng_label = "paxos-random-faults",
     .lose_unsynced = false,
-    .compactable = [](TestCluster& c, std::size_t i) {
-      return c.node(i).applied_index() > c.node(i).log().snapshot_index();
-    },
-    .settle = [](TestCluster& c) -> std::optional<std::size_t> {
-      c.run_for(seconds(3));
-      return c.leader();
-    },
+    .compactable = &protocol_testing::log_compactable<TestCluster>,
+    .settle = &protocol_testing::leader_after_three_seconds<TestCluster>,
     .converge_for = milliseconds(200),
 };
 

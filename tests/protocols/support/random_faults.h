@@ -48,6 +48,19 @@ struct RandomFaultProtocol {
   Nanos converge_for = milliseconds(200);
 };
 
+// For protocols with a log: whether node i applied beyond its snapshot. (Raft, Paxos.)
+template <typename Cluster>
+bool log_compactable(Cluster& c, std::size_t i) {
+  return c.node(i).applied_index() > c.node(i).log().snapshot_index();
+}
+
+// Runs three seconds, then takes whichever leader there is. (Raft, Paxos.)
+template <typename Cluster>
+std::optional<std::size_t> leader_after_three_seconds(Cluster& c) {
+  c.run_for(seconds(3));
+  return c.leader();
+}
+
 // Delivers what is queued now, in random order, losing and duplicating some.
 template <typename Cluster>
 void deliver_shuffled(Cluster& c, Rng& rng, const FaultRates& rates) {
