@@ -230,7 +230,7 @@ void RaftChecker::forget_unsynced(std::size_t position) {
   nodes_[position].rebase = true;
 }
 
-RaftChecker::Slot* RaftChecker::slot(LogIndex i) {
+RaftChecker::Slot* RaftChecker::grow(LogIndex i) {
   if (i.value < slot_base_) return nullptr;
   const std::uint64_t end = slot_base_ + slots_.size();
   if (i.value >= end + kIndexWindow) {

@@ -25,24 +25,6 @@ RaftLog::RaftLog(std::vector<NodeId> bootstrap_members) {
   base_config_ = Config{LogIndex{0}, std::move(bootstrap_members)};
 }
 
-std::optional<Term> RaftLog::term_at(LogIndex i) const {
-  if (i == snapshot_index_) return snapshot_term_;
-  if (i < snapshot_index_ || i > last_index()) return std::nullopt;
-  return entries_[offset(i)].term;
-}
-
-std::optional<std::uint64_t> RaftLog::digest_at(LogIndex i) const {
-  if (i == snapshot_index_) return snapshot_digest_;
-  if (i < snapshot_index_ || i > last_index()) return std::nullopt;
-  return entries_[offset(i)].digest;
-}
-
-const Entry& RaftLog::at(LogIndex i) const {
-  LS_ASSERT_GE(i, first_index());
-  LS_ASSERT_LE(i, last_index());
-  return entries_[offset(i)];
-}
-
 RaftLog::const_iterator RaftLog::iterator_at(LogIndex i) const {
   LS_ASSERT_GE(i, first_index());
   LS_ASSERT_LE(i, last_index().next());

@@ -10,6 +10,7 @@
 #include <optional>
 #include <vector>
 
+#include "core/assert.h"
 #include "core/bytes.h"
 #include "core/types.h"
 #include "protocols/raft/raft_types.h"
@@ -37,11 +38,24 @@ class RaftLog {
   }
 
   // Known for snapshot_index <= i <= last_index; nullopt otherwise (compacted or beyond the end).
-  std::optional<Term> term_at(LogIndex i) const;
-  std::optional<std::uint64_t> digest_at(LogIndex i) const;
+  // Inline, like at(): every step of the replica and of the checker looks entries up.
+  std::optional<Term> term_at(LogIndex i) const {
+    if (i == snapshot_index_) return snapshot_term_;
+    if (i < snapshot_index_ || i > last_index()) return std::nullopt;
+    return entries_[offset(i)].term;
+  }
+  std::optional<std::uint64_t> digest_at(LogIndex i) const {
+    if (i == snapshot_index_) return snapshot_digest_;
+    if (i < snapshot_index_ || i > last_index()) return std::nullopt;
+    return entries_[offset(i)].digest;
+  }
   bool matches(LogIndex i, Term t) const { return term_at(i) == t; }
   // The entry at i; first_index <= i <= last_index.
-  const Entry& at(LogIndex i) const;
+  const Entry& at(LogIndex i) const {
+    LS_ASSERT_GE(i, first_index());
+    LS_ASSERT_LE(i, last_index());
+    return entries_[offset(i)];
+  }
   const_iterator iterator_at(LogIndex i) const;  // first_index <= i <= last_index + 1
 
   // §5.4.1: is a log ending at (last_term, last_index) at least as up-to-date as this one?

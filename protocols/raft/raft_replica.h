@@ -52,13 +52,16 @@
 // The commit index restarts at the snapshot index and is relearned from the leader.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
 #include <vector>
 
+#include "core/assert.h"
 #include "core/rng.h"
 #include "protocols/consensus.h"
 #include "protocols/raft/raft_config.h"
@@ -134,6 +137,12 @@ class RaftReplica final : public consensus::Replica {
   void apply_committed(Nanos now);
   bool is_voter(NodeId id) const;
   std::size_t quorum() const { return log_.members().size() / 2 + 1; }
+  // Leader: the largest value a quorum of the current configuration has reached, where the
+  // leader's own is `own` (counted only while it is a member) and a follower's is value_of(its
+  // Progress); 0 without a quorum. Walks the members and peers_ together (sync_peers keeps
+  // peers_ in member order, a learner last), so no member is looked up.
+  template <typename ValueOf>
+  std::uint64_t quorum_value(std::uint64_t own, ValueOf value_of);
   bool committed_own_term() const;
   Progress* find_progress(NodeId id);
   void sync_peers();
@@ -249,6 +258,27 @@ class RaftReplica final : public consensus::Replica {
   Term reported_term_;
   std::optional<NodeId> reported_leader_;
 };
+
+template <typename ValueOf>
+std::uint64_t RaftReplica::quorum_value(std::uint64_t own, ValueOf value_of) {
+  scratch_.clear();
+  std::size_t peer = 0;
+  for (NodeId member : log_.members()) {
+    if (member == self_) {
+      scratch_.push_back(own);
+      continue;
+    }
+    LS_ASSERT_LT(peer, peers_.size());
+    LS_ASSERT_EQ(peers_[peer].id, member);
+    scratch_.push_back(value_of(peers_[peer]));
+    ++peer;
+  }
+  const std::size_t q = quorum();
+  if (scratch_.size() < q) return 0;
+  std::nth_element(scratch_.begin(), scratch_.begin() + static_cast<std::ptrdiff_t>(q - 1),
+                   scratch_.end(), std::greater<>());
+  return scratch_[q - 1];
+}
 
 // The factories the harness uses.
 std::unique_ptr<consensus::Replica> make_raft_replica(const RaftConfig& config, NodeId self,

@@ -84,15 +84,8 @@ void RaftReplica::send_snapshot(Nanos now, Progress& pr) {
 // The highest index stored on a quorum of the current configuration. The leader's own copy counts
 // once its records are durable (durable_index_), and only while it is itself a member.
 LogIndex RaftReplica::quorum_match() {
-  scratch_.clear();
-  if (is_voter(self_)) scratch_.push_back(durable_index_.value);
-  for (const Progress& pr : peers_) {
-    if (is_voter(pr.id)) scratch_.push_back(pr.match.value);
-  }
-  if (scratch_.size() < quorum()) return LogIndex{0};
-  std::nth_element(scratch_.begin(), scratch_.begin() + static_cast<std::ptrdiff_t>(quorum() - 1),
-                   scratch_.end(), std::greater<>());
-  return LogIndex{scratch_[quorum() - 1]};
+  return LogIndex{quorum_value(durable_index_.value,
+                               [](const Progress& pr) { return pr.match.value; })};
 }
 
 // §5.4.2: only an entry of the leader's own term is committed by counting replicas; entries of
