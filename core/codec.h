@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -56,11 +57,17 @@ class Writer {
 
  private:
   Writer& put_le(std::uint64_t v, std::size_t n) {
-    // One range insert: a push_back per byte re-checks the capacity every time and cost four
+    // One resize and a copy: a push_back per byte re-checks the capacity every time and cost four
     // times as many instructions (measured with callgrind).
     std::array<std::byte, 8> le;
-    for (std::size_t i = 0; i < n; ++i) le[i] = static_cast<std::byte>((v >> (8 * i)) & 0xff);
-    out_->insert(out_->end(), le.begin(), le.begin() + static_cast<std::ptrdiff_t>(n));
+    if constexpr (std::endian::native == std::endian::little) {
+      std::memcpy(le.data(), &v, 8);
+    } else {
+      for (std::size_t i = 0; i < n; ++i) le[i] = static_cast<std::byte>((v >> (8 * i)) & 0xff);
+    }
+    const std::size_t at = out_->size();
+    out_->resize(at + n);
+    std::memcpy(out_->data() + at, le.data(), n);
     return *this;
   }
   Bytes own_;
@@ -113,7 +120,11 @@ class Reader {
     }
     const std::byte* p = in_.data() + pos_;
     std::uint64_t v = 0;
-    for (std::size_t i = 0; i < n; ++i) v |= static_cast<std::uint64_t>(p[i]) << (8 * i);
+    if constexpr (std::endian::native == std::endian::little) {
+      std::memcpy(&v, p, n);  // the low n bytes of v
+    } else {
+      for (std::size_t i = 0; i < n; ++i) v |= static_cast<std::uint64_t>(p[i]) << (8 * i);
+    }
     pos_ += n;
     return v;
   }
