@@ -37,7 +37,14 @@ Bytes encode(const ClientRequest& r) {
 }
 
 Bytes encode(const ClientReply& r) {
-  Writer w(r.payload.size() + 32);
+  Bytes out;
+  out.reserve(r.payload.size() + 34);
+  encode_to(out, r);
+  return out;
+}
+
+void encode_to(Bytes& out, const ClientReply& r) {
+  Writer w(out);
   w.u8(static_cast<std::uint8_t>(Envelope::reply))
       .u64(r.client)
       .u64(r.request)
@@ -45,13 +52,18 @@ Bytes encode(const ClientReply& r) {
       .u32(r.leader_hint ? r.leader_hint->value + 1 : 0)
       .u64(r.index)
       .bytes(r.payload);
-  return w.take();
 }
 
 Bytes encode(const LoggedCommand& c) {
-  Writer w(c.payload.size() + 24);
+  Bytes out;
+  out.reserve(c.payload.size() + 20);
+  encode_to(out, c);
+  return out;
+}
+
+void encode_to(Bytes& out, const LoggedCommand& c) {
+  Writer w(out);
   w.u64(c.client).u64(c.request).bytes(c.payload);
-  return w.take();
 }
 
 std::optional<Envelope> envelope_of(ByteView message) {
@@ -113,9 +125,8 @@ std::optional<LoggedCommand> decode_logged(ByteView command) {
   LoggedCommand out;
   out.client = r.u64();
   out.request = r.u64();
-  const ByteView payload = r.bytes();
+  out.payload = r.bytes();
   if (!r.done()) return std::nullopt;
-  out.payload.assign(payload.begin(), payload.end());
   return out;
 }
 
