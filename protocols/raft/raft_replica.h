@@ -52,10 +52,8 @@
 // The commit index restarts at the snapshot index and is relearned from the leader.
 #pragma once
 
-#include <algorithm>
 #include <cstdint>
 #include <deque>
-#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -275,8 +273,14 @@ std::uint64_t RaftReplica::quorum_value(std::uint64_t own, ValueOf value_of) {
   }
   const std::size_t q = quorum();
   if (scratch_.size() < q) return 0;
-  std::nth_element(scratch_.begin(), scratch_.begin() + static_cast<std::ptrdiff_t>(q - 1),
-                   scratch_.end(), std::greater<>());
+  // Descending insertion sort: a configuration has a handful of members, for which this costs
+  // less than nth_element's set-up.
+  for (std::size_t i = 1; i < scratch_.size(); ++i) {
+    const std::uint64_t v = scratch_[i];
+    std::size_t j = i;
+    for (; j > 0 && scratch_[j - 1] < v; --j) scratch_[j] = scratch_[j - 1];
+    scratch_[j] = v;
+  }
   return scratch_[q - 1];
 }
 
