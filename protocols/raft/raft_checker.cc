@@ -171,7 +171,7 @@ std::optional<consensus::Violation> RaftChecker::check_log(NodeState& ns, const 
   for (LogIndex i = from.next(); i <= last; i = i.next()) {
     Slot* s = slot(i);
     if (!s) continue;
-    const Entry& e = log.at(i);
+    const EntryView e = log.at(i);
     if (s->term == Term{0}) {
       s->term = e.term;
       s->digest = e.digest;

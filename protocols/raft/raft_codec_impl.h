@@ -38,7 +38,9 @@ class Writer : public lockstep::Writer {
   using lockstep::Writer::Writer;
 
   void header(Tag tag);
-  void entry(const Entry& e) {
+  // An Entry or an EntryView.
+  template <typename AnyEntry>
+  void entry(const AnyEntry& e) {
     u64(e.term.value);
     u8(static_cast<std::uint8_t>(e.kind));
     bytes(e.data);

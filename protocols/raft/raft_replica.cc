@@ -66,7 +66,7 @@ void RaftReplica::recover(Nanos now, std::span<const Bytes> records) {
       for (Entry& e : er->entries) {
         if (index > log_.snapshot_index()) {
           if (index <= log_.last_index()) log_.truncate_from(index);
-          log_.append(e.term, e.kind, std::move(e.data));
+          log_.append(e.term, e.kind, e.data);
         }
         index = index.next();
       }
@@ -98,13 +98,12 @@ void RaftReplica::recover(Nanos now, std::span<const Bytes> records) {
 void RaftReplica::receive(Nanos now, NodeId from, ByteView bytes) {
   LS_ASSERT_MSG(recovered_, "recover() must be called before any other call");
   last_now_ = now;
-  auto message = decode_message(bytes);
-  if (!message || from == self_) {
+  if (!decode_message_into(bytes, received_) || from == self_) {
     ++malformed_messages_;
     return;
   }
-  if (!step_term(now, from, *message)) return;
-  std::visit([&](auto& m) { handle(now, from, m); }, *message);
+  if (!step_term(now, from, received_)) return;
+  std::visit([&](auto& m) { handle(now, from, m); }, received_);
 }
 
 // The term rules every message goes through first (§5.1, thesis §4.2.3, §9.6). Returns false when
@@ -324,7 +323,7 @@ void RaftReplica::persist_rewrite() {
 void RaftReplica::apply_committed(Nanos now) {
   LS_ASSERT_LE(commit_, log_.last_index());
   for (LogIndex i = applied_.next(); i <= commit_; i = i.next()) {
-    const Entry& e = log_.at(i);
+    const EntryView e = log_.at(i);
     if (e.kind == EntryKind::command) out_.committed.add(i.value, e.data);
   }
   applied_ = std::max(applied_, commit_);

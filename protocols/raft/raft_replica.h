@@ -160,7 +160,7 @@ class RaftReplica final : public consensus::Replica {
   LogIndex quorum_match();
   void maybe_commit(Nanos now);
   void accept_from_leader(Nanos now, NodeId from);
-  void handle(Nanos now, NodeId from, AppendRequest& m);
+  void handle(Nanos now, NodeId from, const AppendRequest& m);
   void handle(Nanos now, NodeId from, const AppendResponse& m);
   void handle(Nanos now, NodeId from, const Heartbeat& m);
   void handle(Nanos now, NodeId from, const HeartbeatResponse& m);
@@ -207,6 +207,7 @@ class RaftReplica final : public consensus::Replica {
   std::optional<Nanos> last_heard_leader_at_;
   Nanos vote_quiet_until_;
   std::uint64_t malformed_messages_ = 0;
+  RaftMessage received_;  // the message being handled, decoded in place (buffers reused)
 
   // Candidate and precandidate: the votes received in this election.
   std::vector<std::pair<NodeId, bool>> votes_;

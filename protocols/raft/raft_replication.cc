@@ -20,8 +20,7 @@ consensus::ProposeResult RaftReplica::propose(Nanos now, ByteView command) {
   if (log_.last_index().value - commit_.value >= config_.max_uncommitted_entries) {
     return {consensus::Outcome::busy, leader_};
   }
-  const LogIndex index =
-      log_.append(term_, EntryKind::command, Bytes(command.begin(), command.end()));
+  const LogIndex index = log_.append(term_, EntryKind::command, command);
   persist_entries_from(index);
   broadcast_append(now);
   return {consensus::Outcome::accepted, leader_};
@@ -57,7 +56,7 @@ void RaftReplica::send_append(Nanos now, Progress& pr, bool allow_empty) {
     } else {
       const auto first = log_.iterator_at(pr.next);
       encode_append_to(out_.messages.open(pr.id), term_, prev, *prev_term, commit_, round_, first,
-                       first + static_cast<std::ptrdiff_t>(count));
+                       first + count);
       out_.messages.close();
       last_append_ = append;
     }
@@ -222,7 +221,7 @@ bool plausible_entries(const AppendRequest& m) {
 
 }  // namespace
 
-void RaftReplica::handle(Nanos now, NodeId from, AppendRequest& m) {
+void RaftReplica::handle(Nanos now, NodeId from, const AppendRequest& m) {
   if (role_ == RaftRole::leader || (leader_ && leader_ != from) || !plausible_entries(m)) {
     ++malformed_messages_;  // two leaders in one term, or entries no leader could send
     return;
@@ -258,8 +257,8 @@ void RaftReplica::handle(Nanos now, NodeId from, AppendRequest& m) {
       durable_index_ = std::min(durable_index_, index.prev());
     }
     for (; k < m.entries.size(); ++k) {
-      Entry& e = m.entries[k];
-      log_.append(e.term, e.kind, std::move(e.data));
+      const Entry& e = m.entries[k];
+      log_.append(e.term, e.kind, e.data);
     }
     persist_entries_from(index);  // synced before the acknowledgement below leaves
   }
