@@ -184,6 +184,7 @@ void SimDisk::apply(const MetaOp& op) {
 }
 
 std::size_t SimDisk::claim_journal_through(std::string_view file) {
+  if (journal_.size() == journal_claimed_) return 0;  // everything is claimed (or committed)
   const auto names = [file](const MetaOp& op) { return op.name == file || op.to == file; };
   const auto last = std::find_if(journal_.rbegin(), journal_.rend(), names);
   if (last == journal_.rend()) return 0;
@@ -209,6 +210,7 @@ void SimDisk::sync(std::string_view file) {
 }
 
 void SimDisk::settle() {
+  if (pending_.empty()) return;
   const Nanos t = now();
   while (!pending_.empty() && pending_.front().done_at <= t) {
     const PendingSync done = pending_.front();
