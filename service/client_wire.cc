@@ -27,13 +27,19 @@ void append_peer_envelope(Bytes& out, ByteView protocol_message) {
 }
 
 Bytes encode(const ClientRequest& r) {
-  Writer w(r.payload.size() + 32);
+  Bytes out;
+  out.reserve(r.payload.size() + 22);
+  encode_to(out, r);
+  return out;
+}
+
+void encode_to(Bytes& out, const ClientRequest& r) {
+  Writer w(out);
   w.u8(static_cast<std::uint8_t>(Envelope::request))
       .u64(r.client)
       .u64(r.request)
       .u8(static_cast<std::uint8_t>(r.op))
       .bytes(r.payload);
-  return w.take();
 }
 
 Bytes encode(const ClientReply& r) {
@@ -104,20 +110,26 @@ std::optional<ClientRequest> decode_request(ByteView message) {
 }
 
 std::optional<ClientReply> decode_reply(ByteView message) {
-  Reader r(message);
-  if (r.u8() != static_cast<std::uint8_t>(Envelope::reply)) return std::nullopt;
   ClientReply out;
+  if (!decode_reply_into(message, out)) return std::nullopt;
+  return out;
+}
+
+bool decode_reply_into(ByteView message, ClientReply& out) {
+  Reader r(message);
+  if (r.u8() != static_cast<std::uint8_t>(Envelope::reply)) return false;
   out.client = r.u64();
   out.request = r.u64();
   const std::uint8_t status = r.u8();
   const std::uint32_t hint = r.u32();
   out.index = r.u64();
   const ByteView payload = r.bytes();
-  if (!r.done() || status > 3) return std::nullopt;
+  if (!r.done() || status > 3) return false;
   out.status = static_cast<ReplyStatus>(status);
+  out.leader_hint.reset();
   if (hint != 0) out.leader_hint = NodeId{hint - 1};
   out.payload.assign(payload.begin(), payload.end());
-  return out;
+  return true;
 }
 
 std::optional<LoggedCommand> decode_logged(ByteView command) {

@@ -75,6 +75,8 @@ Bytes encode_peer(ByteView protocol_message);
 // Appends the peer envelope and `protocol_message` to `out` (a reused buffer).
 void append_peer_envelope(Bytes& out, ByteView protocol_message);
 Bytes encode(const ClientRequest& request);
+// Appends the encoded request to `out` (a reused buffer).
+void encode_to(Bytes& out, const ClientRequest& request);
 Bytes encode(const ClientReply& reply);
 // Appends the encoded reply to `out` (a reused buffer).
 void encode_to(Bytes& out, const ClientReply& reply);
@@ -88,6 +90,9 @@ std::optional<Envelope> envelope_of(ByteView message);
 ByteView peer_payload(ByteView message);
 std::optional<ClientRequest> decode_request(ByteView message);
 std::optional<ClientReply> decode_reply(ByteView message);
+// The same into `out`, reusing its payload buffer; false (and `out` unspecified) when `message`
+// is not a well-formed reply.
+bool decode_reply_into(ByteView message, ClientReply& out);
 // The payload is a view into `command`.
 std::optional<LoggedCommand> decode_logged(ByteView command);
 // The body of a notify message, nullopt for anything else.
