@@ -137,7 +137,10 @@ void RaftReplica::handle(Nanos now, NodeId from, const AppendResponse& m) {
         break;
       case Progress::State::replicate: pr->free_inflight_through(pr->match); break;
     }
-    maybe_commit(now);
+    // Only this follower's match moved. Every other change to what a quorum holds counted at once
+    // (or asked for the tick that wake_now_ stands for), so a match still at or below the commit
+    // index completes no quorum above it: counting again would find nothing (on most responses).
+    if (pr->match > commit_ || wake_now_) maybe_commit(now);
     if (role_ != RaftRole::leader) return;
     maybe_send_timeout_now(*pr);
     send_append(now, *pr, false);
