@@ -348,9 +348,19 @@ void RaftReplica::take_output(consensus::Output& out) {
   }
   // The leader's own entries now count: if that completes a quorum, ask to be ticked at once.
   if (durable_advanced && role_ == RaftRole::leader && quorum_match() > commit_) wake_now_ = true;
-  // Swapping keeps both buffers' capacity: neither side allocates once warm.
+  // Swapping keeps both buffers' capacity: neither side allocates once warm. Only the parts that
+  // hold something are swapped (a step fills two or three of them; the others are empty on both
+  // sides once `out` is cleared).
   out.clear();
-  if (!out_.empty()) swap(out, out_);
+  using std::swap;
+  if (!out_.persist.empty()) swap(out.persist, out_.persist);
+  if (!out_.messages.empty()) swap(out.messages, out_.messages);
+  if (!out_.committed.empty()) swap(out.committed, out_.committed);
+  if (!out_.reads.empty()) out.reads.swap(out_.reads);
+  out.persist_rewrite = std::exchange(out_.persist_rewrite, false);
+  out.sync_before_send = std::exchange(out_.sync_before_send, false);
+  if (out_.snapshot) out.snapshot = std::exchange(out_.snapshot, std::nullopt);
+  if (out_.role_change) out.role_change = std::exchange(out_.role_change, std::nullopt);
   last_append_.reset();
 }
 
