@@ -1,5 +1,6 @@
 #include "service/client_wire.h"
 
+#include "core/assert.h"
 #include "core/codec.h"
 
 namespace lockstep::service {
@@ -34,12 +35,11 @@ Bytes encode(const ClientRequest& r) {
 }
 
 void encode_to(Bytes& out, const ClientRequest& r) {
+  LS_ASSERT_LE(r.payload.size(), std::size_t{0xffffffff});
   Writer w(out);
-  w.u8(static_cast<std::uint8_t>(Envelope::request))
-      .u64(r.client)
-      .u64(r.request)
-      .u8(static_cast<std::uint8_t>(r.op))
-      .bytes(r.payload);
+  w.fields(static_cast<std::uint8_t>(Envelope::request), r.client, r.request,
+           static_cast<std::uint8_t>(r.op), static_cast<std::uint32_t>(r.payload.size()))
+      .rest(r.payload);
 }
 
 Bytes encode(const ClientReply& r) {
@@ -50,14 +50,13 @@ Bytes encode(const ClientReply& r) {
 }
 
 void encode_to(Bytes& out, const ClientReply& r) {
+  LS_ASSERT_LE(r.payload.size(), std::size_t{0xffffffff});
   Writer w(out);
-  w.u8(static_cast<std::uint8_t>(Envelope::reply))
-      .u64(r.client)
-      .u64(r.request)
-      .u8(static_cast<std::uint8_t>(r.status))
-      .u32(r.leader_hint ? r.leader_hint->value + 1 : 0)
-      .u64(r.index)
-      .bytes(r.payload);
+  w.fields(static_cast<std::uint8_t>(Envelope::reply), r.client, r.request,
+           static_cast<std::uint8_t>(r.status),
+           static_cast<std::uint32_t>(r.leader_hint ? r.leader_hint->value + 1 : 0), r.index,
+           static_cast<std::uint32_t>(r.payload.size()))
+      .rest(r.payload);
 }
 
 Bytes encode(const LoggedCommand& c) {
@@ -68,8 +67,9 @@ Bytes encode(const LoggedCommand& c) {
 }
 
 void encode_to(Bytes& out, const LoggedCommand& c) {
+  LS_ASSERT_LE(c.payload.size(), std::size_t{0xffffffff});
   Writer w(out);
-  w.u64(c.client).u64(c.request).bytes(c.payload);
+  w.fields(c.client, c.request, static_cast<std::uint32_t>(c.payload.size())).rest(c.payload);
 }
 
 std::optional<Envelope> envelope_of(ByteView message) {

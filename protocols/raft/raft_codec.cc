@@ -147,23 +147,16 @@ void encode_to(Bytes& out, const RaftMessage& message) {
             w.boolean(m.granted);
             w.boolean(m.prevote);
           } else if constexpr (std::is_same_v<M, AppendResponse>) {
-            w.header(Tag::append_response);
-            w.u64(m.term.value);
-            w.boolean(m.success);
-            w.u64(m.match_index.value);
-            w.u64(m.reject_index.value);
-            w.u64(m.hint_index.value);
-            w.u64(m.hint_term.value);
-            w.u64(m.round);
+            w.fields(kFormatVersion, static_cast<std::uint8_t>(Tag::append_response),
+                     m.term.value, static_cast<std::uint8_t>(m.success ? 1 : 0),
+                     m.match_index.value, m.reject_index.value, m.hint_index.value,
+                     m.hint_term.value, m.round);
           } else if constexpr (std::is_same_v<M, Heartbeat>) {
-            w.header(Tag::heartbeat);
-            w.u64(m.term.value);
-            w.u64(m.commit.value);
-            w.u64(m.round);
+            w.fields(kFormatVersion, static_cast<std::uint8_t>(Tag::heartbeat), m.term.value,
+                     m.commit.value, m.round);
           } else if constexpr (std::is_same_v<M, HeartbeatResponse>) {
-            w.header(Tag::heartbeat_response);
-            w.u64(m.term.value);
-            w.u64(m.round);
+            w.fields(kFormatVersion, static_cast<std::uint8_t>(Tag::heartbeat_response),
+                     m.term.value, m.round);
           } else if constexpr (std::is_same_v<M, SnapshotRequest>) {
             w.header(Tag::snapshot_request);
             w.u64(m.term.value);
