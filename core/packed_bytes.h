@@ -72,16 +72,16 @@ class PackedBytes {
     std::size_t i_ = 0;
   };
 
-  std::size_t size() const { return ends_.size(); }
-  bool empty() const { return ends_.empty(); }
+  std::size_t size() const { return elements_.size(); }
+  bool empty() const { return elements_.empty(); }
   Item operator[](std::size_t i) const {
-    LS_ASSERT_LT(i, ends_.size());
-    const std::size_t begin = i == 0 ? 0 : ends_[i - 1];
-    const ByteView bytes(bytes_.data() + begin, ends_[i] - begin);
+    LS_ASSERT_LT(i, elements_.size());
+    const std::size_t begin = i == 0 ? 0 : elements_[i - 1].end;
+    const ByteView bytes(bytes_.data() + begin, elements_[i].end - begin);
     if constexpr (std::is_same_v<View, ByteView>) {
       return bytes;
     } else {
-      return View{keys_[i], bytes};
+      return View{elements_[i].key, bytes};
     }
   }
   Item back() const { return (*this)[size() - 1]; }
@@ -100,15 +100,14 @@ class PackedBytes {
 
   // Adds a copy of element i's bytes under `key`.
   void add_copy(Key key, std::size_t i) {
-    LS_ASSERT_LT(i, ends_.size());
+    LS_ASSERT_LT(i, elements_.size());
     LS_ASSERT_MSG(!open_, "add_copy() while an element is open");
-    const std::size_t begin = i == 0 ? 0 : ends_[i - 1];
-    const std::size_t size = ends_[i] - begin;
+    const std::size_t begin = i == 0 ? 0 : elements_[i - 1].end;
+    const std::size_t size = elements_[i].end - begin;
     const std::size_t at = bytes_.size();
     bytes_.resize(at + size);  // may move the buffer: copy by position, not through a view
     std::memcpy(bytes_.data() + at, bytes_.data() + begin, size);
-    keys_.push_back(key);
-    ends_.push_back(bytes_.size());
+    elements_.push_back(Element{key, bytes_.size()});
   }
 
   // Starts an element: append its bytes to the returned buffer (a Writer over it, say), then
@@ -116,7 +115,7 @@ class PackedBytes {
   Bytes& open(Key key) {
     LS_ASSERT_MSG(!open_, "open() while an element is still open");
     open_ = true;
-    keys_.push_back(key);
+    elements_.push_back(Element{key, 0});
     return bytes_;
   }
   Bytes& open()
@@ -127,7 +126,7 @@ class PackedBytes {
   void close() {
     LS_ASSERT_MSG(open_, "close() without open()");
     open_ = false;
-    ends_.push_back(bytes_.size());
+    elements_.back().end = bytes_.size();
   }
 
   // Removes the elements for which pred(item) holds, keeping the others in order.
@@ -137,30 +136,31 @@ class PackedBytes {
     for (std::size_t i = 0; i < size(); ++i) {
       const Item item = (*this)[i];
       if (pred(item)) continue;
-      const std::size_t begin = i == 0 ? 0 : ends_[i - 1];
-      kept.add(keys_[i], ByteView(bytes_.data() + begin, ends_[i] - begin));
+      const std::size_t begin = i == 0 ? 0 : elements_[i - 1].end;
+      kept.add(elements_[i].key, ByteView(bytes_.data() + begin, elements_[i].end - begin));
     }
     *this = std::move(kept);
   }
 
   friend void swap(PackedBytes& a, PackedBytes& b) noexcept {
     a.bytes_.swap(b.bytes_);
-    a.keys_.swap(b.keys_);
-    a.ends_.swap(b.ends_);
+    a.elements_.swap(b.elements_);
     std::swap(a.open_, b.open_);
   }
 
   void clear() {
     LS_ASSERT_MSG(!open_, "clear() while an element is open");
     bytes_.clear();
-    keys_.clear();
-    ends_.clear();
+    elements_.clear();
   }
 
  private:
+  struct Element {
+    [[no_unique_address]] Key key;
+    std::size_t end = 0;  // where its bytes end in bytes_ (they begin where the previous end)
+  };
   Bytes bytes_;
-  std::vector<Key> keys_;
-  std::vector<std::size_t> ends_;
+  std::vector<Element> elements_;
   bool open_ = false;
 };
 

@@ -1,5 +1,6 @@
 #include "harness/append_workload.h"
 
+#include "core/assert.h"
 #include "service/append_log.h"
 #include "service/client_wire.h"
 
@@ -11,15 +12,20 @@ sim::FiberBody append_client(AppendClientSettings s, std::function<Nanos()> true
     const std::uint64_t client = f.self().value;
     std::uint32_t target = static_cast<std::uint32_t>(f.env().random() % s.servers);
     if (true_now() < s.start) f.sleep(s.start - true_now());
+    // Reused from request to request, so that the steady state allocates nothing for them.
+    service::ClientRequest next{client, 0, service::ClientOp::write, to_bytes("append")};
+    Bytes message;
+    service::ClientReply seen;   // what the filter decoded last
+    service::ClientReply reply;  // the reply taken
     for (std::uint64_t request = 1; true_now() < s.stop; ++request) {
       const std::size_t slot = history->calls.size();
       history->calls.push_back(AppendCall{client, request, true_now(), std::nullopt,
                                           CallOutcome::unknown, 0, 0});
-      const Bytes message = service::encode(service::ClientRequest{
-          client, request, service::ClientOp::write, to_bytes("append")});
-      const auto is_reply = [request](NodeId, ByteView payload) {
-        const auto reply = service::decode_reply(payload);
-        return reply && reply->request == request;
+      next.request = request;
+      message.clear();
+      service::encode_to(message, next);
+      const auto is_reply = [request, &seen](NodeId, ByteView payload) {
+        return service::decode_reply_into(payload, seen) && seen.request == request;
       };
       // Retry until acknowledged; a request still unacknowledged when the run ends is unknown.
       for (;;) {
@@ -30,17 +36,18 @@ sim::FiberBody append_client(AppendClientSettings s, std::function<Nanos()> true
           target = (target + 1) % s.servers;
           continue;
         }
-        const auto reply = service::decode_reply(received->payload);
-        if (reply->status == service::ReplyStatus::ok) {
+        const bool decoded = service::decode_reply_into(received->payload, reply);
+        LS_ASSERT(decoded);  // the filter took only well-formed replies
+        if (reply.status == service::ReplyStatus::ok) {
           AppendCall& call = history->calls[slot];
           call.returned = true_now();
           call.outcome = CallOutcome::ok;
-          call.index = service::AppendLog::decode_result(reply->payload).value_or(0);
+          call.index = service::AppendLog::decode_result(reply.payload).value_or(0);
           break;
         }
-        if (reply->status == service::ReplyStatus::not_leader && reply->leader_hint &&
-            reply->leader_hint->value < s.servers) {
-          target = reply->leader_hint->value;
+        if (reply.status == service::ReplyStatus::not_leader && reply.leader_hint &&
+            reply.leader_hint->value < s.servers) {
+          target = reply.leader_hint->value;
         } else {
           target = (target + 1) % s.servers;
         }

@@ -5,16 +5,17 @@
 
 namespace lockstep::service {
 
-Bytes AppendLog::apply(std::uint64_t index, const LoggedCommand& command) {
+void AppendLog::apply(std::uint64_t index, const LoggedCommand& command, Bytes& result) {
   auto& last = last_applied_[command.client];
   if (command.request != 0 && command.request <= last.first) {
     // A retry of a request already applied. Clients number requests 1, 2, ... and wait for each,
     // so only the latest can be retried; older ones get the latest's index, which they ignore.
-    return Writer().u64(last.second).take();
+    Writer(result).u64(last.second);
+    return;
   }
   entries_.push_back(Entry{index, command.client, command.request});
   last = {command.request, index};
-  return Writer().u64(index).take();
+  Writer(result).u64(index);
 }
 
 Bytes AppendLog::query(ByteView) const { return Writer().u64(entries_.size()).take(); }

@@ -21,7 +21,7 @@ class AppendLog final : public StateMachine {
     friend bool operator==(const Entry&, const Entry&) = default;
   };
 
-  Bytes apply(std::uint64_t index, const LoggedCommand& command) override;
+  void apply(std::uint64_t index, const LoggedCommand& command, Bytes& result) override;
   Bytes query(ByteView query) const override;  // the number of entries, as u64
   Bytes snapshot() const override;
   void restore(ByteView snapshot) override;

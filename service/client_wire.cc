@@ -1,5 +1,6 @@
 #include "service/client_wire.h"
 
+#include "core/assert.h"
 #include "core/codec.h"
 
 namespace lockstep::service {
@@ -27,31 +28,48 @@ void append_peer_envelope(Bytes& out, ByteView protocol_message) {
 }
 
 Bytes encode(const ClientRequest& r) {
-  Writer w(r.payload.size() + 32);
-  w.u8(static_cast<std::uint8_t>(Envelope::request))
-      .u64(r.client)
-      .u64(r.request)
-      .u8(static_cast<std::uint8_t>(r.op))
-      .bytes(r.payload);
-  return w.take();
+  Bytes out;
+  out.reserve(r.payload.size() + 22);
+  encode_to(out, r);
+  return out;
+}
+
+void encode_to(Bytes& out, const ClientRequest& r) {
+  LS_ASSERT_LE(r.payload.size(), std::size_t{0xffffffff});
+  Writer w(out);
+  w.fields(static_cast<std::uint8_t>(Envelope::request), r.client, r.request,
+           static_cast<std::uint8_t>(r.op), static_cast<std::uint32_t>(r.payload.size()))
+      .rest(r.payload);
 }
 
 Bytes encode(const ClientReply& r) {
-  Writer w(r.payload.size() + 32);
-  w.u8(static_cast<std::uint8_t>(Envelope::reply))
-      .u64(r.client)
-      .u64(r.request)
-      .u8(static_cast<std::uint8_t>(r.status))
-      .u32(r.leader_hint ? r.leader_hint->value + 1 : 0)
-      .u64(r.index)
-      .bytes(r.payload);
-  return w.take();
+  Bytes out;
+  out.reserve(r.payload.size() + 34);
+  encode_to(out, r);
+  return out;
+}
+
+void encode_to(Bytes& out, const ClientReply& r) {
+  LS_ASSERT_LE(r.payload.size(), std::size_t{0xffffffff});
+  Writer w(out);
+  w.fields(static_cast<std::uint8_t>(Envelope::reply), r.client, r.request,
+           static_cast<std::uint8_t>(r.status),
+           static_cast<std::uint32_t>(r.leader_hint ? r.leader_hint->value + 1 : 0), r.index,
+           static_cast<std::uint32_t>(r.payload.size()))
+      .rest(r.payload);
 }
 
 Bytes encode(const LoggedCommand& c) {
-  Writer w(c.payload.size() + 24);
-  w.u64(c.client).u64(c.request).bytes(c.payload);
-  return w.take();
+  Bytes out;
+  out.reserve(c.payload.size() + 20);
+  encode_to(out, c);
+  return out;
+}
+
+void encode_to(Bytes& out, const LoggedCommand& c) {
+  LS_ASSERT_LE(c.payload.size(), std::size_t{0xffffffff});
+  Writer w(out);
+  w.fields(c.client, c.request, static_cast<std::uint32_t>(c.payload.size())).rest(c.payload);
 }
 
 std::optional<Envelope> envelope_of(ByteView message) {
@@ -92,20 +110,26 @@ std::optional<ClientRequest> decode_request(ByteView message) {
 }
 
 std::optional<ClientReply> decode_reply(ByteView message) {
-  Reader r(message);
-  if (r.u8() != static_cast<std::uint8_t>(Envelope::reply)) return std::nullopt;
   ClientReply out;
+  if (!decode_reply_into(message, out)) return std::nullopt;
+  return out;
+}
+
+bool decode_reply_into(ByteView message, ClientReply& out) {
+  Reader r(message);
+  if (r.u8() != static_cast<std::uint8_t>(Envelope::reply)) return false;
   out.client = r.u64();
   out.request = r.u64();
   const std::uint8_t status = r.u8();
   const std::uint32_t hint = r.u32();
   out.index = r.u64();
   const ByteView payload = r.bytes();
-  if (!r.done() || status > 3) return std::nullopt;
+  if (!r.done() || status > 3) return false;
   out.status = static_cast<ReplyStatus>(status);
+  out.leader_hint.reset();
   if (hint != 0) out.leader_hint = NodeId{hint - 1};
   out.payload.assign(payload.begin(), payload.end());
-  return out;
+  return true;
 }
 
 std::optional<LoggedCommand> decode_logged(ByteView command) {
@@ -113,9 +137,8 @@ std::optional<LoggedCommand> decode_logged(ByteView command) {
   LoggedCommand out;
   out.client = r.u64();
   out.request = r.u64();
-  const ByteView payload = r.bytes();
+  out.payload = r.bytes();
   if (!r.done()) return std::nullopt;
-  out.payload.assign(payload.begin(), payload.end());
   return out;
 }
 

@@ -62,19 +62,27 @@ struct ClientReply {
   Bytes payload;
 };
 
-// A command as the log carries it: who asked, and what.
+// A command as the log carries it: who asked, and what. The payload is viewed, not owned: a
+// decoded command points into the log entry it came from (every replica applies every command, so
+// a copy per apply showed in profiles), and one being encoded into the bytes it was built from.
 struct LoggedCommand {
   std::uint64_t client = 0;
   std::uint64_t request = 0;
-  Bytes payload;
+  ByteView payload;
 };
 
 Bytes encode_peer(ByteView protocol_message);
 // Appends the peer envelope and `protocol_message` to `out` (a reused buffer).
 void append_peer_envelope(Bytes& out, ByteView protocol_message);
 Bytes encode(const ClientRequest& request);
+// Appends the encoded request to `out` (a reused buffer).
+void encode_to(Bytes& out, const ClientRequest& request);
 Bytes encode(const ClientReply& reply);
+// Appends the encoded reply to `out` (a reused buffer).
+void encode_to(Bytes& out, const ClientReply& reply);
 Bytes encode(const LoggedCommand& command);
+// Appends the encoded command to `out` (a reused buffer).
+void encode_to(Bytes& out, const LoggedCommand& command);
 Bytes encode_notify(ByteView body);
 
 std::optional<Envelope> envelope_of(ByteView message);
@@ -82,6 +90,10 @@ std::optional<Envelope> envelope_of(ByteView message);
 ByteView peer_payload(ByteView message);
 std::optional<ClientRequest> decode_request(ByteView message);
 std::optional<ClientReply> decode_reply(ByteView message);
+// The same into `out`, reusing its payload buffer; false (and `out` unspecified) when `message`
+// is not a well-formed reply.
+bool decode_reply_into(ByteView message, ClientReply& out);
+// The payload is a view into `command`.
 std::optional<LoggedCommand> decode_logged(ByteView command);
 // The body of a notify message, nullopt for anything else.
 std::optional<ByteView> notify_body(ByteView message);

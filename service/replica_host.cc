@@ -101,8 +101,9 @@ void ReplicaHost::handle_request(Env& env, NodeId from, const ClientRequest& req
     it->second.client_node = from;  // a retry of a proposal still in flight here: just wait
     return;
   }
-  const Bytes command = encode(LoggedCommand{request.client, request.request, request.payload});
-  const consensus::ProposeResult result = replica_->propose(env.monotonic(), command);
+  command_buffer_.clear();
+  encode_to(command_buffer_, LoggedCommand{request.client, request.request, request.payload});
+  const consensus::ProposeResult result = replica_->propose(env.monotonic(), command_buffer_);
   if (result.outcome != consensus::Outcome::accepted) {
     reject(env, from, request, result);
     return;
@@ -160,9 +161,9 @@ void ReplicaHost::notify(NodeId client_node, ByteView body) {
 }
 
 consensus::ProposeResult ReplicaHost::propose_own(ByteView payload) {
-  const Bytes command = encode(
-      LoggedCommand{kHostClient, next_own_request_++, Bytes(payload.begin(), payload.end())});
-  const consensus::ProposeResult result = replica_->propose(env_->monotonic(), command);
+  command_buffer_.clear();
+  encode_to(command_buffer_, LoggedCommand{kHostClient, next_own_request_++, payload});
+  const consensus::ProposeResult result = replica_->propose(env_->monotonic(), command_buffer_);
   if (result.outcome == consensus::Outcome::accepted) proposed_own_ = true;
   return result;
 }
@@ -214,12 +215,14 @@ void ReplicaHost::apply_committed(Env& env, consensus::Output& out) {
     applied_index_ = c.index;
     const auto logged = decode_logged(c.command);
     LS_ASSERT(logged.has_value());  // only this host proposes, and only encoded commands
-    Bytes result = state_machine_->apply(c.index, *logged);
+    Bytes& result = result_buffer_;
+    result.clear();
+    state_machine_->apply(c.index, *logged, result);
     const auto key = std::make_pair(logged->client, logged->request);
     if (auto it = pending_writes_.find(key); it != pending_writes_.end()) {
       reply(env, it->second.client_node,
             ClientReply{logged->client, logged->request, ReplyStatus::ok, std::nullopt, c.index,
-                        hooks_ ? result : std::move(result)});
+                        result});
       pending_writes_.erase(it);
     }
     // After the reply: a client hears its answer before what its command caused.
@@ -263,7 +266,11 @@ void ReplicaHost::arm_timer(Env& env) {
   timer_ = env.set_timer(deadline > now ? deadline - now : Nanos::zero());
 }
 
-void ReplicaHost::reply(Env& env, NodeId to, ClientReply r) { env.send(to, encode(r)); }
+void ReplicaHost::reply(Env& env, NodeId to, const ClientReply& r) {
+  send_buffer_.clear();
+  encode_to(send_buffer_, r);
+  env.send(to, send_buffer_);
+}
 
 void ReplicaHost::reject(Env& env, NodeId to, const ClientRequest& request,
                          const consensus::ProposeResult& result) {

@@ -43,8 +43,10 @@ namespace lockstep::service {
 class StateMachine {
  public:
   virtual ~StateMachine() = default;
-  // Applies `command` committed at `index`; returns the result for the client that sent it.
-  virtual Bytes apply(std::uint64_t index, const LoggedCommand& command) = 0;
+  // Applies `command` committed at `index`, appending the result for the client that sent it to
+  // `result`, which arrives empty: a buffer the host reuses, so that applying a command on every
+  // replica allocates nothing for its result.
+  virtual void apply(std::uint64_t index, const LoggedCommand& command, Bytes& result) = 0;
   // Answers a read against the current state.
   virtual Bytes query(ByteView query) const = 0;
   virtual Bytes snapshot() const = 0;
@@ -158,7 +160,7 @@ class ReplicaHost final : public Process, private HostContext {
   bool maybe_compact(Env& env);
   void arm_timer(Env& env);
   void forget_pending();
-  void reply(Env& env, NodeId to, ClientReply reply);
+  void reply(Env& env, NodeId to, const ClientReply& reply);
   // Answers a request the replica did not take: not_leader (with its hint), busy or rejected.
   void reject(Env& env, NodeId to, const ClientRequest& request,
               const consensus::ProposeResult& result);
@@ -198,6 +200,8 @@ class ReplicaHost final : public Process, private HostContext {
   // Reused on every step so that the steady state allocates nothing for them.
   consensus::Output output_;
   Bytes send_buffer_;
+  Bytes command_buffer_;  // a command being proposed
+  Bytes result_buffer_;   // the state machine's result for the command being applied
 };
 
 }  // namespace lockstep::service

@@ -57,6 +57,12 @@ Nanos NodeClock::true_time_for_monotonic(Nanos true_now, Nanos mono_target) cons
   // positive and the ceiling division below is on non-negative values.
   const int128 needed = static_cast<int128>(mono_target.count) - anchor_mono_.count;
   LS_ASSERT(needed >= 1);
+  if (rate_ppt_ == kScale) {
+    // No drift: the reading is anchor_mono_ + elapsed (see monotonic()), so elapsed = needed.
+    // Skips the 128-bit division below, which every timer set paid.
+    const int128 at = static_cast<int128>(anchor_true_.count) + needed;
+    return at > kInt64Max ? Nanos::max() : Nanos{static_cast<std::int64_t>(at)};
+  }
   const int128 numerator = needed * kScale - anchor_frac_;
   const int128 elapsed = (numerator + rate_ppt_ - 1) / rate_ppt_;
   const int128 at = static_cast<int128>(anchor_true_.count) + elapsed;

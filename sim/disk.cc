@@ -61,14 +61,49 @@ void SimDisk::recycle(Bytes buffer) {
 }
 
 std::uint64_t SimDisk::footprint(const Inode& inode) {
+  if (inode.appending) return inode.data.size();
   std::uint64_t bytes = inode.durable.size() + inode.tail.size();
   for (const Patch& p : inode.in_flight) bytes += p.bytes.size();
   return bytes;
 }
 
+void SimDisk::to_general(Inode& inode) {
+  if (!inode.appending) return;
+  inode.appending = false;
+  const auto at = [&inode](std::uint64_t offset) {
+    return inode.data.begin() + static_cast<std::ptrdiff_t>(offset);
+  };
+  inode.durable.assign(inode.data.begin(), at(inode.durable_end));
+  std::uint64_t begin = inode.durable_end;
+  for (const std::uint64_t end : inode.sync_ends) {
+    inode.in_flight.push_back(Patch{begin, Bytes(at(begin), at(end))});
+    begin = end;
+  }
+  inode.synced_size = begin;
+  inode.keep = begin;
+  inode.tail.assign(at(begin), inode.data.end());
+  inode.data.clear();
+  inode.durable_end = 0;
+  inode.sync_ends.clear();
+}
+
+void SimDisk::to_appending(Inode& inode) {
+  if (inode.appending || !inode.in_flight.empty() || inode.keep != inode.durable.size()) return;
+  inode.appending = true;
+  inode.data = std::move(inode.durable);
+  inode.durable_end = inode.data.size();
+  inode.data.insert(inode.data.end(), inode.tail.begin(), inode.tail.end());
+  inode.durable.clear();
+  inode.synced_size = 0;
+  inode.keep = 0;
+  recycle(std::move(inode.tail));
+  inode.tail.clear();
+}
+
 Bytes SimDisk::read(std::string_view file) const {
   const Inode* inode = visible_inode(file);
   if (inode == nullptr) return {};
+  if (inode->appending) return inode->data;
   Bytes out = inode->durable;
   for (const Patch& p : inode->in_flight) {
     out.resize(p.keep);
@@ -83,7 +118,8 @@ bool SimDisk::exists(std::string_view file) const { return visible_.contains(fil
 
 std::uint64_t SimDisk::size(std::string_view file) const {
   const Inode* inode = visible_inode(file);
-  return inode == nullptr ? 0 : inode->keep + inode->tail.size();
+  if (inode == nullptr) return 0;
+  return inode->appending ? inode->data.size() : inode->keep + inode->tail.size();
 }
 
 void SimDisk::add_stored(std::uint64_t before, std::uint64_t after) {
@@ -106,8 +142,9 @@ void SimDisk::append_parts(std::string_view file, ByteView head, ByteView body) 
     visible_.emplace(std::string(file), id);
     journal_.push_back(MetaOp{MetaOp::Kind::create, std::string(file), {}, id});
   }
-  inode->tail.insert(inode->tail.end(), head.begin(), head.end());
-  inode->tail.insert(inode->tail.end(), body.begin(), body.end());
+  Bytes& to = inode->appending ? inode->data : inode->tail;
+  to.insert(to.end(), head.begin(), head.end());
+  to.insert(to.end(), body.begin(), body.end());
   stored_bytes_ += bytes;
   stats_.bytes_written += bytes;
 }
@@ -115,7 +152,17 @@ void SimDisk::append_parts(std::string_view file, ByteView head, ByteView body) 
 void SimDisk::truncate(std::string_view file, std::uint64_t length) {
   settle();
   Inode* inode = visible_inode(file);
-  if (inode == nullptr || length >= inode->keep + inode->tail.size()) return;
+  if (inode == nullptr || length >= size(file)) return;
+  if (inode->appending) {
+    const std::uint64_t synced = inode->sync_ends.empty() ? inode->durable_end
+                                                          : inode->sync_ends.back();
+    if (length >= synced) {  // cuts the unsynced tail only
+      add_stored(inode->data.size(), length);
+      inode->data.resize(length);
+      return;
+    }
+    to_general(*inode);
+  }
   const std::uint64_t before = footprint(*inode);
   if (length <= inode->keep) {
     inode->keep = length;
@@ -150,6 +197,13 @@ void SimDisk::remove(std::string_view file) {
 }
 
 bool SimDisk::capture(Inode& inode) {
+  if (inode.appending) {
+    const std::uint64_t synced = inode.sync_ends.empty() ? inode.durable_end
+                                                         : inode.sync_ends.back();
+    if (inode.data.size() == synced) return false;
+    inode.sync_ends.push_back(inode.data.size());
+    return true;
+  }
   if (inode.tail.empty() && inode.keep == inode.synced_size) return false;
   inode.in_flight.push_back(Patch{inode.keep, std::move(inode.tail)});
   inode.tail = take_spare();
@@ -184,6 +238,7 @@ void SimDisk::apply(const MetaOp& op) {
 }
 
 std::size_t SimDisk::claim_journal_through(std::string_view file) {
+  if (journal_.size() == journal_claimed_) return 0;  // everything is claimed (or committed)
   const auto names = [file](const MetaOp& op) { return op.name == file || op.to == file; };
   const auto last = std::find_if(journal_.rbegin(), journal_.rend(), names);
   if (last == journal_.rend()) return 0;
@@ -209,6 +264,7 @@ void SimDisk::sync(std::string_view file) {
 }
 
 void SimDisk::settle() {
+  if (pending_.empty()) return;
   const Nanos t = now();
   while (!pending_.empty() && pending_.front().done_at <= t) {
     const PendingSync done = pending_.front();
@@ -221,7 +277,14 @@ void SimDisk::complete(const PendingSync& sync) {
   if (sync.inode) {
     // An inode that was collected meanwhile is named by no namespace and no journal entry: its
     // data can never be read again, so there is nothing to make durable.
-    if (auto it = inodes_.find(*sync.inode); it != inodes_.end()) {
+    if (auto it = inodes_.find(*sync.inode); it != inodes_.end() && it->second.appending) {
+      // The bytes are in place: the durable image just grows over them.
+      Inode& inode = it->second;
+      LS_ASSERT(!inode.sync_ends.empty());
+      stats_.bytes_synced += inode.sync_ends.front() - inode.durable_end;
+      inode.durable_end = inode.sync_ends.front();
+      inode.sync_ends.pop_front();
+    } else if (it != inodes_.end()) {
       Inode& inode = it->second;
       LS_ASSERT(!inode.in_flight.empty());
       Patch& patch = inode.in_flight.front();
@@ -234,6 +297,7 @@ void SimDisk::complete(const PendingSync& sync) {
       recycle(std::move(patch.bytes));
       inode.in_flight.pop_front();
       add_stored(before, inode.durable.size());
+      to_appending(inode);
     }
   }
   if (sync.journal_ops == 0) return;
@@ -272,6 +336,7 @@ void SimDisk::collect_garbage() {
 CrashLoss SimDisk::crash(Rng& rng) {
   settle();
   ++stats_.crashes;
+  for (auto& [id, inode] : inodes_) to_general(inode);  // crashes are rare: one form to reason on
   CrashLoss loss;
   loss.syncs_cut = pending_.size();
   stats_.syncs_cut += pending_.size();
@@ -324,6 +389,7 @@ CrashLoss SimDisk::crash(Rng& rng) {
     inode.synced_size = inode.durable.size();
     inode.keep = inode.durable.size();
     add_stored(before, footprint(inode));
+    to_appending(inode);
   }
   pending_.clear();
   sync_done_at_ = std::min(sync_done_at_, now());
@@ -339,11 +405,14 @@ std::optional<std::uint64_t> SimDisk::corrupt_bit(Rng& rng, std::string_view fil
   settle();
   const auto it = durable_.find(file);
   if (it == durable_.end()) return std::nullopt;
-  Bytes& image = inodes_.at(it->second).durable;
+  Inode& inode = inodes_.at(it->second);
+  to_general(inode);  // rare: flip the bit in the one form, which goes back once nothing is pending
+  Bytes& image = inode.durable;
   if (image.empty()) return std::nullopt;
   const std::uint64_t bit = rng.below(image.size() * 8);
   image[bit / 8] ^= std::byte{static_cast<unsigned char>(1u << (bit % 8))};
   ++stats_.bits_flipped;
+  to_appending(inode);
   return bit;
 }
 
@@ -356,7 +425,12 @@ Bytes SimDisk::read_durable(std::string_view file) {
   settle();
   const auto it = durable_.find(file);
   if (it == durable_.end()) return {};
-  return inodes_.at(it->second).durable;
+  const Inode& inode = inodes_.at(it->second);
+  if (inode.appending) {
+    return Bytes(inode.data.begin(),
+                 inode.data.begin() + static_cast<std::ptrdiff_t>(inode.durable_end));
+  }
+  return inode.durable;
 }
 
 }  // namespace lockstep::sim

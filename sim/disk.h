@@ -6,7 +6,10 @@
 //     visible state that reads see: a prefix of the synced image (`keep` bytes, shorter than the
 //     image after a truncate) followed by a pending tail of appended bytes. The synced image is
 //     the durable one with the syncs still in flight applied on top. Appending and syncing only
-//     touch the tail, so an append-heavy log never copies its whole file.
+//     touch the tail, so an append-heavy log never copies its whole file. A file that has only
+//     grown since its durable image was last whole (the usual log) is kept in one buffer with the
+//     durable image, the syncs in flight and the tail back to back, so that a sync and its
+//     completion copy nothing; a truncate into what is synced or in flight spreads it out.
 //   - Names map to inodes twice: the visible namespace (what list/read/exists see) and the durable
 //     namespace. Creating a file (its first append), rename and remove change the visible
 //     namespace at once and are queued, in order, in a metadata journal.
@@ -140,6 +143,15 @@ class SimDisk final : public Disk {
   };
 
   struct Inode {
+    // Appending form: the visible bytes are `data`, whose first `durable_end` bytes are the
+    // durable image and whose bytes up to each of `sync_ends` (ascending) are what each sync in
+    // flight captured, oldest first: every patch appends (keep = the image before it) and no
+    // truncate is pending (keep = synced size). The fields below are then unused.
+    bool appending = true;
+    Bytes data;
+    std::uint64_t durable_end = 0;
+    std::deque<std::uint64_t> sync_ends;
+    // General form.
     Bytes durable;                 // what a crash keeps
     std::deque<Patch> in_flight;   // syncs issued and not complete, oldest first
     std::uint64_t synced_size = 0;  // size of the image with `in_flight` applied
@@ -183,6 +195,10 @@ class SimDisk final : public Disk {
   Bytes take_spare();
   void recycle(Bytes buffer);
   static std::uint64_t footprint(const Inode& inode);
+  // Between the two forms of an Inode (same file state). to_appending() is a no-op unless no
+  // sync is in flight and no truncate is pending.
+  void to_general(Inode& inode);
+  void to_appending(Inode& inode);
   // Moves the inode's tail into a new in-flight patch; false when nothing changed since the
   // last one.
   bool capture(Inode& inode);

@@ -214,15 +214,13 @@ World::Next World::next(Nanos deadline) const {
   return which;
 }
 
-void World::run_departures(Nanos deadline) {
-  while (next(deadline) == Next::departure) {
-    const Departure due = departures_.front();
-    std::pop_heap(departures_.begin(), departures_.end(), departure_after<Departure, Departure>);
-    departures_.pop_back();
-    LS_ASSERT_GE(due.at, now_);
-    now_ = due.at;
-    depart(due.sender, due.incarnation);
-  }
+void World::run_departure() {
+  const Departure due = departures_.front();
+  std::pop_heap(departures_.begin(), departures_.end(), departure_after<Departure, Departure>);
+  departures_.pop_back();
+  LS_ASSERT_GE(due.at, now_);
+  now_ = due.at;
+  depart(due.sender, due.incarnation);
 }
 
 void World::run_event(Next which) {
@@ -249,19 +247,27 @@ void World::run_event(Next which) {
 
 bool World::step() {
   started_ = true;
-  run_departures(Nanos::max());
-  const Next which = next(Nanos::max());
-  if (which == Next::nothing) return false;
-  run_event(which);
-  return true;
+  for (;;) {
+    const Next which = next(Nanos::max());
+    if (which == Next::nothing) return false;
+    if (which == Next::departure) {
+      run_departure();  // not an event: carry on to the next one
+      continue;
+    }
+    run_event(which);
+    return true;
+  }
 }
 
 StopReason World::run_until(Nanos deadline) {
   stop_requested_ = false;
   for (;;) {
-    run_departures(deadline);
     const Next which = next(deadline);
     if (which == Next::nothing) break;
+    if (which == Next::departure) {
+      run_departure();
+      continue;
+    }
     if (stats_.events >= event_limit_) return StopReason::event_limit;
     run_event(which);
     if (stop_requested_) return StopReason::stopped;
@@ -273,9 +279,12 @@ StopReason World::run_until(Nanos deadline) {
 StopReason World::run_until_quiescent() {
   stop_requested_ = false;
   for (;;) {
-    run_departures(Nanos::max());
     const Next which = next(Nanos::max());
     if (which == Next::nothing) break;
+    if (which == Next::departure) {
+      run_departure();
+      continue;
+    }
     if (stats_.events >= event_limit_) return StopReason::event_limit;
     run_event(which);
     if (stop_requested_) return StopReason::stopped;
@@ -438,9 +447,12 @@ void World::hand_over(NodeId to, std::uint64_t slot) {
   }
   ++stats_.messages_delivered;
   trace_.record(now_, to.value, TraceKind::deliver, msg.from.value, msg.payload.size());
-  // in_flight_ is a deque, so the payload stays put while the handler sends (and so appends new
-  // slots); the slot is released only afterwards, which also keeps its buffer for reuse.
-  n.process->on_message(*n.env, msg.from, msg.payload);
+  // The handler may send, and so grow in_flight_ and move the slots: `msg` may dangle then, but
+  // not the payload, since moving a Bytes keeps its buffer. The slot is released only afterwards,
+  // which also keeps its buffer for reuse.
+  const NodeId from = msg.from;
+  const ByteView payload = msg.payload;
+  n.process->on_message(*n.env, from, payload);
   release_slot(slot);
 }
 

@@ -31,12 +31,12 @@
 #pragma once
 
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include "core/env.h"
@@ -199,8 +199,8 @@ class World {
 
   // The first in (time, sequence) order of the three, if due by `deadline`.
   Next next(Nanos deadline) const;
-  // Runs the departures ordered before the next event, up to `deadline`.
-  void run_departures(Nanos deadline);
+  // Runs the first departure (next() said it comes first).
+  void run_departure();
   // Runs the next event or wake-up (`which` is one of them) and calls the observer.
   void run_event(Next which);
   void dispatch(const Event& event);
@@ -230,7 +230,10 @@ class World {
   std::uint64_t event_limit_ = ~0ULL;
   std::unique_ptr<Network> network_;
   std::vector<std::unique_ptr<Node>> nodes_;
-  std::deque<InFlight> in_flight_;  // slots referenced by held messages and queued deliveries
+  // Slots referenced by held messages and queued deliveries. Growing moves the slots but not their
+  // payload buffers (World::hand_over relies on it).
+  std::vector<InFlight> in_flight_;
+  static_assert(std::is_nothrow_move_constructible_v<InFlight>);
   std::vector<std::uint32_t> free_slots_;
   std::vector<Departure> departures_;  // a min-heap on (at, seq)
   WakeAgenda wakes_;

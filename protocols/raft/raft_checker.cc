@@ -171,7 +171,7 @@ std::optional<consensus::Violation> RaftChecker::check_log(NodeState& ns, const 
   for (LogIndex i = from.next(); i <= last; i = i.next()) {
     Slot* s = slot(i);
     if (!s) continue;
-    const Entry& e = log.at(i);
+    const EntryView e = log.at(i);
     if (s->term == Term{0}) {
       s->term = e.term;
       s->digest = e.digest;
@@ -230,7 +230,7 @@ void RaftChecker::forget_unsynced(std::size_t position) {
   nodes_[position].rebase = true;
 }
 
-RaftChecker::Slot* RaftChecker::slot(LogIndex i) {
+RaftChecker::Slot* RaftChecker::grow(LogIndex i) {
   if (i.value < slot_base_) return nullptr;
   const std::uint64_t end = slot_base_ + slots_.size();
   if (i.value >= end + kIndexWindow) {

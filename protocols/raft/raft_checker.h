@@ -93,7 +93,13 @@ class RaftChecker final : public consensus::ClusterChecker {
   std::optional<consensus::Violation> check_log(NodeState& ns, const RaftReplica& r);
   std::optional<consensus::Violation> check_leader(NodeState& ns, const RaftReplica& r);
 
-  Slot* slot(LogIndex i);  // nullptr when i is 0 or has slid out of the window
+  // nullptr when i is 0 or has slid out of the window. Inline for the common case, an index
+  // already in the window; grow() handles the rest.
+  Slot* slot(LogIndex i) {
+    if (i.value - slot_base_ < slots_.size()) return &slots_[i.value - slot_base_];
+    return grow(i);
+  }
+  Slot* grow(LogIndex i);
   bool registered(LogIndex i, Term t, std::uint64_t digest);
   void note_commit_watermark(Term observer_term, LogIndex commit);
 

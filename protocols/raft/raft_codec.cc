@@ -34,8 +34,7 @@ class Reader : public protocol_codec::Reader<kMaxWireValue> {
     }
     return out;
   }
-  std::optional<Entry> entry() {
-    Entry e;
+  void entry_into(Entry& e) {
     e.term = term();
     const std::uint8_t kind = u8();
     if (kind < static_cast<std::uint8_t>(EntryKind::command) ||
@@ -43,19 +42,16 @@ class Reader : public protocol_codec::Reader<kMaxWireValue> {
       fail();
     }
     e.kind = static_cast<EntryKind>(kind);
-    e.data = owned_bytes();
+    const ByteView data = bytes();
+    e.data.assign(data.begin(), data.end());
+    e.digest = 0;
     if (ok() && e.kind == EntryKind::config && !decode_members(e.data)) fail();
-    if (!ok()) return std::nullopt;
-    return e;
   }
-  std::vector<Entry> entries() {
+  // Reuses the entries already in `out`, and their data buffers.
+  void entries_into(std::vector<Entry>& out) {
     const std::uint32_t n = count(13);
-    std::vector<Entry> out;
-    out.reserve(n);
-    for (std::uint32_t i = 0; i < n && ok(); ++i) {
-      if (auto e = entry()) out.push_back(std::move(*e));
-    }
-    return out;
+    out.resize(n);
+    for (std::uint32_t i = 0; i < n && ok(); ++i) entry_into(out[i]);
   }
 };
 
@@ -122,23 +118,16 @@ void encode_to(Bytes& out, const RaftMessage& message) {
             w.boolean(m.granted);
             w.boolean(m.prevote);
           } else if constexpr (std::is_same_v<M, AppendResponse>) {
-            w.header(Tag::append_response);
-            w.u64(m.term.value);
-            w.boolean(m.success);
-            w.u64(m.match_index.value);
-            w.u64(m.reject_index.value);
-            w.u64(m.hint_index.value);
-            w.u64(m.hint_term.value);
-            w.u64(m.round);
+            w.fields(kFormatVersion, static_cast<std::uint8_t>(Tag::append_response),
+                     m.term.value, static_cast<std::uint8_t>(m.success ? 1 : 0),
+                     m.match_index.value, m.reject_index.value, m.hint_index.value,
+                     m.hint_term.value, m.round);
           } else if constexpr (std::is_same_v<M, Heartbeat>) {
-            w.header(Tag::heartbeat);
-            w.u64(m.term.value);
-            w.u64(m.commit.value);
-            w.u64(m.round);
+            w.fields(kFormatVersion, static_cast<std::uint8_t>(Tag::heartbeat), m.term.value,
+                     m.commit.value, m.round);
           } else if constexpr (std::is_same_v<M, HeartbeatResponse>) {
-            w.header(Tag::heartbeat_response);
-            w.u64(m.term.value);
-            w.u64(m.round);
+            w.fields(kFormatVersion, static_cast<std::uint8_t>(Tag::heartbeat_response),
+                     m.term.value, m.round);
           } else if constexpr (std::is_same_v<M, SnapshotRequest>) {
             w.header(Tag::snapshot_request);
             w.u64(m.term.value);
@@ -164,9 +153,15 @@ void encode_to(Bytes& out, const RaftMessage& message) {
 }
 
 std::optional<RaftMessage> decode_message(ByteView bytes) {
+  RaftMessage message;
+  if (!decode_message_into(bytes, message)) return std::nullopt;
+  return message;
+}
+
+bool decode_message_into(ByteView bytes, RaftMessage& out) {
   codec::Reader r(bytes);
   const auto tag = protocol_codec::read_header<Tag>(r, kFormatVersion);
-  if (!tag) return std::nullopt;
+  if (!tag) return false;
   switch (*tag) {
     case Tag::vote_request: {
       VoteRequest m;
@@ -175,24 +170,29 @@ std::optional<RaftMessage> decode_message(ByteView bytes) {
       m.last_log_term = r.term();
       m.prevote = r.boolean();
       m.transfer = r.boolean();
-      return codec::finish<RaftMessage>(r, m);
+      out = m;
+      break;
     }
     case Tag::vote_response: {
       VoteResponse m;
       m.term = r.term();
       m.granted = r.boolean();
       m.prevote = r.boolean();
-      return codec::finish<RaftMessage>(r, m);
+      out = m;
+      break;
     }
     case Tag::append_request: {
-      AppendRequest m;
-      m.term = r.term();
-      m.prev_log_index = r.index();
-      m.prev_log_term = r.term();
-      m.leader_commit = r.index();
-      m.round = r.u64();
-      m.entries = r.entries();
-      return codec::finish<RaftMessage>(r, std::move(m));
+      // In place: a replica decodes into the same message over and over, and its entries'
+      // buffers are reused.
+      auto* m = std::get_if<AppendRequest>(&out);
+      if (m == nullptr) m = &out.emplace<AppendRequest>();
+      m->term = r.term();
+      m->prev_log_index = r.index();
+      m->prev_log_term = r.term();
+      m->leader_commit = r.index();
+      m->round = r.u64();
+      r.entries_into(m->entries);
+      break;
     }
     case Tag::append_response: {
       AppendResponse m;
@@ -203,20 +203,23 @@ std::optional<RaftMessage> decode_message(ByteView bytes) {
       m.hint_index = r.index();
       m.hint_term = r.term();
       m.round = r.u64();
-      return codec::finish<RaftMessage>(r, m);
+      out = m;
+      break;
     }
     case Tag::heartbeat: {
       Heartbeat m;
       m.term = r.term();
       m.commit = r.index();
       m.round = r.u64();
-      return codec::finish<RaftMessage>(r, m);
+      out = m;
+      break;
     }
     case Tag::heartbeat_response: {
       HeartbeatResponse m;
       m.term = r.term();
       m.round = r.u64();
-      return codec::finish<RaftMessage>(r, m);
+      out = m;
+      break;
     }
     case Tag::snapshot_request: {
       SnapshotRequest m;
@@ -227,23 +230,27 @@ std::optional<RaftMessage> decode_message(ByteView bytes) {
       m.members = r.members();
       m.data = r.owned_bytes();
       m.round = r.u64();
-      return codec::finish<RaftMessage>(r, std::move(m));
+      out = std::move(m);
+      break;
     }
     case Tag::snapshot_response: {
       SnapshotResponse m;
       m.term = r.term();
       m.match_index = r.index();
       m.round = r.u64();
-      return codec::finish<RaftMessage>(r, m);
+      out = m;
+      break;
     }
     case Tag::timeout_now: {
       TimeoutNow m;
       m.term = r.term();
-      return codec::finish<RaftMessage>(r, m);
+      out = m;
+      break;
     }
     default:
-      return std::nullopt;
+      return false;
   }
+  return r.done();
 }
 
 Bytes encode(const RaftRecord& record) {
@@ -292,7 +299,7 @@ std::optional<RaftRecord> decode_record(ByteView bytes) {
     case Tag::entries: {
       EntriesRecord rec;
       rec.first_index = r.index();
-      rec.entries = r.entries();
+      r.entries_into(rec.entries);
       if (r.ok() && rec.first_index.value == 0) return std::nullopt;  // index 0 is never an entry
       return codec::finish<RaftRecord>(r, std::move(rec));
     }

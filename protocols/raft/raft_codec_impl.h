@@ -38,10 +38,13 @@ class Writer : public lockstep::Writer {
   using lockstep::Writer::Writer;
 
   void header(Tag tag);
-  void entry(const Entry& e) {
-    u64(e.term.value);
-    u8(static_cast<std::uint8_t>(e.kind));
-    bytes(e.data);
+  // An Entry or an EntryView.
+  template <typename AnyEntry>
+  void entry(const AnyEntry& e) {
+    const ByteView data = e.data;
+    LS_ASSERT_LE(data.size(), std::size_t{0xffffffff});
+    fields(e.term.value, static_cast<std::uint8_t>(e.kind), static_cast<std::uint32_t>(data.size()));
+    rest(data);
   }
 };
 
@@ -54,13 +57,8 @@ void encode_append_to(Bytes& out, Term term, LogIndex prev_log_index, Term prev_
                       LogIndex leader_commit, std::uint64_t round, EntryIt first, EntryIt last) {
   const auto count = static_cast<std::uint32_t>(std::distance(first, last));
   codec::Writer w(out);
-  w.header(codec::Tag::append_request);
-  w.u64(term.value);
-  w.u64(prev_log_index.value);
-  w.u64(prev_log_term.value);
-  w.u64(leader_commit.value);
-  w.u64(round);
-  w.u32(count);
+  w.fields(kFormatVersion, static_cast<std::uint8_t>(codec::Tag::append_request), term.value,
+           prev_log_index.value, prev_log_term.value, leader_commit.value, round, count);
   for (EntryIt it = first; it != last; ++it) w.entry(*it);
 }
 
@@ -68,9 +66,8 @@ template <typename EntryIt>
 void encode_entries_record_to(Bytes& out, LogIndex first_index, EntryIt first, EntryIt last) {
   const auto count = static_cast<std::uint32_t>(std::distance(first, last));
   codec::Writer w(out);
-  w.header(codec::Tag::entries);
-  w.u64(first_index.value);
-  w.u32(count);
+  w.fields(kFormatVersion, static_cast<std::uint8_t>(codec::Tag::entries), first_index.value,
+           count);
   for (EntryIt it = first; it != last; ++it) w.entry(*it);
 }
 

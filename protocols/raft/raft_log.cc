@@ -25,28 +25,10 @@ RaftLog::RaftLog(std::vector<NodeId> bootstrap_members) {
   base_config_ = Config{LogIndex{0}, std::move(bootstrap_members)};
 }
 
-std::optional<Term> RaftLog::term_at(LogIndex i) const {
-  if (i == snapshot_index_) return snapshot_term_;
-  if (i < snapshot_index_ || i > last_index()) return std::nullopt;
-  return entries_[offset(i)].term;
-}
-
-std::optional<std::uint64_t> RaftLog::digest_at(LogIndex i) const {
-  if (i == snapshot_index_) return snapshot_digest_;
-  if (i < snapshot_index_ || i > last_index()) return std::nullopt;
-  return entries_[offset(i)].digest;
-}
-
-const Entry& RaftLog::at(LogIndex i) const {
-  LS_ASSERT_GE(i, first_index());
-  LS_ASSERT_LE(i, last_index());
-  return entries_[offset(i)];
-}
-
 RaftLog::const_iterator RaftLog::iterator_at(LogIndex i) const {
   LS_ASSERT_GE(i, first_index());
   LS_ASSERT_LE(i, last_index().next());
-  return entries_.begin() + static_cast<std::ptrdiff_t>(offset(i));
+  return const_iterator(this, offset(i));
 }
 
 LogIndex RaftLog::find_conflict_by_term(LogIndex i, Term t) const {
@@ -55,8 +37,9 @@ LogIndex RaftLog::find_conflict_by_term(LogIndex i, Term t) const {
   return i;
 }
 
-LogIndex RaftLog::append(Term term, EntryKind kind, Bytes data) {
+LogIndex RaftLog::append(Term term, EntryKind kind, ByteView data) {
   LS_ASSERT_GE(term, last_term());
+  LS_ASSERT_LE(data.size(), std::size_t{0xffffffff});
   const LogIndex index = last_index().next();
   if (kind == EntryKind::config) {
     auto members = decode_members(data);
@@ -64,13 +47,16 @@ LogIndex RaftLog::append(Term term, EntryKind kind, Bytes data) {
     configs_.push_back(Config{index, std::move(*members)});
   }
   const std::uint64_t digest = chain_digest(last_digest(), term, kind, data);
-  entries_.push_back(Entry{term, kind, std::move(data), digest});
+  entries_.push_back(
+      Stored{term, digest, data_.size(), static_cast<std::uint32_t>(data.size()), kind});
+  data_.insert(data_.end(), data.begin(), data.end());
   return index;
 }
 
 void RaftLog::truncate_from(LogIndex i) {
   LS_ASSERT_GT(i, snapshot_index_);
   if (i > last_index()) return;
+  data_.resize(entries_[offset(i)].data_begin);
   entries_.erase(entries_.begin() + static_cast<std::ptrdiff_t>(offset(i)), entries_.end());
   while (!configs_.empty() && configs_.back().index >= i) configs_.pop_back();
 }
@@ -78,11 +64,14 @@ void RaftLog::truncate_from(LogIndex i) {
 void RaftLog::compact(LogIndex i, Bytes data) {
   LS_ASSERT_GT(i, snapshot_index_);
   LS_ASSERT_LE(i, last_index());
-  const Entry& last_dropped = entries_[offset(i)];
+  const Stored& last_dropped = entries_[offset(i)];
   Config base{i, members_at(i)};
   snapshot_term_ = last_dropped.term;
   snapshot_digest_ = last_dropped.digest;
+  const std::uint64_t dropped_bytes = last_dropped.data_begin + last_dropped.data_size;
   entries_.erase(entries_.begin(), entries_.begin() + static_cast<std::ptrdiff_t>(offset(i) + 1));
+  data_.erase(data_.begin(), data_.begin() + static_cast<std::ptrdiff_t>(dropped_bytes));
+  for (Stored& e : entries_) e.data_begin -= dropped_bytes;
   snapshot_index_ = i;
   snapshot_data_ = std::move(data);
   base_config_ = std::move(base);
@@ -94,6 +83,7 @@ void RaftLog::compact(LogIndex i, Bytes data) {
 void RaftLog::restore(LogIndex index, Term term, std::uint64_t digest,
                       std::vector<NodeId> members, Bytes data) {
   entries_.clear();
+  data_.clear();
   configs_.clear();
   snapshot_index_ = index;
   snapshot_term_ = term;

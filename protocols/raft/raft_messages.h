@@ -155,12 +155,16 @@ using RaftRecord = std::variant<HardStateRecord, EntriesRecord, SnapshotRecord>;
 Bytes encode(const RaftMessage& message);
 void encode_to(Bytes& out, const RaftMessage& message);
 std::optional<RaftMessage> decode_message(ByteView bytes);
+// The same into `out`, reusing what it holds (an AppendRequest's entry buffers); false when the
+// bytes do not decode, and `out` then holds nothing meaningful.
+bool decode_message_into(ByteView bytes, RaftMessage& out);
 
 Bytes encode(const RaftRecord& record);
 void encode_to(Bytes& out, const RaftRecord& record);
 std::optional<RaftRecord> decode_record(ByteView bytes);
 
-// Encoders that read entries straight out of the log instead of from a copy.
+// Encoders that read entries straight out of the log instead of from a copy: EntryIt yields Entry
+// or EntryView.
 template <typename EntryIt>
 void encode_append_to(Bytes& out, Term term, LogIndex prev_log_index, Term prev_log_term,
                       LogIndex leader_commit, std::uint64_t round, EntryIt first, EntryIt last);
@@ -172,7 +176,7 @@ Bytes encode_members(const std::vector<NodeId>& members);
 std::optional<std::vector<NodeId>> decode_members(ByteView bytes);
 
 // Bytes an entry takes in an AppendEntries message, for flow control.
-inline std::size_t wire_size(const Entry& e) { return 8 + 1 + 4 + e.data.size(); }
+inline std::size_t wire_size(const EntryView& e) { return 8 + 1 + 4 + e.data.size(); }
 
 }  // namespace lockstep::raft
 

@@ -5,9 +5,6 @@
 // quorum has confirmed a round that began after a read barrier was requested, no other leader can
 // have committed anything the read must see, so the read is safe at the commit index recorded
 // for it.
-#include <algorithm>
-#include <functional>
-
 #include "core/assert.h"
 #include "protocols/raft/raft_replica.h"
 
@@ -68,18 +65,11 @@ void RaftReplica::note_round_ack(Nanos now, Progress& pr, std::uint64_t round) {
 // The newest round a quorum of the current configuration has confirmed (the leader confirms its
 // own rounds as it starts them).
 std::uint64_t RaftReplica::quorum_round() {
-  scratch_.clear();
-  if (is_voter(self_)) scratch_.push_back(round_);
-  for (const Progress& pr : peers_) {
-    if (is_voter(pr.id)) scratch_.push_back(pr.acked_round);
-  }
-  if (scratch_.size() < quorum()) return 0;
-  std::nth_element(scratch_.begin(), scratch_.begin() + static_cast<std::ptrdiff_t>(quorum() - 1),
-                   scratch_.end(), std::greater<>());
-  return scratch_[quorum() - 1];
+  return quorum_value(round_, [](const Progress& pr) { return pr.acked_round; });
 }
 
 void RaftReplica::advance_reads(Nanos /*now*/) {
+  if (round_sent_at_.empty() && pending_reads_.empty()) return;  // nothing waits for a round
   const std::uint64_t confirmed = quorum_round();
   while (!round_sent_at_.empty() && round_sent_at_.front().first <= confirmed) {
     if (round_sent_at_.front().first == confirmed && config_.lease_reads && !lease_disabled_) {

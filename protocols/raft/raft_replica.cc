@@ -66,7 +66,7 @@ void RaftReplica::recover(Nanos now, std::span<const Bytes> records) {
       for (Entry& e : er->entries) {
         if (index > log_.snapshot_index()) {
           if (index <= log_.last_index()) log_.truncate_from(index);
-          log_.append(e.term, e.kind, std::move(e.data));
+          log_.append(e.term, e.kind, e.data);
         }
         index = index.next();
       }
@@ -98,13 +98,12 @@ void RaftReplica::recover(Nanos now, std::span<const Bytes> records) {
 void RaftReplica::receive(Nanos now, NodeId from, ByteView bytes) {
   LS_ASSERT_MSG(recovered_, "recover() must be called before any other call");
   last_now_ = now;
-  auto message = decode_message(bytes);
-  if (!message || from == self_) {
+  if (!decode_message_into(bytes, received_) || from == self_) {
     ++malformed_messages_;
     return;
   }
-  if (!step_term(now, from, *message)) return;
-  std::visit([&](auto& m) { handle(now, from, m); }, *message);
+  if (!step_term(now, from, received_)) return;
+  std::visit([&](auto& m) { handle(now, from, m); }, received_);
 }
 
 // The term rules every message goes through first (§5.1, thesis §4.2.3, §9.6). Returns false when
@@ -324,7 +323,7 @@ void RaftReplica::persist_rewrite() {
 void RaftReplica::apply_committed(Nanos now) {
   LS_ASSERT_LE(commit_, log_.last_index());
   for (LogIndex i = applied_.next(); i <= commit_; i = i.next()) {
-    const Entry& e = log_.at(i);
+    const EntryView e = log_.at(i);
     if (e.kind == EntryKind::command) out_.committed.add(i.value, e.data);
   }
   applied_ = std::max(applied_, commit_);
@@ -349,9 +348,19 @@ void RaftReplica::take_output(consensus::Output& out) {
   }
   // The leader's own entries now count: if that completes a quorum, ask to be ticked at once.
   if (durable_advanced && role_ == RaftRole::leader && quorum_match() > commit_) wake_now_ = true;
-  // Swapping keeps both buffers' capacity: neither side allocates once warm.
+  // Swapping keeps both buffers' capacity: neither side allocates once warm. Only the parts that
+  // hold something are swapped (a step fills two or three of them; the others are empty on both
+  // sides once `out` is cleared).
   out.clear();
-  if (!out_.empty()) swap(out, out_);
+  using std::swap;
+  if (!out_.persist.empty()) swap(out.persist, out_.persist);
+  if (!out_.messages.empty()) swap(out.messages, out_.messages);
+  if (!out_.committed.empty()) swap(out.committed, out_.committed);
+  if (!out_.reads.empty()) out.reads.swap(out_.reads);
+  out.persist_rewrite = std::exchange(out_.persist_rewrite, false);
+  out.sync_before_send = std::exchange(out_.sync_before_send, false);
+  if (out_.snapshot) out.snapshot = std::exchange(out_.snapshot, std::nullopt);
+  if (out_.role_change) out.role_change = std::exchange(out_.role_change, std::nullopt);
   last_append_.reset();
 }
 

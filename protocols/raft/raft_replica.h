@@ -59,6 +59,7 @@
 #include <span>
 #include <vector>
 
+#include "core/assert.h"
 #include "core/rng.h"
 #include "protocols/consensus.h"
 #include "protocols/raft/raft_config.h"
@@ -134,6 +135,12 @@ class RaftReplica final : public consensus::Replica {
   void apply_committed(Nanos now);
   bool is_voter(NodeId id) const;
   std::size_t quorum() const { return log_.members().size() / 2 + 1; }
+  // Leader: the largest value a quorum of the current configuration has reached, where the
+  // leader's own is `own` (counted only while it is a member) and a follower's is value_of(its
+  // Progress); 0 without a quorum. Walks the members and peers_ together (sync_peers keeps
+  // peers_ in member order, a learner last), so no member is looked up.
+  template <typename ValueOf>
+  std::uint64_t quorum_value(std::uint64_t own, ValueOf value_of);
   bool committed_own_term() const;
   Progress* find_progress(NodeId id);
   void sync_peers();
@@ -153,7 +160,7 @@ class RaftReplica final : public consensus::Replica {
   LogIndex quorum_match();
   void maybe_commit(Nanos now);
   void accept_from_leader(Nanos now, NodeId from);
-  void handle(Nanos now, NodeId from, AppendRequest& m);
+  void handle(Nanos now, NodeId from, const AppendRequest& m);
   void handle(Nanos now, NodeId from, const AppendResponse& m);
   void handle(Nanos now, NodeId from, const Heartbeat& m);
   void handle(Nanos now, NodeId from, const HeartbeatResponse& m);
@@ -200,6 +207,7 @@ class RaftReplica final : public consensus::Replica {
   std::optional<Nanos> last_heard_leader_at_;
   Nanos vote_quiet_until_;
   std::uint64_t malformed_messages_ = 0;
+  RaftMessage received_;  // the message being handled, decoded in place (buffers reused)
 
   // Candidate and precandidate: the votes received in this election.
   std::vector<std::pair<NodeId, bool>> votes_;
@@ -249,6 +257,33 @@ class RaftReplica final : public consensus::Replica {
   Term reported_term_;
   std::optional<NodeId> reported_leader_;
 };
+
+template <typename ValueOf>
+std::uint64_t RaftReplica::quorum_value(std::uint64_t own, ValueOf value_of) {
+  scratch_.clear();
+  std::size_t peer = 0;
+  for (NodeId member : log_.members()) {
+    if (member == self_) {
+      scratch_.push_back(own);
+      continue;
+    }
+    LS_ASSERT_LT(peer, peers_.size());
+    LS_ASSERT_EQ(peers_[peer].id, member);
+    scratch_.push_back(value_of(peers_[peer]));
+    ++peer;
+  }
+  const std::size_t q = quorum();
+  if (scratch_.size() < q) return 0;
+  // Descending insertion sort: a configuration has a handful of members, for which this costs
+  // less than nth_element's set-up.
+  for (std::size_t i = 1; i < scratch_.size(); ++i) {
+    const std::uint64_t v = scratch_[i];
+    std::size_t j = i;
+    for (; j > 0 && scratch_[j - 1] < v; --j) scratch_[j] = scratch_[j - 1];
+    scratch_[j] = v;
+  }
+  return scratch_[q - 1];
+}
 
 // The factories the harness uses.
 std::unique_ptr<consensus::Replica> make_raft_replica(const RaftConfig& config, NodeId self,

@@ -20,8 +20,7 @@ consensus::ProposeResult RaftReplica::propose(Nanos now, ByteView command) {
   if (log_.last_index().value - commit_.value >= config_.max_uncommitted_entries) {
     return {consensus::Outcome::busy, leader_};
   }
-  const LogIndex index =
-      log_.append(term_, EntryKind::command, Bytes(command.begin(), command.end()));
+  const LogIndex index = log_.append(term_, EntryKind::command, command);
   persist_entries_from(index);
   broadcast_append(now);
   return {consensus::Outcome::accepted, leader_};
@@ -57,7 +56,7 @@ void RaftReplica::send_append(Nanos now, Progress& pr, bool allow_empty) {
     } else {
       const auto first = log_.iterator_at(pr.next);
       encode_append_to(out_.messages.open(pr.id), term_, prev, *prev_term, commit_, round_, first,
-                       first + static_cast<std::ptrdiff_t>(count));
+                       first + count);
       out_.messages.close();
       last_append_ = append;
     }
@@ -84,15 +83,8 @@ void RaftReplica::send_snapshot(Nanos now, Progress& pr) {
 // The highest index stored on a quorum of the current configuration. The leader's own copy counts
 // once its records are durable (durable_index_), and only while it is itself a member.
 LogIndex RaftReplica::quorum_match() {
-  scratch_.clear();
-  if (is_voter(self_)) scratch_.push_back(durable_index_.value);
-  for (const Progress& pr : peers_) {
-    if (is_voter(pr.id)) scratch_.push_back(pr.match.value);
-  }
-  if (scratch_.size() < quorum()) return LogIndex{0};
-  std::nth_element(scratch_.begin(), scratch_.begin() + static_cast<std::ptrdiff_t>(quorum() - 1),
-                   scratch_.end(), std::greater<>());
-  return LogIndex{scratch_[quorum() - 1]};
+  return LogIndex{quorum_value(durable_index_.value,
+                               [](const Progress& pr) { return pr.match.value; })};
 }
 
 // §5.4.2: only an entry of the leader's own term is committed by counting replicas; entries of
@@ -145,7 +137,10 @@ void RaftReplica::handle(Nanos now, NodeId from, const AppendResponse& m) {
         break;
       case Progress::State::replicate: pr->free_inflight_through(pr->match); break;
     }
-    maybe_commit(now);
+    // Only this follower's match moved. Every other change to what a quorum holds counted at once
+    // (or asked for the tick that wake_now_ stands for), so a match still at or below the commit
+    // index completes no quorum above it: counting again would find nothing (on most responses).
+    if (pr->match > commit_ || wake_now_) maybe_commit(now);
     if (role_ != RaftRole::leader) return;
     maybe_send_timeout_now(*pr);
     send_append(now, *pr, false);
@@ -229,7 +224,7 @@ bool plausible_entries(const AppendRequest& m) {
 
 }  // namespace
 
-void RaftReplica::handle(Nanos now, NodeId from, AppendRequest& m) {
+void RaftReplica::handle(Nanos now, NodeId from, const AppendRequest& m) {
   if (role_ == RaftRole::leader || (leader_ && leader_ != from) || !plausible_entries(m)) {
     ++malformed_messages_;  // two leaders in one term, or entries no leader could send
     return;
@@ -265,8 +260,8 @@ void RaftReplica::handle(Nanos now, NodeId from, AppendRequest& m) {
       durable_index_ = std::min(durable_index_, index.prev());
     }
     for (; k < m.entries.size(); ++k) {
-      Entry& e = m.entries[k];
-      log_.append(e.term, e.kind, std::move(e.data));
+      const Entry& e = m.entries[k];
+      log_.append(e.term, e.kind, e.data);
     }
     persist_entries_from(index);  // synced before the acknowledgement below leaves
   }

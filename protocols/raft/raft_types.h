@@ -58,6 +58,15 @@ struct Entry {
   std::uint64_t digest = 0;
 };
 
+// An entry read in place from a RaftLog: `data` views the log's storage, valid until the log
+// next changes.
+struct EntryView {
+  Term term;
+  EntryKind kind = EntryKind::command;
+  ByteView data;
+  std::uint64_t digest = 0;
+};
+
 // The replica's role. `precandidate` is the PreVote phase (thesis §9.6): it has not incremented
 // its term and reports itself as a follower through consensus::Status.
 enum class RaftRole : std::uint8_t { follower, precandidate, candidate, leader };

@@ -341,6 +341,11 @@ Bytes encode(const Result& result) {
   return w.take();
 }
 
+void encode_to(Bytes& out, const Result& result) {
+  Writer w(out);
+  write(w, result);
+}
+
 std::optional<Result> decode_result(ByteView bytes) {
   return decode_whole<Result>(bytes, [](FieldReader& r) { return read_result(r); });
 }

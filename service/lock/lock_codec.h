@@ -38,6 +38,7 @@ Bytes encode_command(const Command& command);
 std::optional<Command> decode_command(ByteView bytes);
 
 Bytes encode(const Result& result);
+void encode_to(Bytes& out, const Result& result);  // appends to a reused buffer
 std::optional<Result> decode_result(ByteView bytes);
 
 Bytes encode(const Notification& notification);

@@ -9,9 +9,12 @@ namespace lockstep::service::lock {
 
 LockService::LockService(LockConfig config) : machine_(std::move(config)) {}
 
-Bytes LockService::apply(std::uint64_t index, const LoggedCommand& command) {
+void LockService::apply(std::uint64_t index, const LoggedCommand& command, Bytes& result) {
   const auto payload = decode_request_payload(command.payload);
-  if (!payload) return encode(Result{Code::bad_request, machine_.revision(), {}});
+  if (!payload) {
+    encode_to(result, Result{Code::bad_request, machine_.revision(), {}});
+    return;
+  }
   const Caller caller{SessionId{command.client}, command.request, payload->acked_through};
   const Revision before = machine_.revision();
   ApplyOutcome outcome = machine_.apply(index, caller, payload->command);
@@ -27,7 +30,7 @@ Bytes LockService::apply(std::uint64_t index, const LoggedCommand& command) {
     effects_.push_back(
         AppliedEffects{index, std::move(outcome.notifications), std::move(outcome.timers)});
   }
-  return encode(outcome.result);
+  encode_to(result, outcome.result);
 }
 
 std::vector<AppliedEffects> LockService::take_effects() {

@@ -47,7 +47,13 @@ class LockService final : public StateMachine {
   explicit LockService(LockConfig config = {});
 
   // LoggedCommand::payload is an encoded RequestPayload; client and request name the caller.
-  Bytes apply(std::uint64_t index, const LoggedCommand& command) override;
+  void apply(std::uint64_t index, const LoggedCommand& command, Bytes& result) override;
+  // The same, returning the result (tests).
+  Bytes apply(std::uint64_t index, const LoggedCommand& command) {
+    Bytes result;
+    apply(index, command, result);
+    return result;
+  }
   // `query` is an encoded read command (Get, List, Observe, CheckSequencer); the answer is an
   // encoded Result (bad_request for anything else).
   Bytes query(ByteView query) const override;
