@@ -28,7 +28,7 @@ NodeClock::NodeClock(Nanos initial_offset, double drift_ppm, Nanos true_start)
       anchor_mono_(Nanos::zero()),
       offset_(initial_offset) {}
 
-Nanos NodeClock::monotonic(Nanos true_now) const {
+Nanos NodeClock::monotonic_general(Nanos true_now) const {
   LS_ASSERT_GE(true_now, anchor_true_);
   if (paused_) return anchor_mono_;
   if (rate_ppt_ == kScale) {

@@ -156,23 +156,14 @@ LatencySampler::LatencySampler(const LatencyDistribution& distribution)
   }
 }
 
-Nanos LatencySampler::sample(Rng& rng) const {
+Nanos LatencySampler::sample_lognormal(Rng& rng) const {
   const LatencyDistribution& l = distribution_;
-  switch (l.kind) {
-    case LatencyDistribution::Kind::constant:
-      return l.value;
-    case LatencyDistribution::Kind::uniform:
-      return Nanos{rng.between(l.min.count, l.max.count)};
-    case LatencyDistribution::Kind::lognormal: {
-      // unit() is in [0, 1); the half-step shift keeps p strictly inside (0, 1).
-      const double p = rng.unit() + 0x1.0p-54;
-      const double x =
-          static_cast<double>(l.median.count) * portable_exp(sigma_ * normal_quantile(p));
-      if (!(x < static_cast<double>(l.max.count))) return l.max;
-      return Nanos{static_cast<std::int64_t>(x + 0.5)};
-    }
-  }
-  LS_ASSERT_MSG(false, "unknown latency kind");
+  LS_ASSERT_MSG(l.kind == LatencyDistribution::Kind::lognormal, "unknown latency kind");
+  // unit() is in [0, 1); the half-step shift keeps p strictly inside (0, 1).
+  const double p = rng.unit() + 0x1.0p-54;
+  const double x = static_cast<double>(l.median.count) * portable_exp(sigma_ * normal_quantile(p));
+  if (!(x < static_cast<double>(l.max.count))) return l.max;
+  return Nanos{static_cast<std::int64_t>(x + 0.5)};
 }
 
 }  // namespace lockstep::sim

@@ -35,12 +35,22 @@ class LatencySampler {
 
   // One latency in [0, kLatencyLimit]: constant `value`; uniform in [min, max]; lognormal with
   // median `median` and 99th percentile `p99` (sigma = ln(p99 / median) / z_0.99), clamped to
-  // `max`.
-  Nanos sample(Rng& rng) const;
+  // `max`. Inline for the first two: every message and every sync draws one.
+  Nanos sample(Rng& rng) const {
+    switch (distribution_.kind) {
+      case LatencyDistribution::Kind::constant: return distribution_.value;
+      case LatencyDistribution::Kind::uniform:
+        return Nanos{rng.between(distribution_.min.count, distribution_.max.count)};
+      case LatencyDistribution::Kind::lognormal: return sample_lognormal(rng);
+    }
+    return sample_lognormal(rng);  // not reached: the constructor validated the kind
+  }
 
   const LatencyDistribution& distribution() const { return distribution_; }
 
  private:
+  Nanos sample_lognormal(Rng& rng) const;
+
   LatencyDistribution distribution_;
   double sigma_ = 0.0;  // lognormal shape
 };
