@@ -12,22 +12,33 @@ namespace {
 
 constexpr std::array<std::string_view, 3> kKnown = {"raft", "paxos", "zab"};
 
-JsonResult<raft::RaftConfig> parse_raft_options(const ProtocolOptions* options) {
-  raft::RaftConfig c;
-  if (options == nullptr) return c;
-  return read_json([&] {
-    JsonReader r(options->value, options->pointer);
+// The fields Raft and Paxos share, in the order both read them (the order names the fields in
+// "expected one of the fields ..." messages).
+template <typename Config>
+void read_leader_timing(JsonReader& r, Config& c) {
     c.election_timeout_min =
         r.duration("election_timeout_min", c.election_timeout_min, milliseconds(1), seconds(60));
     c.election_timeout_max =
         r.duration("election_timeout_max", c.election_timeout_max, milliseconds(1), seconds(60));
     c.heartbeat_interval =
         r.duration("heartbeat_interval", c.heartbeat_interval, microseconds(100), seconds(60));
-    c.prevote = r.optional<bool>("prevote", c.prevote);
-    c.check_quorum = r.optional<bool>("check_quorum", c.check_quorum);
+}
+template <typename Config>
+void read_lease_reads(JsonReader& r, Config& c) {
     c.lease_reads = r.optional<bool>("lease_reads", c.lease_reads);
     c.lease_clock_drift_bound =
         r.duration("lease_clock_drift_bound", c.lease_clock_drift_bound, Nanos::zero(), seconds(60));
+}
+
+JsonResult<raft::RaftConfig> parse_raft_options(const ProtocolOptions* options) {
+  raft::RaftConfig c;
+  if (options == nullptr) return c;
+  return read_json([&] {
+    JsonReader r(options->value, options->pointer);
+    read_leader_timing(r, c);
+    c.prevote = r.optional<bool>("prevote", c.prevote);
+    c.check_quorum = r.optional<bool>("check_quorum", c.check_quorum);
+    read_lease_reads(r, c);
     c.max_entries_per_append =
         r.unsigned_integer("max_entries_per_append", 1, 1 << 20, c.max_entries_per_append);
     c.max_inflight_appends =
@@ -48,17 +59,10 @@ JsonResult<paxos::PaxosConfig> parse_paxos_options(const ProtocolOptions* option
   if (options == nullptr) return c;
   return read_json([&] {
     JsonReader r(options->value, options->pointer);
-    c.election_timeout_min =
-        r.duration("election_timeout_min", c.election_timeout_min, milliseconds(1), seconds(60));
-    c.election_timeout_max =
-        r.duration("election_timeout_max", c.election_timeout_max, milliseconds(1), seconds(60));
-    c.heartbeat_interval =
-        r.duration("heartbeat_interval", c.heartbeat_interval, microseconds(100), seconds(60));
+    read_leader_timing(r, c);
     c.master_lease = r.optional<bool>("master_lease", c.master_lease);
     c.ballot_boost = r.optional<bool>("ballot_boost", c.ballot_boost);
-    c.lease_reads = r.optional<bool>("lease_reads", c.lease_reads);
-    c.lease_clock_drift_bound =
-        r.duration("lease_clock_drift_bound", c.lease_clock_drift_bound, Nanos::zero(), seconds(60));
+    read_lease_reads(r, c);
     c.max_slots_per_accept =
         r.unsigned_integer("max_slots_per_accept", 1, 1 << 20, c.max_slots_per_accept);
     c.max_inflight_accepts =

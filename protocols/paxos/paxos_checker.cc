@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "core/assert.h"
+#include "protocols/checker_support.h"
 
 namespace lockstep::paxos {
 
@@ -19,12 +20,7 @@ constexpr const char* kProposalRespectsPromises = "proposal_respects_promises";
 constexpr const char* kLearnedValueChosen = "learned_value_chosen";
 constexpr const char* kChosenPrefixAgreement = "chosen_prefix_agreement";
 
-template <typename... Parts>
-consensus::Violation violation(const char* property, const Parts&... parts) {
-  std::ostringstream detail;
-  (detail << ... << parts);
-  return consensus::Violation{property, detail.str()};
-}
+using consensus::violation;
 
 std::string hex(std::uint64_t digest) {
   std::ostringstream out;

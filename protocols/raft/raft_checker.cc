@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "core/assert.h"
+#include "protocols/checker_support.h"
 
 namespace lockstep::raft {
 
@@ -19,12 +20,7 @@ constexpr const char* kCommitMonotonic = "commit_index_monotonic";
 constexpr const char* kTermMonotonic = "term_monotonic";
 constexpr const char* kOneVotePerTerm = "one_vote_per_term";
 
-template <typename... Parts>
-consensus::Violation violation(const char* property, const Parts&... parts) {
-  std::ostringstream detail;
-  (detail << ... << parts);
-  return consensus::Violation{property, detail.str()};
-}
+using consensus::violation;
 
 }  // namespace
 

@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "core/assert.h"
+#include "protocols/checker_support.h"
 
 namespace lockstep::zab {
 
@@ -19,12 +20,7 @@ constexpr const char* kSyncedPrefix = "synced_prefix";
 constexpr const char* kEpochMonotonic = "epoch_monotonic";
 constexpr const char* kCommitMonotonic = "commit_monotonic";
 
-template <typename... Parts>
-consensus::Violation violation(const char* property, const Parts&... parts) {
-  std::ostringstream detail;
-  (detail << ... << parts);
-  return consensus::Violation{property, detail.str()};
-}
+using consensus::violation;
 
 }  // namespace
 
