@@ -44,7 +44,7 @@ std::string selector_text(const NodeSelector& selector) {
                                                   : std::string(selector_name(selector));
 }
 
-std::string describe_latency(const sim::LatencyDistribution& l) {
+std::string latency_text(const sim::LatencyDistribution& l) {
   using Kind = sim::LatencyDistribution::Kind;
   switch (l.kind) {
     case Kind::constant:
@@ -60,7 +60,7 @@ std::string describe_latency(const sim::LatencyDistribution& l) {
 
 std::string describe_change(const NetworkChange& c) {
   std::vector<std::string> parts;
-  if (c.latency) parts.push_back("latency=" + describe_latency(*c.latency));
+  if (c.latency) parts.push_back("latency=" + latency_text(*c.latency));
   if (c.loss) parts.push_back(fmt::format("loss={:g}", *c.loss));
   if (c.duplicate) parts.push_back(fmt::format("duplicate={:g}", *c.duplicate));
   if (c.reorder) parts.push_back(fmt::format("reorder={:g}", *c.reorder));

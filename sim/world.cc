@@ -19,7 +19,7 @@ std::string_view to_string(StopReason reason) {
   return "?";
 }
 
-namespace {
+namespace detail {
 
 // The ids of a node's timers still wanted, ascending. Ids only grow, so adding one appends; and a
 // node has few timers live at once, so the searches are short. (An unordered_set allocated a
@@ -44,7 +44,7 @@ class LiveTimers {
   std::vector<std::uint64_t> ids_;
 };
 
-}  // namespace
+}  // namespace detail
 
 struct World::Node {
   Node(NodeId node_id, std::string node_name, ProcessFactory node_factory, NodeClock node_clock,
@@ -73,7 +73,7 @@ struct World::Node {
   // Pending timers as a min-heap on monotonic deadline. Cancelled timers stay in the heap and are
   // skipped when they surface; `live_timers` says which are still wanted.
   std::vector<Timer> timers;
-  LiveTimers live_timers;
+  detail::LiveTimers live_timers;
   // The monotonic deadline its wake-up in the world's WakeAgenda is for (max: none).
   Nanos wake_pending_mono = Nanos::max();
   // Deliveries that reached the node while it was paused, in arrival order.
