@@ -82,10 +82,9 @@ void print_help() {
          "Shards: --shard K/N runs the K-th seed of the range, the (K+N)-th, the (K+2N)-th and so\n"
          "on: N machines, each with its own K and the same other flags, run the whole sweep\n"
          "between them (with --budget, each a prefix of its share). Write each one's results\n"
-         "with --json and\n"
-         "combine them with --merge, which checks that the settings match (apart from seeds,\n"
-         "shard and budget) and that no seed ran twice, then prints one report and can write the\n"
-         "merged results with --json.\n\n"
+         "with --json and combine them with --merge, which checks that the settings match\n"
+         "(apart from seeds, shard and budget) and that no seed ran twice, then prints one\n"
+         "report and can write the merged results with --json.\n\n"
          "Exit code: 0 when every run passed, 1 when some failed, 2 for a bad argument or a\n"
          "results file that cannot be merged.\n\nflags:\n"
       << format_flags(kFlags);
@@ -189,8 +188,8 @@ void parse_shard(const std::string& text, harness::FuzzSettings& s) {
   const auto k = to_unsigned(parts.front());
   const auto n = parts.size() == 2 ? to_unsigned(parts.back()) : std::nullopt;
   if (!k || !n || *k < 1 || *k > *n || *n > harness::kFuzzShardsMax) {
-    bad_flag("--shard", fmt::format("K/N with 1 <= K <= N <= {}, like 2/8", harness::kFuzzShardsMax),
-             text);
+    bad_flag("--shard",
+             fmt::format("K/N with 1 <= K <= N <= {}, like 2/8", harness::kFuzzShardsMax), text);
   }
   s.shard_index = *k - 1;
   s.shard_count = *n;

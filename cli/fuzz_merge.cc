@@ -38,8 +38,9 @@ harness::FuzzResults read_results(const std::string& file) {
 
 int fuzz_merge(const std::vector<std::string>& files, const std::optional<std::string>& json_out) {
   if (files.empty()) {
-    throw UsageError("lockstep fuzz --merge: expected the results files to merge (written by "
-                     "lockstep fuzz --json FILE), got none");
+    throw UsageError(
+        "lockstep fuzz --merge: expected the results files to merge (written by "
+        "lockstep fuzz --json FILE), got none");
   }
   if (files.size() > harness::kFuzzMergeFilesMax) {
     throw UsageError(fmt::format("lockstep fuzz --merge: at most {} files, got {}",
@@ -69,10 +70,10 @@ int fuzz_merge(const std::vector<std::string>& files, const std::optional<std::s
   std::cout << fmt::format("merge      {} file{}: {}\n", inputs.size(),
                            inputs.size() == 1 ? "" : "s", join(sources, ", "))
             << fmt::format("fuzz       {}\n", describe_sweep(merged.settings))
-            << fmt::format("seeds      {} ({} seeds{})\n", harness::describe_seeds(merged.seeds_run),
-                           merged.seeds(),
-                           merged.stopped_by_budget ? "; a budget stopped some before their end"
-                                                    : "");
+            << fmt::format(
+                   "seeds      {} ({} seeds{})\n", harness::describe_seeds(merged.seeds_run),
+                   merged.seeds(),
+                   merged.stopped_by_budget ? "; a budget stopped some before their end" : "");
   for (std::size_t i = 0; i < merged.outcome.failures.size(); ++i) {
     const harness::FuzzRecord& r = merged.outcome.failures[i];
     std::cout << describe_failure(merged.settings, r);

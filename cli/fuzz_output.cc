@@ -21,8 +21,7 @@ std::string describe_sweep(const harness::FuzzSettings& s) {
   return text;
 }
 
-std::string describe_failure(const harness::FuzzSettings& settings,
-                             const harness::FuzzRecord& r) {
+std::string describe_failure(const harness::FuzzSettings& settings, const harness::FuzzRecord& r) {
   const harness::Scenario scenario = harness::fuzz_case_scenario(settings, r.run);
   std::string text = fmt::format("FAIL {}: {}: {}\n", scenario.name, r.failures.front().property,
                                  r.failures.front().detail);
@@ -37,10 +36,9 @@ std::string describe_failure(const harness::FuzzSettings& settings,
 }
 
 std::string describe_totals(const harness::FuzzOutcome& outcome) {
-  std::string text =
-      fmt::format("result     {} runs: {} passed, {} failed; {} simulated, {} events\n",
-                  outcome.runs, outcome.passed, outcome.failures.size(),
-                  format_duration(outcome.simulated), outcome.events);
+  std::string text = fmt::format(
+      "result     {} runs: {} passed, {} failed; {} simulated, {} events\n", outcome.runs,
+      outcome.passed, outcome.failures.size(), format_duration(outcome.simulated), outcome.events);
   if (!outcome.failures_by_property.empty()) {
     text += "\nfailures by property\n" +
             fmt::format("  {:<10} {:<18} {:>6}\n", "protocol", "property", "runs");

@@ -261,7 +261,9 @@ Scenario fuzz_scenario(const FuzzSettings& settings, std::uint64_t seed, std::ui
   // The draw order below is part of the format: changing it changes every seed's profile.
   Rng rng = Rng::derive(seed, kFuzzProfileStream);
   draw_nemesis(rng, s.nemesis);
-  if (settings.all_nemesis_kinds) s.nemesis.kinds.assign(std::begin(kFuzzKinds), std::end(kFuzzKinds));
+  if (settings.all_nemesis_kinds) {
+    s.nemesis.kinds.assign(std::begin(kFuzzKinds), std::end(kFuzzKinds));
+  }
   draw_network(rng, s.network);
   s.clocks.offset_max = rng.chance(0.5) ? log_uniform(rng, milliseconds(1), milliseconds(500))
                                         : Nanos::zero();

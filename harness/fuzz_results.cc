@@ -70,7 +70,8 @@ FuzzSettings read_settings(JsonReader r, std::optional<Nanos>& budget) {
   s.protocols.clear();
   for (const JsonReader& p : r.array("protocols", 1)) {
     std::string name = p.as<std::string>();
-    if (name.empty() || std::find(s.protocols.begin(), s.protocols.end(), name) != s.protocols.end()) {
+    if (name.empty() ||
+        std::find(s.protocols.begin(), s.protocols.end(), name) != s.protocols.end()) {
       p.fail_expected("distinct protocol names");
     }
     s.protocols.push_back(std::move(name));
@@ -247,8 +248,8 @@ JsonResult<FuzzResults> fuzz_results_from_json(const nlohmann::json& j) {
     FuzzResults out;
     const JsonReader format = r.require("format", fmt::format("\"{}\"", kFuzzResultsFormat));
     if (format.as<std::string>() != kFuzzResultsFormat) {
-      format.fail_expected(fmt::format("\"{}\" (a file written by lockstep fuzz --json)",
-                                       kFuzzResultsFormat));
+      format.fail_expected(
+          fmt::format("\"{}\" (a file written by lockstep fuzz --json)", kFuzzResultsFormat));
     }
     out.settings = read_settings(r.object("settings"), out.budget);
     const FuzzSettings& s = out.settings;
@@ -277,9 +278,10 @@ JsonResult<FuzzResults> fuzz_results_from_json(const nlohmann::json& j) {
     const std::uint64_t per_seed = s.nodes.size() * s.protocols.size();
     if (out.seeds() > std::numeric_limits<std::uint64_t>::max() / per_seed ||
         o.runs != out.seeds() * per_seed) {
-      totals.fail(fmt::format("runs {} do not match seeds_run ({} seeds) x {} cluster sizes x {} "
-                              "protocols",
-                              o.runs, out.seeds(), s.nodes.size(), s.protocols.size()));
+      totals.fail(
+          fmt::format("runs {} do not match seeds_run ({} seeds) x {} cluster sizes x {} "
+                      "protocols",
+                      o.runs, out.seeds(), s.nodes.size(), s.protocols.size()));
     }
     if (o.passed > o.runs || o.runs - o.passed != failed) {
       totals.fail(fmt::format("passed {} + failed {} is not runs {}", o.passed, failed, o.runs));
@@ -303,11 +305,14 @@ JsonResult<FuzzResults> fuzz_results_from_json(const nlohmann::json& j) {
       if (!seeds_hold(out.seeds_run, c.seed) ||
           std::find(s.nodes.begin(), s.nodes.end(), c.nodes) == s.nodes.end() ||
           std::find(s.protocols.begin(), s.protocols.end(), c.protocol) == s.protocols.end()) {
-        f.fail(fmt::format("{} is not a case of this sweep (settings and seeds_run)", name.as<std::string>()));
+        f.fail(fmt::format("{} is not a case of this sweep (settings and seeds_run)",
+                           name.as<std::string>()));
       }
       if (!o.failures.empty() && !fuzz_case_before(s, o.failures.back().run, c)) {
-        f.fail(fmt::format("{} is out of case order (seed, then nodes, then protocol, as listed "
-                           "in settings)", name.as<std::string>()));
+        f.fail(
+            fmt::format("{} is out of case order (seed, then nodes, then protocol, as listed "
+                        "in settings)",
+                        name.as<std::string>()));
       }
       o.failures.push_back(std::move(record));
     }
@@ -321,7 +326,8 @@ JsonResult<FuzzResults> fuzz_results_from_json(const nlohmann::json& j) {
     if (listed != o.failures_by_property) {
       r.fail("/failures_by_property does not match the runs /failures lists");
     }
-    for (const JsonReader& f : r.array("merged_from")) out.merged_from.push_back(f.as<std::string>());
+    for (const JsonReader& f : r.array("merged_from"))
+      out.merged_from.push_back(f.as<std::string>());
     JsonReader machine = r.object("machine_dependent");
     machine.required<std::string>("note");
     out.wall_seconds = machine.require("wall_s", "seconds").as_number(0, 1e12);
@@ -342,9 +348,11 @@ std::optional<std::string> fuzz_settings_mismatch(const FuzzSettings& a, const F
     return fmt::format("workloads {} vs {}", join(workload_names(a.workloads), ","),
                        join(workload_names(b.workloads), ","));
   }
-  if (a.nodes != b.nodes) return fmt::format("nodes {} vs {}", join(a.nodes, ","), join(b.nodes, ","));
+  if (a.nodes != b.nodes)
+    return fmt::format("nodes {} vs {}", join(a.nodes, ","), join(b.nodes, ","));
   if (a.duration != b.duration) {
-    return fmt::format("duration {} vs {}", format_duration(a.duration), format_duration(b.duration));
+    return fmt::format("duration {} vs {}", format_duration(a.duration),
+                       format_duration(b.duration));
   }
   if (a.liveness_bound != b.liveness_bound) {
     return fmt::format("liveness bound {} vs {}", format_duration(a.liveness_bound),
@@ -363,14 +371,16 @@ std::optional<std::string> fuzz_settings_mismatch(const FuzzSettings& a, const F
   return std::nullopt;
 }
 
-std::variant<FuzzResults, std::string> merge_fuzz_results(std::span<const NamedFuzzResults> inputs) {
+std::variant<FuzzResults, std::string> merge_fuzz_results(
+    std::span<const NamedFuzzResults> inputs) {
   LS_ASSERT(!inputs.empty());
   const FuzzResults& front = inputs.front().results;
   for (std::size_t i = 1; i < inputs.size(); ++i) {
     if (const auto diff = fuzz_settings_mismatch(front.settings, inputs[i].results.settings)) {
-      return fmt::format("{}: a different sweep from {}: {} (only seeds, shard and budget may "
-                         "differ)",
-                         inputs[i].file, inputs.front().file, *diff);
+      return fmt::format(
+          "{}: a different sweep from {}: {} (only seeds, shard and budget may "
+          "differ)",
+          inputs[i].file, inputs.front().file, *diff);
     }
   }
   for (std::size_t i = 0; i < inputs.size(); ++i) {
@@ -378,13 +388,13 @@ std::variant<FuzzResults, std::string> merge_fuzz_results(std::span<const NamedF
       for (const SeedProgression& a : inputs[k].results.seeds_run) {
         for (const SeedProgression& b : inputs[i].results.seeds_run) {
           if (const auto seed = common_seed(a, b)) {
-            return fmt::format("{} and {} overlap: both ran seed {} ({}: shard {}, seeds {}; {}: "
-                               "shard {}, seeds {})",
-                               inputs[k].file, inputs[i].file, *seed, inputs[k].file,
-                               shard_text(inputs[k].results.settings),
-                               describe_seeds(inputs[k].results.seeds_run), inputs[i].file,
-                               shard_text(inputs[i].results.settings),
-                               describe_seeds(inputs[i].results.seeds_run));
+            return fmt::format(
+                "{} and {} overlap: both ran seed {} ({}: shard {}, seeds {}; {}: "
+                "shard {}, seeds {})",
+                inputs[k].file, inputs[i].file, *seed, inputs[k].file,
+                shard_text(inputs[k].results.settings), describe_seeds(inputs[k].results.seeds_run),
+                inputs[i].file, shard_text(inputs[i].results.settings),
+                describe_seeds(inputs[i].results.seeds_run));
           }
         }
       }

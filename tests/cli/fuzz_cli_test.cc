@@ -66,17 +66,18 @@ TEST_F(FuzzCliFiles, ShardsMergeIntoTheUnshardedRun) {
   std::vector<std::string> shard_files;
   for (int k = 1; k <= 3; ++k) {
     shard_files.push_back(path(fmt::format("shard{}.json", k)));
-    const CliResult shard = lockstep_cli(fmt::format("{} --shard {}/3 --jobs 1 --out {} --json {} 2>/dev/null",
-                                                     kSweep, k, path("out"), shard_files.back()));
+    const CliResult shard =
+        lockstep_cli(fmt::format("{} --shard {}/3 --jobs 1 --out {} --json {} 2>/dev/null", kSweep,
+                                 k, path("out"), shard_files.back()));
     ASSERT_NE(shard.exit_code, 2) << shard.out;
     EXPECT_NE(shard.out.find(fmt::format("shard {}/3 ({}, {}, {})", k, k, k + 3, k + 6)),
               std::string::npos)
         << shard.out;
     EXPECT_NE(shard.out.find("result     3 runs: "), std::string::npos) << shard.out;
   }
-  const CliResult merged = lockstep_cli(fmt::format("fuzz --merge {} {} {} --json {} 2>&1",
-                                                    shard_files[2], shard_files[0], shard_files[1],
-                                                    path("merged.json")));
+  const CliResult merged =
+      lockstep_cli(fmt::format("fuzz --merge {} {} {} --json {} 2>&1", shard_files[2],
+                               shard_files[0], shard_files[1], path("merged.json")));
   EXPECT_EQ(merged.exit_code, 1) << merged.out;
   EXPECT_EQ(line_with(merged.out, "result "), line_with(whole.out, "result ")) << merged.out;
   EXPECT_NE(merged.out.find("seeds      1-9 (9 seeds)"), std::string::npos) << merged.out;
@@ -85,7 +86,8 @@ TEST_F(FuzzCliFiles, ShardsMergeIntoTheUnshardedRun) {
   std::regex fail_line("FAIL [^\n]*\n");
   std::string whole_fails;
   std::string merged_fails;
-  for (std::sregex_iterator it(whole.out.begin(), whole.out.end(), fail_line), end; it != end; ++it) {
+  for (std::sregex_iterator it(whole.out.begin(), whole.out.end(), fail_line), end; it != end;
+       ++it) {
     whole_fails += it->str();
   }
   for (std::sregex_iterator it(merged.out.begin(), merged.out.end(), fail_line), end; it != end;
@@ -98,9 +100,9 @@ TEST_F(FuzzCliFiles, ShardsMergeIntoTheUnshardedRun) {
 }
 
 TEST_F(FuzzCliFiles, JsonResultsDescribeTheRun) {
-  const CliResult r = lockstep_cli(fmt::format(
-      "{} --clients 2 --nemesis-kinds all --jobs 2 --out {} --json {} 2>/dev/null", kSweep,
-      path("out"), path("r.json")));
+  const CliResult r = lockstep_cli(
+      fmt::format("{} --clients 2 --nemesis-kinds all --jobs 2 --out {} --json {} 2>/dev/null",
+                  kSweep, path("out"), path("r.json")));
   ASSERT_EQ(r.exit_code, 1) << r.out;
   const nlohmann::json j = read_json(path("r.json"));
   EXPECT_EQ(j["format"], "lockstep-fuzz/1");
@@ -172,14 +174,22 @@ TEST_F(FuzzCliFiles, BudgetLongerThanTheRangeRunsEverySeed) {
 TEST_F(FuzzCliFiles, MergeRefusesOverlapsDifferentSweepsAndBadFiles) {
   const std::string common = fmt::format("--nodes 3 --duration 1s --jobs 2 --out {}", path("out"));
   ASSERT_EQ(lockstep_cli(fmt::format("fuzz --seeds 1-4 {} --json {} >/dev/null 2>&1", common,
-                                     path("a.json"))).exit_code, 0);
+                                     path("a.json")))
+                .exit_code,
+            0);
   ASSERT_EQ(lockstep_cli(fmt::format("fuzz --seeds 1-4 --shard 2/2 {} --json {} >/dev/null 2>&1",
-                                     common, path("b.json"))).exit_code, 0);
+                                     common, path("b.json")))
+                .exit_code,
+            0);
   ASSERT_EQ(lockstep_cli(fmt::format("fuzz --seeds 5-6 --nodes 3 --duration 2s --jobs 2 --out {} "
                                      "--json {} >/dev/null 2>&1",
-                                     path("out"), path("c.json"))).exit_code, 0);
+                                     path("out"), path("c.json")))
+                .exit_code,
+            0);
   ASSERT_EQ(lockstep_cli(fmt::format("fuzz --seeds 5-6 {} --json {} >/dev/null 2>&1", common,
-                                     path("d.json"))).exit_code, 0);
+                                     path("d.json")))
+                .exit_code,
+            0);
   std::ofstream(path("garbage.json")) << "{\"format\": \"lockstep-fuzz/1\", ";
   std::ofstream(path("other.json")) << "{\"format\": \"something else\"}";
 
@@ -188,9 +198,10 @@ TEST_F(FuzzCliFiles, MergeRefusesOverlapsDifferentSweepsAndBadFiles) {
   };
   CliResult r = merge(path("a.json") + " " + path("b.json"));
   EXPECT_EQ(r.exit_code, 2);
-  EXPECT_EQ(r.out, fmt::format("lockstep fuzz --merge: {} and {} overlap: both ran seed 2 ({}: shard "
-                               "1/1, seeds 1-4; {}: shard 2/2, seeds 2-4 step 2)\n",
-                               path("a.json"), path("b.json"), path("a.json"), path("b.json")));
+  EXPECT_EQ(r.out,
+            fmt::format("lockstep fuzz --merge: {} and {} overlap: both ran seed 2 ({}: shard "
+                        "1/1, seeds 1-4; {}: shard 2/2, seeds 2-4 step 2)\n",
+                        path("a.json"), path("b.json"), path("a.json"), path("b.json")));
   r = merge(path("a.json") + " " + path("c.json"));
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_EQ(r.out, fmt::format("lockstep fuzz --merge: {}: a different sweep from {}: duration 1s "
@@ -199,15 +210,24 @@ TEST_F(FuzzCliFiles, MergeRefusesOverlapsDifferentSweepsAndBadFiles) {
   r = merge(path("a.json") + " " + path("garbage.json"));
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_EQ(r.out.rfind(fmt::format("lockstep fuzz --merge: {}: not a --json results file: line ",
-                                    path("garbage.json")), 0), 0u) << r.out;
+                                    path("garbage.json")),
+                        0),
+            0u)
+      << r.out;
   r = merge(path("other.json"));
   EXPECT_EQ(r.exit_code, 2);
-  EXPECT_EQ(r.out.rfind(fmt::format("lockstep fuzz --merge: {}: /format: expected \"lockstep-fuzz/1\"",
-                                    path("other.json")), 0), 0u) << r.out;
+  EXPECT_EQ(
+      r.out.rfind(fmt::format("lockstep fuzz --merge: {}: /format: expected \"lockstep-fuzz/1\"",
+                              path("other.json")),
+                  0),
+      0u)
+      << r.out;
   r = merge(path("missing.json"));
   EXPECT_EQ(r.exit_code, 2);
-  EXPECT_EQ(r.out.rfind(fmt::format("lockstep fuzz --merge: {}: cannot open", path("missing.json")), 0),
-            0u) << r.out;
+  EXPECT_EQ(
+      r.out.rfind(fmt::format("lockstep fuzz --merge: {}: cannot open", path("missing.json")), 0),
+      0u)
+      << r.out;
   for (const CliResult& bad : {r, merge(path("a.json") + " " + path("b.json"))}) {
     EXPECT_EQ(std::count(bad.out.begin(), bad.out.end(), '\n'), 1) << bad.out;
   }
@@ -220,9 +240,10 @@ TEST_F(FuzzCliFiles, MergeRefusesOverlapsDifferentSweepsAndBadFiles) {
 
 TEST_F(FuzzCliFiles, ProgressIsPlainLinesWhenNotATerminal) {
   // Standard error is a pipe here, as in CI: whole lines, no carriage returns or escapes.
-  const CliResult r = lockstep_cli(fmt::format("fuzz --seeds 1-20 --nodes 3 --duration 1s "
-                                               "--jobs 2 --out {} 2>&1 >/dev/null",
-                                               path("out")));
+  const CliResult r =
+      lockstep_cli(fmt::format("fuzz --seeds 1-20 --nodes 3 --duration 1s "
+                               "--jobs 2 --out {} 2>&1 >/dev/null",
+                               path("out")));
   ASSERT_EQ(r.exit_code, 0) << r.out;
   EXPECT_EQ(r.out.find('\r'), std::string::npos) << r.out;
   EXPECT_EQ(r.out.find('\033'), std::string::npos) << r.out;
@@ -232,9 +253,10 @@ TEST_F(FuzzCliFiles, ProgressIsPlainLinesWhenNotATerminal) {
   const auto lines = std::count(r.out.begin(), r.out.end(), '\n');
   EXPECT_LE(lines, 21) << r.out;  // every 5% at most, and the time line
 
-  const CliResult budget = lockstep_cli(fmt::format("fuzz --budget 1s --nodes 3 --duration 1s "
-                                                    "--jobs 2 --out {} 2>&1 >/dev/null",
-                                                    path("out")));
+  const CliResult budget =
+      lockstep_cli(fmt::format("fuzz --budget 1s --nodes 3 --duration 1s "
+                               "--jobs 2 --out {} 2>&1 >/dev/null",
+                               path("out")));
   ASSERT_EQ(budget.exit_code, 0) << budget.out;
   const std::regex budget_line(
       "fuzz: [0-9]+ seeds, [0-9.]+ seeds/s, [0-9.]+ runs/s, 0 failed, budget ends in [0-9.]+s\n");
@@ -243,23 +265,34 @@ TEST_F(FuzzCliFiles, ProgressIsPlainLinesWhenNotATerminal) {
 
 TEST(FuzzCliFlags, BadFlagsGetOneLineAndExitCode2) {
   const std::pair<const char*, const char*> cases[] = {
-      {"--shard 0/3", "lockstep fuzz: --shard: expected K/N with 1 <= K <= N <= 1000000, like 2/8, got \"0/3\""},
+      {"--shard 0/3",
+       "lockstep fuzz: --shard: expected K/N with 1 <= K <= N <= 1000000, like 2/8, got \"0/3\""},
       {"--shard 4/3", "--shard: expected K/N"},
       {"--shard 3", "--shard: expected K/N"},
       {"--shard a/b", "--shard: expected K/N"},
       {"--shard 2/3/4", "--shard: expected K/N"},
-      {"--seeds 1-2 --shard 3/3", "lockstep fuzz: --shard: shard 3/3 of seeds 1-2 has no seed: use at most 2 shards for this range"},
-      {"--budget 10", "lockstep fuzz: --budget: expected a wall-clock duration in 1ms..720h like 10m or 90s, got \"10\""},
+      {"--seeds 1-2 --shard 3/3",
+       "lockstep fuzz: --shard: shard 3/3 of seeds 1-2 has no seed: use at most 2 shards for this "
+       "range"},
+      {"--budget 10",
+       "lockstep fuzz: --budget: expected a wall-clock duration in 1ms..720h like 10m or 90s, got "
+       "\"10\""},
       {"--budget soon", "--budget: expected a wall-clock duration"},
       {"--budget 0s", "--budget: expected a wall-clock duration"},
-      {"--seeds 5-", "lockstep fuzz: --seeds: expected a range like 1-5000 (an open range like 1- needs --budget), got \"5-\""},
+      {"--seeds 5-",
+       "lockstep fuzz: --seeds: expected a range like 1-5000 (an open range like 1- needs "
+       "--budget), got \"5-\""},
       {"--seeds 1-2-3 --budget 1m", "--seeds: expected a range like 1-5000, or 1- (from 1 on)"},
-      {"--clients 0", "lockstep fuzz: --clients: expected a number of clients in 1..100, got \"0\""},
+      {"--clients 0",
+       "lockstep fuzz: --clients: expected a number of clients in 1..100, got \"0\""},
       {"--clients 101", "--clients: expected a number of clients in 1..100"},
-      {"--nemesis-kinds some", "lockstep fuzz: --nemesis-kinds: expected drawn or all, got \"some\""},
+      {"--nemesis-kinds some",
+       "lockstep fuzz: --nemesis-kinds: expected drawn or all, got \"some\""},
       {"--merge", "lockstep fuzz --merge: expected the results files to merge"},
-      {"--merge x.json --seeds 1-3", "lockstep fuzz: --merge takes the results files and --json only, got --seeds"},
-      {"--seeds 1-1 --json /nonexistent-dir/r.json", "lockstep fuzz: --json: cannot write /nonexistent-dir/r.json"},
+      {"--merge x.json --seeds 1-3",
+       "lockstep fuzz: --merge takes the results files and --json only, got --seeds"},
+      {"--seeds 1-1 --json /nonexistent-dir/r.json",
+       "lockstep fuzz: --json: cannot write /nonexistent-dir/r.json"},
   };
   for (const auto& [args, message] : cases) {
     const CliResult r = testing::run_lockstep(fmt::format("fuzz {}", args));

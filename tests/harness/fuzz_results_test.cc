@@ -57,7 +57,9 @@ TEST(FuzzResults, CommonSeedAgreesWithEnumeration) {
   std::vector<SeedProgression> all;
   for (std::uint64_t first = 0; first < 7; ++first) {
     for (std::uint64_t every = 1; every < 5; ++every) {
-      for (std::uint64_t steps = 0; steps < 4; ++steps) all.push_back({first, first + steps * every, every});
+      for (std::uint64_t steps = 0; steps < 4; ++steps) {
+        all.push_back({first, first + steps * every, every});
+      }
     }
   }
   for (const SeedProgression& a : all) {
@@ -66,8 +68,8 @@ TEST(FuzzResults, CommonSeedAgreesWithEnumeration) {
       for (std::uint64_t s = a.first; s <= a.last && !expected; s += a.every) {
         if (s >= b.first && s <= b.last && (s - b.first) % b.every == 0) expected = s;
       }
-      ASSERT_EQ(common_seed(a, b), expected) << describe_seeds(std::vector{a}) << " and "
-                                             << describe_seeds(std::vector{b});
+      ASSERT_EQ(common_seed(a, b), expected)
+          << describe_seeds(std::vector{a}) << " and " << describe_seeds(std::vector{b});
     }
   }
 }

@@ -191,13 +191,16 @@ TEST(Fuzz, ShardsSplitTheSeedsWithoutGapOrOverlap) {
   FuzzSettings whole = settings_for(5, 14);
   whole.nodes = {3, 5};
   std::vector<FuzzCase> joined;
-  const std::vector<std::vector<std::uint64_t>> expected = {{5, 8, 11, 14}, {6, 9, 12}, {7, 10, 13}};
+  const std::vector<std::vector<std::uint64_t>> expected = {
+      {5, 8, 11, 14}, {6, 9, 12}, {7, 10, 13}};
   for (std::uint64_t k = 0; k < 3; ++k) {
     FuzzSettings shard = whole;
     shard.shard_index = k;
     shard.shard_count = 3;
     std::vector<std::uint64_t> seeds;
-    for (std::uint64_t i = 0; i < fuzz_seed_count(shard); ++i) seeds.push_back(fuzz_seed_at(shard, i));
+    for (std::uint64_t i = 0; i < fuzz_seed_count(shard); ++i) {
+      seeds.push_back(fuzz_seed_at(shard, i));
+    }
     EXPECT_EQ(seeds, expected[k]) << "shard " << k + 1 << "/3";
     for (const FuzzCase& c : fuzz_cases(shard)) joined.push_back(c);
   }
