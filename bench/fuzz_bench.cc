@@ -55,7 +55,7 @@ void BM_FuzzSeed(benchmark::State& state, const std::string& protocol, FuzzWorkl
 }
 
 #define LOCKSTEP_FUZZ_BENCH(protocol, workload)                               \
-  BENCHMARK_CAPTURE(BM_FuzzSeed, protocol / workload, std::string(#protocol), \
+  BENCHMARK_CAPTURE(BM_FuzzSeed, protocol/workload, std::string(#protocol), \
                     FuzzWorkload::workload)                                   \
       ->Iterations(kSeedsPerBenchmark)                                        \
       ->Unit(benchmark::kMillisecond)
