@@ -1,6 +1,7 @@
 #include "sim/world.h"
 
 #include <algorithm>
+#include <cstring>
 #include <string>
 
 #include <fmt/format.h>
@@ -364,8 +365,16 @@ std::uint64_t World::take_slot(NodeId from, NodeId to, ByteView head, ByteView b
   msg.from = from;
   msg.to = to;
   msg.copies_left = 0;
-  msg.payload.assign(head.begin(), head.end());  // reuses the slot's buffer
-  msg.payload.insert(msg.payload.end(), body.begin(), body.end());
+  // Reuses the slot's buffer: one resize, then the copies. A head is usually one envelope byte,
+  // stored without a call to memcpy.
+  msg.payload.resize(head.size() + body.size());
+  std::byte* at = msg.payload.data();
+  if (head.size() == 1) {
+    at[0] = head[0];
+  } else if (!head.empty()) {
+    std::memcpy(at, head.data(), head.size());
+  }
+  if (!body.empty()) std::memcpy(at + head.size(), body.data(), body.size());
   return slot;
 }
 
