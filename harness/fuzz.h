@@ -31,7 +31,8 @@
 //                     config        1..8 keys, interval 1..100ms, watching on a coin
 //                     mix           1..3 locks, 1..8 keys, hold and interval as lock_counter
 // Each "0 or up to" is an even coin, so half the runs have no loss, half no duplicates, and so on.
-// The duration (default 10s) and liveness bound (default 10s) come from FuzzSettings.
+// The duration (default 10s), liveness bound (default 10s) and any protocol options come from
+// FuzzSettings.
 //
 // Nothing here reads a clock or starts a thread: run_fuzz is as deterministic as one run. The
 // command line splits the cases over worker processes and measures its own speed (cli/).
@@ -75,6 +76,11 @@ struct FuzzSettings {
   // most): 10s covers ten in a row. Measured over seeds 1-1000 on 3 and 5 servers with a correct
   // host, every pending call finished within 2s of the heal: 10s leaves a wide margin.
   Nanos liveness_bound = seconds(10);
+  // Option blocks written into every generated scenario's protocol_options, by protocol name:
+  // {"raft": {"bug_vote_without_log_check": true}} fuzzes Raft with its planted bug on. Nothing is
+  // drawn for them, so each seed keeps its profile; empty (the default) leaves the scenarios, and
+  // so their trace hashes, exactly as they are without this field.
+  std::map<std::string, nlohmann::json> protocol_options;
 };
 
 // One run of the sweep.
