@@ -4,10 +4,16 @@
 // First the random nemesis is written out as explicit faults (explicit_scenario): the plan is the
 // one the run draws (harness/nemesis.h) from the same stream, Rng::derive(seed, "nemesis"), with
 // the servers' baseline drifts the run's clocks start with, so the faults are the ones the run
-// applies, in the same order, at the same nanoseconds. The explicit scenario gives the same
-// property verdicts and the same events; its trace hash differs only because the trace names a
-// nemesis fault "nemesis: crash n2 ..." and a scheduled one "crash n2 ..." (tested in
-// tests/harness/shrink_test.cc by comparing the traces with that prefix removed).
+// applies, in the same order, at the same nanoseconds. The injector schedules a scenario's faults
+// the way the nemesis driver does, one at a time (harness/faults.h), so even against other events
+// due at the same nanosecond (a heal and a crash's restart both due at the nemesis's stop) they
+// fire in the same order. The explicit scenario therefore runs the same events to the same
+// verdicts; its trace hash still differs, because the trace names a nemesis fault
+// "nemesis: crash n2 ..." and a scheduled one "crash n2 ..." (tests/harness/shrink_test.cc
+// compares the traces with that prefix removed). Two cases differ beyond that text: a nemesis
+// that plans nothing (the live run still heals everything at the end, the explicit one has
+// nothing to heal), and a scenario with faults of its own beside the nemesis (see
+// explicit_scenario).
 //
 // Then shrink() makes one change at a time and keeps it only if a re-run (harness::run_scenario)
 // still fails the same property — for `invariants`, the same invariant (the name its detail
@@ -70,9 +76,13 @@ struct ShrinkRefused {
 };
 
 // The scenario narrowed to `protocol`, with the nemesis written out as explicit faults after the
-// scenario's own (stable by time, so at one instant scheduled faults fire first, as in the live
-// run) and the nemesis disabled (its settings kept, as a record). A scenario without a nemesis
-// comes back narrowed only. Refused when the plan has more faults than a scenario may hold.
+// scenario's own (stable by time, so at one instant its own faults fire first, as in the live run)
+// and the nemesis disabled (its settings kept, as a record). A scenario without a nemesis comes
+// back narrowed only. Refused when the plan has more faults than a scenario may hold. With faults
+// of its own beside the nemesis, the one merged schedule may order a nemesis fault differently
+// against another event due at the same nanosecond than the live run's two schedules did, and
+// the live run may skip a nemesis crash that max_down forbids (harness/nemesis.h); shrink()
+// therefore re-runs the explicit scenario and refuses it if it does not fail the same way.
 std::variant<Scenario, ShrinkRefused> explicit_scenario(const Scenario& scenario,
                                                         std::string_view protocol);
 

@@ -103,10 +103,17 @@ const Found& first_failure() {
 TEST(Shrink, ExplicitNemesisGivesTheSameRun) {
   // Fuzz cases over append and lock workloads, 3 and 5 servers: the same verdicts, the same number
   // of events, and the same trace but for the "nemesis: " prefix the live run gives its faults.
-  FuzzSettings settings;
-  settings.seed_last = kSanitized ? 2 : 6;
+  // Seeds 18 and 28 on 5 servers end with a heal and a crash's restart due at the same nanosecond
+  // (the nemesis's stop); before the injector scheduled faults one at a time they fired there in
+  // the other order, and seed 28 then ran different events.
+  const FuzzSettings settings;
+  std::vector<FuzzCase> cases;
+  for (std::uint64_t seed : kSanitized ? std::vector<std::uint64_t>{18, 28}
+                                       : std::vector<std::uint64_t>{1, 2, 3, 4, 18, 28}) {
+    for (std::uint32_t nodes : {3u, 5u}) cases.push_back(FuzzCase{seed, nodes, "raft"});
+  }
   std::size_t with_faults = 0;
-  for (const FuzzCase& c : fuzz_cases(settings)) {
+  for (const FuzzCase& c : cases) {
     const Scenario live = fuzz_case_scenario(settings, c);
     auto made = explicit_scenario(live, c.protocol);
     ASSERT_TRUE(std::holds_alternative<Scenario>(made));
