@@ -192,7 +192,9 @@ class Shrinker {
     if (current_.faults.empty()) return false;
     Scenario none = current_;
     none.faults.clear();
-    if (attempt(std::move(none), "dropped all " + fault_events(current_.faults.size()))) return true;
+    if (attempt(std::move(none), fmt::format("dropped all {}", fault_events(current_.faults.size())))) {
+      return true;
+    }
     bool progress = delta_debug(edits::fault_units(current_.faults));
     std::vector<std::vector<std::size_t>> singles;
     for (std::size_t i = 0; i < current_.faults.size(); ++i) singles.push_back({i});
@@ -325,7 +327,7 @@ std::string describe_shrunk(const Scenario& original, const ShrinkResult& r,
       fault_events(r.after.fault_events), r.runs, property,
       r.invariant.empty() ? std::string() : fmt::format(" ({})", r.invariant), r.detail, file,
       property);
-  if (!original.description.empty()) text += " Original: " + original.description;
+  if (!original.description.empty()) text += fmt::format(" Original: {}", original.description);
   return truncated(std::move(text), kDescriptionLengthMax);
 }
 
