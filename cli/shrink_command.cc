@@ -83,6 +83,10 @@ void print_result(const harness::ShrinkResult& r, std::uint64_t max_runs) {
                            r.budget_exhausted
                                ? "; stopped at the budget: a larger --max-runs may shrink further"
                                : "");
+  if (r.steps.empty()) {
+    std::cout << "steps      none kept: no smaller or simpler scenario failed the same way\n";
+    return;
+  }
   std::cout << fmt::format("steps      {} kept:\n", r.steps.size());
   for (const harness::ShrinkStep& s : r.steps) {
     std::cout << fmt::format("  run {:>4}  {:<3} faults  {}\n", s.run, s.fault_events, s.change);
