@@ -10,5 +10,6 @@ int run_command(std::span<const std::string> args);
 int failover_command(std::span<const std::string> args);
 int fuzz_command(std::span<const std::string> args);
 int lincheck_command(std::span<const std::string> args);  // exits 3 when it cannot decide
+int shrink_command(std::span<const std::string> args);
 
 }  // namespace lockstep::cli

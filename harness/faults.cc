@@ -132,9 +132,19 @@ std::vector<NodeId> FaultInjector::all_clients() const {
 }
 
 void FaultInjector::schedule(std::span<const Fault> faults) {
-  for (const Fault& fault : faults) {
-    world_.at(fault.at, [this, action = fault.action] { apply(action); });
-  }
+  std::vector<Fault> ordered(faults.begin(), faults.end());
+  std::stable_sort(ordered.begin(), ordered.end(),
+                   [](const Fault& a, const Fault& b) { return a.at < b.at; });
+  schedules_.push_back(std::move(ordered));
+  schedule_next(schedules_.size() - 1, 0);
+}
+
+void FaultInjector::schedule_next(std::size_t schedule, std::size_t next) {
+  if (next == schedules_[schedule].size()) return;
+  world_.at(schedules_[schedule][next].at, [this, schedule, next] {
+    apply(schedules_[schedule][next].action);
+    schedule_next(schedule, next + 1);
+  });
 }
 
 std::vector<NodeId> FaultInjector::all_servers() const {

@@ -31,10 +31,10 @@
 //                     config        1..8 keys, interval 1..100ms, watching on a coin
 //                     mix           1..3 locks, 1..8 keys, hold and interval as lock_counter
 // Each "0 or up to" is an even coin, so half the runs have no loss, half no duplicates, and so on.
-// The duration (default 10s) and liveness bound (default 10s) come from FuzzSettings, and so can
-// two overrides that pin part of the profile (for benchmarks and focused sweeps): the number of
-// clients, and every nemesis kind on at once. The seed still makes every draw when they are set,
-// so the rest of its profile stays what it would have been without them.
+// The duration (default 10s), liveness bound (default 10s) and any protocol options come from
+// FuzzSettings, and so can two overrides that pin part of the profile (for benchmarks and focused
+// sweeps): the number of clients, and every nemesis kind on at once. The seed still makes every
+// draw when they are set, so the rest of its profile stays what it would have been without them.
 //
 // Nothing here reads a clock or starts a thread: run_fuzz is as deterministic as one run. The
 // command line splits the cases over worker processes and measures its own speed (cli/).
@@ -89,6 +89,11 @@ struct FuzzSettings {
   // Overrides (see the top of this file); unset, each seed draws its own.
   std::optional<std::uint32_t> clients;  // clients per run, instead of the drawn 1..5
   bool all_nemesis_kinds = false;        // every kind the fuzzer uses, instead of a drawn subset
+  // Option blocks written into every generated scenario's protocol_options, by protocol name:
+  // {"raft": {"bug_vote_without_log_check": true}} fuzzes Raft with its planted bug on. Nothing is
+  // drawn for them, so each seed keeps its profile; empty (the default) leaves the scenarios, and
+  // so their trace hashes, exactly as they are without this field.
+  std::map<std::string, nlohmann::json> protocol_options;
 };
 
 // The seeds of a sweep: seed_first + shard_index, then every shard_count-th, up to seed_last.
