@@ -19,6 +19,7 @@
 #include <iostream>
 #include <limits>
 #include <map>
+#include <set>
 
 #include <fmt/format.h>
 
@@ -27,6 +28,7 @@
 #include "cli/fuzz_merge.h"
 #include "cli/fuzz_output.h"
 #include "cli/fuzz_workers.h"
+#include "cli/shrink_output.h"
 #include "core/assert.h"
 #include "core/duration.h"
 #include "core/join.h"
@@ -34,12 +36,13 @@
 #include "harness/fuzz_results.h"
 #include "harness/protocols.h"
 #include "harness/run.h"
+#include "harness/shrink.h"
 
 namespace lockstep::cli {
 
 namespace {
 
-constexpr std::array<FlagSpec, 15> kFlags = {{
+constexpr std::array<FlagSpec, 19> kFlags = {{
     {"--protocol", "P", "raft, a comma-separated list, or all (the runnable ones); default raft"},
     {"--workload", "W", "append, lock (the lock service) or append,lock: each seed draws one; "
                         "default append,lock"},
@@ -50,16 +53,25 @@ constexpr std::array<FlagSpec, 15> kFlags = {{
     {"--liveness-bound", "D", "after the final heal, pending calls must finish within D; default 10s"},
     {"--clients", "N", "every run has N clients (1..100) instead of the 1..5 each seed draws"},
     {"--nemesis-kinds", "K", "drawn (each seed draws a subset; default) or all (every kind on)"},
+    {"--protocol-options", "JSON",
+     "option blocks put into every generated scenario, by protocol, like "
+     "'{\"raft\":{\"prevote\":false}}' (see scenarios/README.md)"},
     {"--budget", "D", "wall-clock budget like 10m or 90s: start no seed after it is spent"},
+    {"--max-failures", "N", "start no seed after N runs have failed (seeds already started "
+                            "finish, so more may fail): find a first bug fast"},
     {"--shard", "K/N", "run only every N-th seed of the range, from the K-th (K in 1..N)"},
     {"--jobs", "N", "worker processes; default: the number of CPUs"},
     {"--out", "DIR", "where failing runs are written as scenarios; default reports/out/fuzz"},
+    {"--shrink", "N", "shrink up to N failing runs (the first of each protocol and property first) "
+                      "into small scenarios under --out; default 3, 0 for none"},
+    {"--shrink-runs", "N", "re-runs each shrink may use; default 300"},
     {"--json", "FILE", "also write the results as JSON (format lockstep-fuzz/1), for --merge"},
     {"--merge", "", "read the --json FILEs given as arguments, check that they fit together and "
                     "print them as one sweep"},
     {"--verbose", "", "print every run with its fault profile, not only the failures"},
 }};
 constexpr std::uint64_t kJobsMax = 256;
+constexpr std::uint64_t kShrinkMax = 1000;  // failing runs one sweep shrinks
 constexpr Nanos kBudgetMax = seconds(3600) * 24 * 30;  // 30 days of wall time
 
 void print_help() {
@@ -200,6 +212,32 @@ void parse_shard(const std::string& text, harness::FuzzSettings& s) {
   }
 }
 
+// Reads --protocol-options: a JSON object of option blocks by protocol, each checked by its
+// protocol module against the first generated scenario (so a misspelt option stops the sweep
+// before it starts, with the pointer of what is wrong).
+void parse_protocol_options(const std::string& text, harness::FuzzSettings& s) {
+  const nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  const auto expected = "a JSON object of option objects by protocol, like "
+                        "{\"raft\":{\"prevote\":false}}";
+  if (!j.is_object()) bad_flag("--protocol-options", expected, text);
+  for (const auto& [name, block] : j.items()) {
+    if (std::find(s.protocols.begin(), s.protocols.end(), name) == s.protocols.end()) {
+      throw UsageError(fmt::format("lockstep fuzz: --protocol-options: options for {}, which the "
+                                   "sweep does not run (--protocol {})",
+                                   name, join(s.protocols, ",")));
+    }
+    if (!block.is_object()) bad_flag("--protocol-options", expected, text);
+    s.protocol_options[name] = block;
+  }
+  for (const std::string& protocol : s.protocols) {
+    const harness::FuzzCase first{s.seed_first, s.nodes.front(), protocol};
+    if (const auto problem =
+            harness::check_protocols(harness::fuzz_case_scenario(s, first), "--protocol-options")) {
+      throw UsageError(fmt::format("lockstep fuzz: {}", *problem));
+    }
+  }
+}
+
 harness::FuzzSettings parse_settings(const ParsedArgs& parsed, bool budget) {
   harness::FuzzSettings s;
   s.protocols = parse_protocols(parsed.value("--protocol").value_or("raft"));
@@ -242,6 +280,9 @@ harness::FuzzSettings parse_settings(const ParsedArgs& parsed, bool budget) {
                   (seeds + 1) * s.nodes.size() * s.protocols.size() > harness::kFuzzRunsMax)) {
     bad_flag("--seeds", "at most 100000000 runs (seeds x cluster sizes x protocols)",
              fmt::format("{}-{}", s.seed_first, s.seed_last));
+  }
+  if (const auto options = parsed.value("--protocol-options")) {
+    parse_protocol_options(*options, s);
   }
   if (const auto shard = parsed.value("--shard")) parse_shard(*shard, s);
   return s;
@@ -360,6 +401,60 @@ std::string write_reproducer(const harness::FuzzSettings& settings,
   return text;
 }
 
+std::optional<harness::Property> property_named(std::string_view name) {
+  for (std::size_t i = 0; i < std::size(harness::kPropertyNames); ++i) {
+    if (harness::kPropertyNames[i] == name) return static_cast<harness::Property>(i);
+  }
+  return std::nullopt;  // "crash", "event_limit"
+}
+
+// Shrinks up to `limit` failing runs into small scenarios beside the reproducers: first the first
+// failure of each (protocol, property), so that different bugs come first, then the others, in
+// case order. Prints each shrink and the scenario it wrote (CI logs then show a small reproducer
+// of every distinct failure). Returns false when a written file does not fail when loaded back.
+bool shrink_failures(const harness::FuzzSettings& settings, const harness::FuzzOutcome& outcome,
+                     std::uint64_t limit, std::uint64_t max_runs, const std::filesystem::path& dir) {
+  std::vector<const harness::FuzzRecord*> chosen;
+  std::set<std::pair<std::string, std::string>> kinds;
+  for (const harness::FuzzRecord& r : outcome.failures) {
+    if (kinds.emplace(r.run.protocol, r.failures.front().property).second) chosen.push_back(&r);
+  }
+  for (const harness::FuzzRecord& r : outcome.failures) {
+    if (std::find(chosen.begin(), chosen.end(), &r) == chosen.end()) chosen.push_back(&r);
+  }
+  if (chosen.size() > limit) chosen.resize(limit);
+  bool all_fail = true;
+  for (const harness::FuzzRecord* r : chosen) {
+    const std::string name = harness::fuzz_case_name(r->run);
+    const std::string& failed = r->failures.front().property;
+    std::cout << fmt::format("\nshrink     {}: {}\n", name, failed);
+    const auto property = property_named(failed);
+    if (!property) {
+      std::cout << fmt::format("  not shrunk: the run {}\n", failed == "crash"
+                                                                 ? "crashed the process"
+                                                                 : "hit its event limit");
+      continue;
+    }
+    const std::filesystem::path out = dir / (name + "-shrunk.json");
+    const auto shrunk =
+        harness::shrink(harness::fuzz_case_scenario(settings, r->run), r->run.protocol, *property,
+                        harness::ShrinkOptions{max_runs, out.string()});
+    if (const auto* refused = std::get_if<harness::ShrinkRefused>(&shrunk)) {
+      std::cout << fmt::format("  not shrunk: {}\n", refused->reason);
+      continue;
+    }
+    const harness::ShrinkResult& result = std::get<harness::ShrinkResult>(shrunk);
+    const WrittenShrink written = write_shrunk(result, out, r->run.protocol, "  ");
+    all_fail = all_fail && written.still_fails;
+    std::cout << describe_shrink(result, max_runs, "  ") << written.text;
+    if (written.still_fails) {
+      std::cout << harness::to_json(result.scenario).dump(2) << "\n";
+    }
+    std::cout << std::flush;
+  }
+  return all_fail;
+}
+
 // "seeds 1-100", "seeds 2-98 step 3 (shard 2/3 of 1-100)", "seeds from 1 while 10m lasts".
 std::string describe_plan(const harness::FuzzSettings& s, const std::optional<Nanos>& budget) {
   std::string text = open_ended(s, budget) ? fmt::format("seeds from {}", s.seed_first)
@@ -392,6 +487,31 @@ int fuzz_run(const ParsedArgs& parsed) {
   }
   const std::filesystem::path out_dir = parsed.value("--out").value_or("reports/out/fuzz");
   const bool verbose = parsed.has("--verbose");
+  std::optional<std::uint64_t> max_failures;
+  if (const auto text = parsed.value("--max-failures")) {
+    const auto n = to_unsigned(*text);
+    if (!n || *n < 1) bad_flag("--max-failures", "a number of failed runs, at least 1", *text);
+    max_failures = *n;
+  }
+  std::uint64_t shrink_limit = 3;
+  if (const auto text = parsed.value("--shrink")) {
+    const auto n = to_unsigned(*text);
+    if (!n || *n > kShrinkMax) {
+      bad_flag("--shrink", fmt::format("a number of runs to shrink in 0..{}", kShrinkMax), *text);
+    }
+    shrink_limit = *n;
+  }
+  std::uint64_t shrink_runs = harness::kShrinkRunsDefault;
+  if (const auto text = parsed.value("--shrink-runs")) {
+    const auto n = to_unsigned(*text);
+    if (!n || *n < 2 || *n > harness::kShrinkRunsMax) {
+      bad_flag("--shrink-runs",
+               fmt::format("a number of re-runs in 2..{} (two check the input)",
+                           harness::kShrinkRunsMax),
+               *text);
+    }
+    shrink_runs = *n;
+  }
   const std::optional<std::string> json_path = parsed.value("--json");
   std::ofstream json;
   if (json_path) {
@@ -413,9 +533,15 @@ int fuzz_run(const ParsedArgs& parsed) {
   std::size_t next_in_seed = 0;
   std::uint64_t numbered = 0;
   bool stopped_by_budget = false;
+  std::uint64_t failures_seen = 0;
+  bool stopped_by_failures = false;
   const auto next_case = [&]() -> std::optional<FuzzWorkerPool::Numbered> {
     if (next_in_seed == seed_cases.size()) {
       if (seeds_started == seeds_total) return std::nullopt;
+      if (max_failures && failures_seen >= *max_failures) {
+        stopped_by_failures = true;
+        return std::nullopt;
+      }
       if (budget && seeds_started > 0 &&
           Clock::now() - start >= std::chrono::nanoseconds(budget->count)) {
         stopped_by_budget = true;
@@ -441,6 +567,7 @@ int fuzz_run(const ParsedArgs& parsed) {
   FuzzWorkerPool pool(settings, jobs);
   pool.run(next_case, [&](std::uint64_t number, harness::FuzzRecord record) {
     ++done;
+    failures_seen += record.passed ? 0 : 1;
     failed += record.passed ? 0 : 1;
     pending.emplace(number, std::move(record));
     // Print in case order: whatever arrived contiguously from the next one expected.
@@ -475,6 +602,11 @@ int fuzz_run(const ParsedArgs& parsed) {
   results.wall_seconds = wall;
   results.jobs = jobs;
   std::cout << describe_totals(outcome);
+  if (stopped_by_failures) {
+    std::cout << fmt::format("\nstopped    after {} failed run{} (--max-failures {}): seeds {} ran\n",
+                             failures_seen, failures_seen == 1 ? "" : "s", *max_failures,
+                             harness::describe_seeds(results.seeds_run));
+  }
   if (budget) {
     std::cout << fmt::format("\nbudget     seeds {} in {} ({})\n",
                              harness::describe_seeds(results.seeds_run), format_wall_seconds(wall),
@@ -482,6 +614,9 @@ int fuzz_run(const ParsedArgs& parsed) {
                                  ? fmt::format("the {} budget ran out", format_duration(*budget))
                                  : std::string("every seed of the range ran"));
   }
+  const bool all_shrunk_fail =
+      outcome.failures.empty() || shrink_limit == 0 ||
+      shrink_failures(settings, outcome, shrink_limit, shrink_runs, out_dir);
   std::cout << std::flush;
   std::cerr << fmt::format("time       {:.1f}s wall with {} job{}: {:.1f} runs/s, {:.1f} seeds/s\n",
                            wall, jobs, jobs == 1 ? "" : "s",
@@ -495,7 +630,8 @@ int fuzz_run(const ParsedArgs& parsed) {
       return kExitBadInput;
     }
   }
-  return outcome.failures.empty() && all_reproduced ? kExitExpected : kExitUnexpected;
+  return outcome.failures.empty() && all_reproduced && all_shrunk_fail ? kExitExpected
+                                                                       : kExitUnexpected;
 }
 
 }  // namespace

@@ -39,6 +39,11 @@ nlohmann::ordered_json settings_json(const FuzzResults& r) {
   j["liveness_bound"] = format_duration(s.liveness_bound);
   if (s.clients) j["clients"] = *s.clients;
   j["nemesis_kinds"] = kNemesisKindChoices[s.all_nemesis_kinds ? 1 : 0];
+  if (!s.protocol_options.empty()) {
+    nlohmann::ordered_json options = nlohmann::ordered_json::object();
+    for (const auto& [name, block] : s.protocol_options) options[name] = block;
+    j["protocol_options"] = options;
+  }
   j["seeds"] = {{"first", s.seed_first}, {"last", s.seed_last}};
   j["shard"] = shard_text(s);
   if (r.budget) j["budget"] = format_duration(*r.budget);
@@ -101,6 +106,16 @@ FuzzSettings read_settings(JsonReader r, std::optional<Nanos>& budget) {
     s.clients = static_cast<std::uint32_t>(clients->as_unsigned(1, kClientsMax));
   }
   s.all_nemesis_kinds = r.required_enum("nemesis_kinds", kNemesisKindChoices) == 1;
+  if (auto options = r.find("protocol_options")) {
+    options->expect_object();
+    for (const auto& [name, block] : options->value().items()) {
+      if (!block.is_object()) {
+        JsonReader(block, fmt::format("{}/{}", options->pointer(), name))
+            .fail_expected("an object of protocol options");
+      }
+      s.protocol_options[name] = block;
+    }
+  }
   JsonReader seeds = r.object("seeds");
   s.seed_first = seeds.required<std::uint64_t>("first");
   s.seed_last = seeds.required<std::uint64_t>("last");
@@ -367,6 +382,15 @@ std::optional<std::string> fuzz_settings_mismatch(const FuzzSettings& a, const F
   if (a.all_nemesis_kinds != b.all_nemesis_kinds) {
     return fmt::format("nemesis kinds {} vs {}", kNemesisKindChoices[a.all_nemesis_kinds ? 1 : 0],
                        kNemesisKindChoices[b.all_nemesis_kinds ? 1 : 0]);
+  }
+  if (a.protocol_options != b.protocol_options) {
+    const auto text = [](const std::map<std::string, nlohmann::json>& options) {
+      nlohmann::json j = nlohmann::json::object();
+      for (const auto& [name, block] : options) j[name] = block;
+      return j.dump();
+    };
+    return fmt::format("protocol options {} vs {}", text(a.protocol_options),
+                       text(b.protocol_options));
   }
   return std::nullopt;
 }
