@@ -55,10 +55,13 @@ Plot latency_plot(const harness::RunTimeline& t, std::string title, std::string 
   p.id = std::move(id);
   p.x_label = "true time (s) when the call was invoked";
   p.y_label = "latency (ms)";
+  p.width_px = 1000;
+  p.height_px = 400;
   p.x_min = 0;
   p.x_max = seconds(t.end);
   p.y_min = 0;
   p.shaded = fault_shading(t, true);
+  p.legend_top = true;
   PlotSeries ok{"ok", {}, PlotStyle::points};
   PlotSeries failed{"failed (answered with an error)", {}, PlotStyle::points};
   for (const harness::CallRecord& c : t.calls) {
@@ -88,21 +91,23 @@ Plot latency_plot(const harness::RunTimeline& t, std::string title, std::string 
   }
   if (!failed.points.empty()) p.series.push_back(std::move(failed));
   // A few slow calls (the ones caught by a fault) would squash every other dot against the axis:
-  // the axis stops at 4 x p99 (at least 1ms), and calls above it are drawn on the top edge as a
-  // series of their own, their number in its name.
+  // the axis stops at 4 x p99 or 20 x p50, whichever is lower (at least 1ms), and calls above it
+  // are drawn on the top edge as a series of their own, their number in its name.
   std::vector<Nanos> all;
   for (const PlotSeries& s : p.series) {
     for (const PlotPoint& q : s.points) all.push_back(Nanos{static_cast<std::int64_t>(q.y * 1e6)});
   }
   const harness::LatencySummary summary = harness::summarize_latencies(std::move(all));
-  const double top = std::max(1.0, summary.p99.millis() * 4);
+  const double top =
+      std::max(1.0, std::min(summary.p99.millis() * 4, summary.p50.millis() * 20));
   if (summary.max.millis() > top) {
-    p.y_max = top;
+    p.y_max = nice_ticks(0, top).back();
+    const double edge = *p.y_max * 0.98;
     PlotSeries above{"", {}, PlotStyle::points};
     for (PlotSeries& s : p.series) {
       std::erase_if(s.points, [&](const PlotPoint& q) {
         if (q.y <= top) return false;
-        above.points.push_back({q.x, top});
+        above.points.push_back({q.x, edge});
         return true;
       });
     }
@@ -118,6 +123,7 @@ LaneChart leader_chart(const harness::RunTimeline& t, std::string title, std::st
   c.title = std::move(title);
   c.id = std::move(id);
   c.x_label = "true time (s)";
+  c.width_px = 1000;
   c.x_min = 0;
   c.x_max = seconds(t.end);
   for (std::uint32_t s = 0; s < t.servers; ++s) c.lanes.push_back(fmt::format("n{}", s));

@@ -277,7 +277,8 @@ std::string render_svg(const Plot& plot) {
   }
   out += "</g>\n";
 
-  // The legend sits in the lower right of the plot area, where a CDF leaves room.
+  // The legend sits in the lower right of the plot area, where a CDF leaves room (or the upper
+  // right, when asked).
   if (!plot.series.empty()) {
     std::size_t longest = 0;
     for (const PlotSeries& s : plot.series) longest = std::max(longest, s.name.size());
@@ -285,7 +286,7 @@ std::string render_svg(const Plot& plot) {
     const double box_w = 40 + kCharWidthPx * static_cast<double>(longest);
     const double box_h = 8 + row_px * static_cast<double>(plot.series.size());
     const double bx = right - box_w - 10;
-    const double by = bottom - box_h - 10;
+    const double by = plot.legend_top ? top + 10 : bottom - box_h - 10;
     out += fmt::format(
         "<g class=\"legend\"><rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"white\" "
         "fill-opacity=\"0.85\" stroke=\"#bbbbbb\"/>\n",

@@ -52,6 +52,7 @@ struct Plot {
   int width_px = 720;
   int height_px = 440;
   std::vector<ShadedRange> shaded;  // drawn in order, behind the grid and the series
+  bool legend_top = false;  // the legend in the upper right instead of the lower right
   // Prefix of the element ids the document defines, so that several plots can be inlined in one
   // HTML page without their ids colliding.
   std::string id = "plot";
