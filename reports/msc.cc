@@ -66,7 +66,7 @@ std::string message_sequence_dot(const harness::RunTimeline& t, std::string_view
 
   std::string out = "digraph msc {\n";
   out += fmt::format(
-      "  graph [rankdir=TB, nodesep=0.9, ranksep=0.16, splines=line, fontname=\"Helvetica\", "
+      "  graph [rankdir=TB, nodesep=0.9, ranksep=0.16, splines=line, forcelabels=true, fontname=\"Helvetica\", "
       "fontsize=12, labelloc=t, label={}];\n",
       dot_id(title));
   out += "  node [shape=point, width=0.06, fontname=\"Helvetica\", fontsize=10];\n";
@@ -147,13 +147,13 @@ std::string message_sequence_dot(const harness::RunTimeline& t, std::string_view
     if (send) paired[*send] = true;
     const std::string source = send ? point(*send, lane.at(from)) : point(r, lane.at(from));
     if (e.kind == Kind::deliver) {
-      out += fmt::format("  {} -> {} [label={}, constraint=false, color=\"#1f5fa8\"{}];\n", source,
+      out += fmt::format("  {} -> {} [xlabel={}, constraint=false, color=\"#1f5fa8\"{}];\n", source,
                          point(r, lane.at(to)),
                          dot_id(send ? e.label : e.label + " (sent earlier)"),
                          send ? "" : ", style=dashed");
     } else {
       out += fmt::format(
-          "  {} -> {} [label={}, constraint=false, color=\"#c0392b\", fontcolor=\"#c0392b\", "
+          "  {} -> {} [xlabel={}, constraint=false, color=\"#c0392b\", fontcolor=\"#c0392b\", "
           "arrowhead=tee, style=dashed];\n",
           source, point(r, lane.at(to)), dot_id(e.label + " dropped"));
     }
@@ -163,7 +163,7 @@ std::string message_sequence_dot(const harness::RunTimeline& t, std::string_view
     const harness::WindowEvent& e = events[s];
     if (e.kind != Kind::send || paired[s]) continue;
     out += fmt::format(
-        "  {} -> {} [label={}, constraint=false, color=\"#888888\", fontcolor=\"#888888\", "
+        "  {} -> {} [xlabel={}, constraint=false, color=\"#888888\", fontcolor=\"#888888\", "
         "style=dotted];\n",
         point(s, lane.at(e.node)), point(rows - 1, lane.at(e.peer)),
         dot_id(e.label + " (in flight)"));

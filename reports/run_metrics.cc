@@ -114,33 +114,17 @@ std::vector<FailoverEpisode> compute_failovers(const harness::RunTimeline& t) {
   const std::vector<SettledSpan> spans = settled_spans(t);
   std::vector<FailoverEpisode> out;
   const SettledSpan* last = nullptr;  // the latest settled span seen
-  // When the leader of `p` was lost: the start of the last fault window that began while the
-  // cluster was settled on it and took the leader away; else the end of the settled span.
-  const auto lost_at = [&t](const SettledSpan& p) {
-    Nanos lost = p.until;
-    bool found = false;
-    for (const harness::FaultWindow& w : t.faults) {
-      const bool takes_away = w.kind == harness::FaultKind::crash ||
-                              w.kind == harness::FaultKind::pause ||
-                              w.kind == harness::FaultKind::partition;
-      if (!takes_away || !names(w, p.on->first.value)) continue;
-      if (w.from < p.from || w.from > p.until) continue;
-      if (!found || w.from > lost) lost = w.from;
-      found = true;
-    }
-    return lost;
-  };
   for (const SettledSpan& s : spans) {
     if (!s.on) continue;
     if (last != nullptr && *last->on != *s.on) {
-      out.push_back(FailoverEpisode{last->on->first, last->on->second, lost_at(*last),
-                                    s.on->first, s.on->second, s.from});
+      out.push_back(FailoverEpisode{last->on->first, last->on->second, last->until, s.on->first,
+                                    s.on->second, s.from});
     }
     last = &s;
   }
   if (last != nullptr && !spans.empty() && !spans.back().on) {
-    out.push_back(FailoverEpisode{last->on->first, last->on->second, lost_at(*last), std::nullopt,
-                                  0, std::nullopt});
+    out.push_back(FailoverEpisode{last->on->first, last->on->second, last->until, std::nullopt, 0,
+                                  std::nullopt});
   }
   return out;
 }

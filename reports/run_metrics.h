@@ -14,12 +14,12 @@
 // Failover. The cluster is *settled on (N, T)* while every live server names N as the leader in
 // term T and N itself leads in T; live means up, not paused, and not cut off from every majority
 // by a partition (a server that cannot hear anyone is not waiting for the new leader; it cannot).
-// A failover episode begins when a settled period on (N, T) ends because the leader was lost, and
-// ends when the cluster is next settled on a different leader or term. The leader was lost at the
-// start of the last fault window (crash, pause or partition cutting N off) that began while the
-// cluster was settled on (N, T) and names N; without one, when the settled period ended. A gap
-// after which the cluster settles again on the same (N, T) is a blip, not a failover; the first
-// election is not a failover either. The failover time is settled-again minus leader-lost.
+// A failover episode begins when a settled period on (N, T) ends — the leader was lost: it
+// crashed, was paused or cut off (it is no longer live), or stopped leading, or a live server
+// stopped naming it — and ends when the cluster is next settled on a different leader or term.
+// A gap after which the cluster settles again on the same (N, T) is a blip (a follower that
+// restarted or was cut off and came back), not a failover; the first election is not a failover
+// either. The failover time is settled-again minus leader-lost.
 #pragma once
 
 #include <cstdint>
