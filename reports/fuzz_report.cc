@@ -110,7 +110,7 @@ std::optional<std::string> write_fuzz_report(const std::filesystem::path& dir,
   page.heading(2, "Sweep");
   std::vector<std::vector<Cell>> fact_rows;
   for (const auto& [k, v] : facts) fact_rows.push_back({k, v});
-  page.table({"", ""}, fact_rows);
+  page.table({"sweep", ""}, fact_rows);
   if (!failures.empty()) {
     page.heading(2, "Failing runs");
     std::vector<std::vector<Cell>> rows;

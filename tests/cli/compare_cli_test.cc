@@ -72,6 +72,16 @@ TEST(CompareCli, ComparisonScenarioPassesOverEveryProtocolWithItsTablesAndReport
   EXPECT_NE(html.find("Failover time after a leader crash"), std::string::npos);
   EXPECT_LT(html.find("<th>property</th><th>raft</th><th>paxos</th><th>zab</th>"), html.find("<svg"));
   EXPECT_EQ(html.find("http://"), std::string::npos);
+  // The same comparison again: the same bytes.
+  const auto again_dir = dir.string() + "-again";
+  ASSERT_EQ(run_lockstep(compare_args(fmt::format("--failover-trials 3 --report {}", again_dir)))
+                .exit_code,
+            0);
+  std::ifstream again_in(std::filesystem::path(again_dir) / "report.html");
+  const std::string again((std::istreambuf_iterator<char>(again_in)),
+                          std::istreambuf_iterator<char>());
+  EXPECT_EQ(html, again);
+  std::filesystem::remove_all(again_dir);
 
   // One protocol, the same seed: the same run as in the comparison (same trace hash).
   const auto one = run_lockstep(compare_args("--protocol zab --failover-trials 0"));

@@ -92,7 +92,7 @@ RunTimeline two_failovers() {
   return t;
 }
 
-TEST(Failover, FromLosingTheLeaderUntilEveryLiveServerNamesTheNewOne) {
+TEST(RunFailovers, FromLosingTheLeaderUntilEveryLiveServerNamesTheNewOne) {
   const std::vector<FailoverEpisode> episodes = compute_failovers(two_failovers());
   ASSERT_EQ(episodes.size(), 2U);  // the first election and the blip at 8s are not failovers
   EXPECT_EQ(episodes[0].old_leader, NodeId{0});
@@ -110,7 +110,7 @@ TEST(Failover, FromLosingTheLeaderUntilEveryLiveServerNamesTheNewOne) {
   EXPECT_EQ(episodes[1].took(), ms(200));
 }
 
-TEST(Failover, SettledSpansTileTheRun) {
+TEST(RunFailovers, SettledSpansTileTheRun) {
   const std::vector<SettledSpan> spans = settled_spans(two_failovers());
   ASSERT_FALSE(spans.empty());
   EXPECT_EQ(spans.front().from, Nanos::zero());
@@ -127,7 +127,7 @@ TEST(Failover, SettledSpansTileTheRun) {
   EXPECT_EQ(blip->until, ms(8100));
 }
 
-TEST(Failover, ALeaderNeverReplacedLeavesAnOpenEpisode) {
+TEST(RunFailovers, ALeaderNeverReplacedLeavesAnOpenEpisode) {
   RunTimeline t;
   t.servers = 3;
   t.duration = seconds(5);
