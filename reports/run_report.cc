@@ -275,10 +275,35 @@ std::optional<std::string> write_run_report(const std::filesystem::path& dir,
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec) return fmt::format("{}: cannot create the report directory: {}", dir.string(), ec.message());
-  if (auto e = write_text_file(dir / "summary.json", to_json(r).dump(2) + "\n")) return e;
-
   std::optional<RunMetrics> metrics;
   if (r.timeline) metrics = compute_metrics(r);
+  nlohmann::ordered_json json = to_json(r);
+  if (metrics) {
+    auto& m = json["metrics"];
+    const auto fraction = metrics->availability.fraction();
+    m["availability"] = fraction ? nlohmann::ordered_json(*fraction) : nlohmann::ordered_json();
+    m["availability_demand_buckets"] = metrics->availability.demand_buckets;
+    m["availability_bucket_ns"] = kAvailabilityBucket.count;
+    auto& episodes = m["failovers"] = nlohmann::ordered_json::array();
+    for (const FailoverEpisode& e : metrics->failovers) {
+      nlohmann::ordered_json j = {{"old_leader", e.old_leader.value},
+                                  {"old_term", e.old_term},
+                                  {"lost_at_ns", e.lost_at.count}};
+      if (e.settled_at) {
+        j["new_leader"] = e.new_leader->value;
+        j["new_term"] = e.new_term;
+        j["settled_at_ns"] = e.settled_at->count;
+        j["failover_ns"] = e.took()->count;
+      }
+      episodes.push_back(std::move(j));
+    }
+    m["latency_p50_ns"] = metrics->latency.p50.count;
+    m["latency_p99_ns"] = metrics->latency.p99.count;
+    m["latency_max_ns"] = metrics->latency.max.count;
+    m["throughput_per_s"] = metrics->throughput_per_s;
+    m["committed"] = metrics->committed;
+  }
+  if (auto e = write_text_file(dir / "summary.json", json.dump(2) + "\n")) return e;
   std::optional<ViolationDiagram> diagram;
   if (r.timeline && any_failed(r)) {
     auto written = write_violation_diagram(dir, r, "violation");
