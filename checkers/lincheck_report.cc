@@ -26,7 +26,7 @@ Counts count_outcomes(const History& history) {
   return c;
 }
 
-std::string join(const std::vector<std::string>& items, std::size_t more) {
+std::string join_listed(const std::vector<std::string>& items, std::size_t more) {
   std::string out;
   for (const std::string& s : items) out += (out.empty() ? "" : ", ") + s;
   if (more > 0) out += fmt::format(" and {} more", more);
@@ -41,7 +41,7 @@ std::string interval(const Operation& op, TimeAxis axis) {
 std::string found_text(const Violation& v) {
   if (v.states.empty()) return "no state: no order of the calls before it reaches a point where it runs";
   return fmt::format("{} (every state it could run in, over every order of the calls before it)",
-                     join(v.states, v.states_more));
+                     join_listed(v.states, v.states_more));
 }
 
 // ---- SVG ----------------------------------------------------------------------------------------
@@ -209,7 +209,7 @@ std::string render_violation_svg(const History& history, const Violation& violat
                      xml(interval(culprit, history.time_axis)));
   out += fmt::format("<text x=\"16\" y=\"70\">found: {}</text>\n",
                      xml(violation.states.empty() ? std::string("no state")
-                                                  : join(violation.states, violation.states_more)));
+                                                  : join_listed(violation.states, violation.states_more)));
 
   // Rows, then the axis with evenly spaced ticks.
   for (const auto& [process, r] : rows) {

@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "checkers/model_support.h"
 #include "core/assert.h"
 #include "core/join.h"
 
@@ -11,16 +12,12 @@ namespace lockstep::checkers {
 
 namespace {
 
-bool is_string(const Value& v) { return std::holds_alternative<std::string>(v); }
-bool is_nil(const Value& v) { return std::holds_alternative<std::monostate>(v); }
+using namespace model_support;
+
 bool is_int(const Value& v) { return std::holds_alternative<std::int64_t>(v); }
 bool is_owner(const Value& v) { return is_int(v) && std::get<std::int64_t>(v) >= 0; }
 bool is_mode(const Value& v) {
   return is_string(v) && (std::get<std::string>(v) == "exclusive" || std::get<std::string>(v) == "shared");
-}
-
-std::optional<OperationProblem> problem(std::string field, std::string expected) {
-  return OperationProblem{std::move(field), std::move(expected)};
 }
 
 // The error a failed call carries in its result ("not_held"), or "" when it names none.

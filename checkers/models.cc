@@ -5,23 +5,19 @@
 #include <fmt/format.h>
 
 #include "checkers/lock_models.h"
+#include "checkers/model_support.h"
 #include "core/assert.h"
 
 namespace lockstep::checkers {
 
 namespace {
 
+using namespace model_support;
+
 constexpr std::array<std::string_view, 5> kModelNames = {"register", "kv", "lock", "namespace",
                                                         "lock-service"};
-constexpr std::size_t kShownStateMax = 60;
-constexpr std::uint64_t kStringHashBase = 0x100000001b3ULL;  // odd, so powers never vanish  // characters of a long string state in messages
-
-bool is_string(const Value& v) { return std::holds_alternative<std::string>(v); }
-bool is_nil(const Value& v) { return std::holds_alternative<std::monostate>(v); }
-
-std::optional<OperationProblem> problem(std::string field, std::string expected) {
-  return OperationProblem{std::move(field), std::move(expected)};
-}
+constexpr std::size_t kShownStateMax = 60;  // characters of a long string state in messages
+constexpr std::uint64_t kStringHashBase = 0x100000001b3ULL;  // odd, so powers never vanish
 
 // Arguments and result common to both models: f is one of `functions`; reads take no arguments
 // and the others one or two.

@@ -1,36 +1,37 @@
 // lockstep fuzz [--protocol raft|all] [--seeds 1-1000] [--nodes 3,5] [--duration 10s] [--jobs N]
-//               [--out DIR] [--verbose]
+//               [--budget 10m] [--shard K/N] [--json FILE] [--out DIR] [--verbose] ...
+// lockstep fuzz --merge FILE... [--json FILE]
 //
-// Runs every (seed, cluster size, protocol) of the sweep (harness/fuzz.h) in `--jobs` worker
-// processes. Each worker is forked with its share of the runs (every N-th, in case order), runs
-// them one at a time exactly as a single process would, and sends each record back as a line of
-// JSON over a pipe. The parent prints records in case order, so standard output is byte-identical
-// for any --jobs; progress and speed, which depend on the machine, go to standard error. A worker
-// that dies (a failed assertion aborts the process) costs one run, recorded as a "crash", and is
-// forked again for the rest of its share.
-#include <fcntl.h>
-#include <poll.h>
-#include <sys/types.h>
-#include <sys/wait.h>
+// Runs the (seed, cluster size, protocol) cases of the sweep (harness/fuzz.h) in `--jobs` worker
+// processes (cli/fuzz_workers.h), handed out one at a time in case order. The parent prints
+// records in case order, so standard output is byte-identical for any --jobs; progress and
+// speed, which depend on the machine, go to standard error. With --budget the parent stops
+// starting new seeds once the wall-clock budget is spent, lets the runs in progress and the rest
+// of the current seed finish, and reports the seeds it got through, always a whole prefix of the
+// sweep's seeds. --shard K/N keeps every N-th seed; --json writes the results for --merge.
 #include <unistd.h>
 
 #include <array>
-#include <cerrno>
 #include <charconv>
 #include <chrono>
-#include <cstdio>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <limits>
+#include <map>
 
 #include <fmt/format.h>
 
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "cli/fuzz_merge.h"
+#include "cli/fuzz_output.h"
+#include "cli/fuzz_workers.h"
+#include "core/assert.h"
 #include "core/duration.h"
 #include "core/join.h"
 #include "harness/fuzz.h"
+#include "harness/fuzz_results.h"
 #include "harness/protocols.h"
 #include "harness/run.h"
 
@@ -38,31 +39,54 @@ namespace lockstep::cli {
 
 namespace {
 
-constexpr std::array<FlagSpec, 9> kFlags = {{
+constexpr std::array<FlagSpec, 15> kFlags = {{
     {"--protocol", "P", "raft, a comma-separated list, or all (the runnable ones); default raft"},
     {"--workload", "W", "append, lock (the lock service) or append,lock: each seed draws one; "
                         "default append,lock"},
-    {"--seeds", "A-B", "the seeds to run, inclusive; default 1-100"},
+    {"--seeds", "A-B", "the seeds to run, inclusive; default 1-100 (with --budget: from 1 on; "
+                       "A- runs from A on)"},
     {"--nodes", "N,M", "cluster sizes; every seed runs on each; default 3,5"},
     {"--duration", "D", "simulated time of each run; default 10s"},
     {"--liveness-bound", "D", "after the final heal, pending calls must finish within D; default 10s"},
+    {"--clients", "N", "every run has N clients (1..100) instead of the 1..5 each seed draws"},
+    {"--nemesis-kinds", "K", "drawn (each seed draws a subset; default) or all (every kind on)"},
+    {"--budget", "D", "wall-clock budget like 10m or 90s: start no seed after it is spent"},
+    {"--shard", "K/N", "run only every N-th seed of the range, from the K-th (K in 1..N)"},
     {"--jobs", "N", "worker processes; default: the number of CPUs"},
     {"--out", "DIR", "where failing runs are written as scenarios; default reports/out/fuzz"},
+    {"--json", "FILE", "also write the results as JSON (format lockstep-fuzz/1), for --merge"},
+    {"--merge", "", "read the --json FILEs given as arguments, check that they fit together and "
+                    "print them as one sweep"},
     {"--verbose", "", "print every run with its fault profile, not only the failures"},
 }};
 constexpr std::uint64_t kJobsMax = 256;
+constexpr Nanos kBudgetMax = seconds(3600) * 24 * 30;  // 30 days of wall time
 
 void print_help() {
   std::cout
-      << "usage: lockstep fuzz [flags]\n\n"
+      << "usage: lockstep fuzz [flags]\n"
+         "       lockstep fuzz --merge FILE... [--json FILE]\n\n"
          "Runs a random-seed sweep: each seed draws its own fault profile (nemesis kinds and\n"
          "rate, network loss, duplication, reordering and latency, clock offsets and drift, torn\n"
          "writes, clients and what they do: append, or locks, elections and configuration on\n"
          "the lock service) and runs on each cluster size, expecting every property to hold.\n"
          "Each failing run is written as a scenario file that `lockstep run` reproduces.\n"
          "Results go to standard output in seed order, identical for any --jobs; progress and\n"
-         "speed go to standard error. Exit code: 0 when every run passed, 1 when some failed,\n"
-         "2 for a bad argument.\n\nflags:\n"
+         "speed go to standard error (a live line on a terminal, a plain line every 5%\n"
+         "otherwise).\n\n"
+         "Budget: with --budget D the sweep runs seeds from the first one (1, or A of --seeds A-B\n"
+         "or A-) until D of wall time is spent, or until seed B if that comes first. No seed\n"
+         "starts after the budget is spent; the runs in progress and the rest of the seed being\n"
+         "handed out finish, so the results cover a whole prefix of the seeds (\"seeds 1-734 in\n"
+         "10m00s\"), printed in seed order.\n\n"
+         "Shards: --shard K/N runs the K-th seed of the range, the (K+N)-th, the (K+2N)-th and so\n"
+         "on: N machines, each with its own K and the same other flags, run the whole sweep\n"
+         "between them (with --budget, each a prefix of its share). Write each one's results\n"
+         "with --json and combine them with --merge, which checks that the settings match\n"
+         "(apart from seeds, shard and budget) and that no seed ran twice, then prints one\n"
+         "report and can write the merged results with --json.\n\n"
+         "Exit code: 0 when every run passed, 1 when some failed, 2 for a bad argument or a\n"
+         "results file that cannot be merged.\n\nflags:\n"
       << format_flags(kFlags);
 }
 
@@ -121,19 +145,66 @@ std::vector<harness::FuzzWorkload> parse_workloads(std::string_view text) {
   return workloads;
 }
 
-harness::FuzzSettings parse_settings(const ParsedArgs& parsed) {
+Nanos parse_duration_flag(const ParsedArgs& parsed, std::string_view flag, Nanos max,
+                          std::string_view expected) {
+  const std::string text = *parsed.value(flag);
+  const auto d = parse_duration(text);
+  if (!d || *d < milliseconds(1) || *d > max) bad_flag(flag, expected, text);
+  return *d;
+}
+
+// Reads --seeds with --budget in mind: "A-B", "A" (A-A), or "A-" (open, with --budget only).
+void parse_seeds(const ParsedArgs& parsed, bool budget, harness::FuzzSettings& s) {
+  const auto seeds = parsed.value("--seeds");
+  if (!seeds) {
+    if (budget) s.seed_last = s.seed_first + (harness::kFuzzOpenSeedsMax - 1);
+    return;
+  }
+  const auto parts = split(*seeds, '-');
+  const auto first = to_unsigned(parts.front());
+  const bool open = parts.size() == 2 && parts.back().empty();
+  const auto last = open ? first : parts.size() == 2 ? to_unsigned(parts.back()) : first;
+  if (parts.size() > 2 || !first || !last) {
+    bad_flag("--seeds", budget ? "a range like 1-5000, or 1- (from 1 on)" : "a range like 1-5000",
+             *seeds);
+  }
+  if (open && !budget) {
+    bad_flag("--seeds", "a range like 1-5000 (an open range like 1- needs --budget)", *seeds);
+  }
+  if (*first > *last) bad_flag("--seeds", "a range like 1-5000 with first <= last", *seeds);
+  s.seed_first = *first;
+  s.seed_last = *last;
+  if (open) {
+    const std::uint64_t room = std::numeric_limits<std::uint64_t>::max() - 1 - s.seed_first;
+    s.seed_last = s.seed_first + std::min(room, harness::kFuzzOpenSeedsMax - 1);
+  }
+  if (budget && s.seed_last - s.seed_first >= harness::kFuzzOpenSeedsMax) {
+    bad_flag("--seeds", fmt::format("at most {} seeds", harness::kFuzzOpenSeedsMax), *seeds);
+  }
+}
+
+void parse_shard(const std::string& text, harness::FuzzSettings& s) {
+  const auto parts = split(text, '/');
+  const auto k = to_unsigned(parts.front());
+  const auto n = parts.size() == 2 ? to_unsigned(parts.back()) : std::nullopt;
+  if (!k || !n || *k < 1 || *k > *n || *n > harness::kFuzzShardsMax) {
+    bad_flag("--shard",
+             fmt::format("K/N with 1 <= K <= N <= {}, like 2/8", harness::kFuzzShardsMax), text);
+  }
+  s.shard_index = *k - 1;
+  s.shard_count = *n;
+  if (harness::fuzz_seed_count(s) == 0) {
+    throw UsageError(fmt::format("lockstep fuzz: --shard: shard {} of seeds {}-{} has no seed: use "
+                                 "at most {} shards for this range",
+                                 text, s.seed_first, s.seed_last, s.seed_last - s.seed_first + 1));
+  }
+}
+
+harness::FuzzSettings parse_settings(const ParsedArgs& parsed, bool budget) {
   harness::FuzzSettings s;
   s.protocols = parse_protocols(parsed.value("--protocol").value_or("raft"));
   if (const auto workload = parsed.value("--workload")) s.workloads = parse_workloads(*workload);
-  if (const auto seeds = parsed.value("--seeds")) {
-    const auto parts = split(*seeds, '-');
-    const auto first = to_unsigned(parts.front());
-    const auto last = parts.size() == 2 ? to_unsigned(parts.back()) : first;
-    if (parts.size() > 2 || !first || !last) bad_flag("--seeds", "a range like 1-5000", *seeds);
-    if (*first > *last) bad_flag("--seeds", "a range like 1-5000 with first <= last", *seeds);
-    s.seed_first = *first;
-    s.seed_last = *last;
-  }
+  parse_seeds(parsed, budget, s);
   if (const auto nodes = parsed.value("--nodes")) {
     s.nodes.clear();
     for (std::string_view part : split(*nodes, ',')) {
@@ -146,54 +217,73 @@ harness::FuzzSettings parse_settings(const ParsedArgs& parsed) {
       s.nodes.push_back(static_cast<std::uint32_t>(*n));
     }
   }
-  if (const auto duration = parsed.value("--duration")) {
-    const auto d = parse_duration(*duration);
-    if (!d || *d < milliseconds(1) || *d > harness::kDurationMax) {
-      bad_flag("--duration", "a duration in 1ms..1h like 10s", *duration);
-    }
-    s.duration = *d;
+  if (parsed.has("--duration")) {
+    s.duration = parse_duration_flag(parsed, "--duration", harness::kDurationMax,
+                                     "a duration in 1ms..1h like 10s");
   }
-  if (const auto bound = parsed.value("--liveness-bound")) {
-    const auto d = parse_duration(*bound);
-    if (!d || *d < milliseconds(1) || *d > harness::kDurationMax) {
-      bad_flag("--liveness-bound", "a duration in 1ms..1h like 10s", *bound);
+  if (parsed.has("--liveness-bound")) {
+    s.liveness_bound = parse_duration_flag(parsed, "--liveness-bound", harness::kDurationMax,
+                                           "a duration in 1ms..1h like 10s");
+  }
+  if (const auto clients = parsed.value("--clients")) {
+    const auto n = to_unsigned(*clients);
+    if (!n || *n < 1 || *n > harness::kClientsMax) {
+      bad_flag("--clients", fmt::format("a number of clients in 1..{}", harness::kClientsMax),
+               *clients);
     }
-    s.liveness_bound = *d;
+    s.clients = static_cast<std::uint32_t>(*n);
+  }
+  if (const auto kinds = parsed.value("--nemesis-kinds")) {
+    if (*kinds != "drawn" && *kinds != "all") bad_flag("--nemesis-kinds", "drawn or all", *kinds);
+    s.all_nemesis_kinds = *kinds == "all";
   }
   const std::uint64_t seeds = s.seed_last - s.seed_first;  // + 1, without overflow
-  if (seeds >= harness::kFuzzRunsMax ||
-      (seeds + 1) * s.nodes.size() * s.protocols.size() > harness::kFuzzRunsMax) {
+  if (!budget && (seeds >= harness::kFuzzRunsMax ||
+                  (seeds + 1) * s.nodes.size() * s.protocols.size() > harness::kFuzzRunsMax)) {
     bad_flag("--seeds", "at most 100000000 runs (seeds x cluster sizes x protocols)",
              fmt::format("{}-{}", s.seed_first, s.seed_last));
   }
+  if (const auto shard = parsed.value("--shard")) parse_shard(*shard, s);
   return s;
 }
 
-std::string format_seconds(double s) {
-  const auto total = static_cast<std::int64_t>(s + 0.5);
-  if (total < 60) return fmt::format("{}s", total);
-  if (total < 3600) return fmt::format("{}m{:02}s", total / 60, total % 60);
-  return fmt::format("{}h{:02}m", total / 3600, total / 60 % 60);
+using Clock = std::chrono::steady_clock;
+
+// A budgeted sweep without an upper seed (no --seeds, or --seeds A-).
+bool open_ended(const harness::FuzzSettings& s, const std::optional<Nanos>& budget) {
+  return budget && s.seed_last - s.seed_first >= harness::kFuzzOpenSeedsMax - 1;
 }
 
-// Progress on standard error: one live line on a terminal, a plain line every 5% otherwise.
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+// Progress on standard error: one live line on a terminal, a plain line every 5% otherwise (of
+// the seeds, or of the budget when that ends first).
 class Progress {
  public:
-  explicit Progress(std::uint64_t total)
-      : total_(total), tty_(isatty(STDERR_FILENO) == 1), start_(Clock::now()) {}
+  // `seeds_total`: the sweep's seeds (`open`: only a bound); `budget_s`: the wall-clock budget.
+  Progress(std::uint64_t seeds_total, bool open, std::optional<double> budget_s,
+           Clock::time_point start)
+      : seeds_total_(seeds_total),
+        open_(open),
+        budget_s_(budget_s),
+        tty_(isatty(STDERR_FILENO) == 1),
+        start_(start) {}
 
-  void update(std::uint64_t done, std::uint64_t failed) {
+  void update(std::uint64_t seeds_done, std::uint64_t runs_done, std::uint64_t failed) {
     const auto now = Clock::now();
     if (tty_) {
-      if (done < total_ && now - last_ < std::chrono::milliseconds(200)) return;
+      if (now - last_ < std::chrono::milliseconds(200)) return;
       last_ = now;
-      std::cerr << "\r\033[K" << line(done, failed) << std::flush;
+      std::cerr << "\r\033[K" << line(seeds_done, runs_done, failed) << std::flush;
       shown_ = true;
-    } else if (done * 20 / total_ > step_ || done == total_) {
-      step_ = done * 20 / total_;
-      if (done == total_ && printed_last_) return;
-      printed_last_ = done == total_;
-      std::cerr << line(done, failed) << "\n";
+      return;
+    }
+    const auto step = static_cast<std::uint64_t>(fraction(seeds_done) * 20.0);
+    if (step > step_) {
+      step_ = step;
+      std::cerr << line(seeds_done, runs_done, failed) << "\n";
     }
   }
   // Clears the live line so that a result printed to standard output starts on a clean line.
@@ -201,166 +291,47 @@ class Progress {
     if (tty_ && shown_) std::cerr << "\r\033[K" << std::flush;
     shown_ = false;
   }
-  double elapsed() const { return std::chrono::duration<double>(Clock::now() - start_).count(); }
 
  private:
-  using Clock = std::chrono::steady_clock;
-  std::string line(std::uint64_t done, std::uint64_t failed) const {
-    const double secs = elapsed();
-    const double rate = secs > 0 ? static_cast<double>(done) / secs : 0.0;
-    const std::string eta =
-        rate > 0 ? format_seconds(static_cast<double>(total_ - done) / rate) : "?";
-    return fmt::format("fuzz: {}/{} runs ({:.0f}%), {:.1f} runs/s, {} failed, ETA {}", done,
-                       total_, 100.0 * static_cast<double>(done) / static_cast<double>(total_),
-                       rate, failed, eta);
+  double fraction(std::uint64_t seeds_done) const {
+    double f = static_cast<double>(seeds_done) / static_cast<double>(seeds_total_);
+    if (budget_s_) f = std::max(f, seconds_since(start_) / *budget_s_);
+    return std::min(f, 1.0);
   }
-  std::uint64_t total_;
+
+  std::string line(std::uint64_t seeds_done, std::uint64_t runs_done, std::uint64_t failed) const {
+    const double secs = std::max(seconds_since(start_), 1e-9);
+    const double seed_rate = static_cast<double>(seeds_done) / secs;
+    std::string text = open_ ? fmt::format("fuzz: {} seeds", seeds_done)
+                           : fmt::format("fuzz: {}/{} seeds ({:.0f}%)", seeds_done, seeds_total_,
+                                         100.0 * static_cast<double>(seeds_done) /
+                                             static_cast<double>(seeds_total_));
+    text += fmt::format(", {:.1f} seeds/s, {:.1f} runs/s, {} failed", seed_rate,
+                        static_cast<double>(runs_done) / secs, failed);
+    std::optional<double> eta;
+    if (seed_rate > 0) eta = static_cast<double>(seeds_total_ - seeds_done) / seed_rate;
+    if (budget_s_ && (!eta || *budget_s_ - secs < *eta)) {
+      return text + fmt::format(", budget ends in {}",
+                                format_wall_seconds(std::max(0.0, *budget_s_ - secs)));
+    }
+    return text + ", ETA " + (eta ? format_wall_seconds(*eta) : std::string("?"));
+  }
+
+  std::uint64_t seeds_total_;
+  bool open_;
+  std::optional<double> budget_s_;
   bool tty_;
   Clock::time_point start_;
   Clock::time_point last_{};
   std::uint64_t step_ = 0;
   bool shown_ = false;
-  bool printed_last_ = false;
-};
-
-bool write_all(int fd, std::string_view data) {
-  while (!data.empty()) {
-    const ssize_t n = ::write(fd, data.data(), data.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return false;
-    data.remove_prefix(static_cast<std::size_t>(n));
-  }
-  return true;
-}
-
-std::string describe_status(int status) {
-  if (WIFSIGNALED(status)) {
-    return fmt::format("the run died of signal {} ({})", WTERMSIG(status),
-                       strsignal(WTERMSIG(status)));
-  }
-  return fmt::format("the run's process exited with status {} before reporting",
-                     WEXITSTATUS(status));
-}
-
-// Worker processes, each with its share of the cases, and the merge of their records.
-class WorkerPool {
- public:
-  using Sink = std::function<void(std::size_t index, harness::FuzzRecord)>;
-
-  WorkerPool(const harness::FuzzSettings& settings, const std::vector<harness::FuzzCase>& cases,
-             std::size_t jobs)
-      : settings_(settings), cases_(cases), workers_(jobs) {
-    for (std::size_t k = 0; k < cases.size(); ++k) workers_[k % jobs].todo.push_back(k);
-  }
-
-  // Runs every case; `sink` gets each record as it arrives (any order).
-  void run(const Sink& sink) {
-    for (Worker& w : workers_) spawn(w);
-    std::vector<pollfd> fds;
-    for (;;) {
-      fds.clear();
-      std::vector<Worker*> live;
-      for (Worker& w : workers_) {
-        if (w.fd >= 0) {
-          fds.push_back(pollfd{w.fd, POLLIN, 0});
-          live.push_back(&w);
-        }
-      }
-      if (fds.empty()) return;
-      if (::poll(fds.data(), fds.size(), -1) < 0) {
-        if (errno == EINTR) continue;
-        throw std::runtime_error(fmt::format("poll: {}", std::strerror(errno)));
-      }
-      for (std::size_t i = 0; i < fds.size(); ++i) {
-        if (fds[i].revents != 0) drain(*live[i], sink);
-      }
-    }
-  }
-
- private:
-  struct Worker {
-    std::vector<std::size_t> todo;  // case indices, in order
-    std::size_t next = 0;           // todo[next] is the case running now
-    pid_t pid = -1;
-    int fd = -1;
-    std::string buffer;
-  };
-
-  void spawn(Worker& w) {
-    if (w.next == w.todo.size()) return;
-    int p[2];
-    if (::pipe(p) != 0) throw std::runtime_error(fmt::format("pipe: {}", std::strerror(errno)));
-    std::cout.flush();
-    std::cerr.flush();
-    const pid_t pid = ::fork();
-    if (pid < 0) throw std::runtime_error(fmt::format("fork: {}", std::strerror(errno)));
-    if (pid == 0) {
-      ::close(p[0]);
-      for (const Worker& other : workers_) {
-        if (other.fd >= 0) ::close(other.fd);
-      }
-      for (std::size_t i = w.next; i < w.todo.size(); ++i) {
-        const harness::FuzzRecord record = harness::run_fuzz_case(settings_, cases_[w.todo[i]]);
-        if (!write_all(p[1], fmt::format("{} {}\n", w.todo[i], harness::to_json_line(record)))) {
-          ::_exit(3);
-        }
-      }
-      ::_exit(0);
-    }
-    ::close(p[1]);
-    ::fcntl(p[0], F_SETFD, FD_CLOEXEC);
-    w.pid = pid;
-    w.fd = p[0];
-    w.buffer.clear();
-  }
-
-  void drain(Worker& w, const Sink& sink) {
-    std::array<char, 65536> chunk{};
-    const ssize_t n = ::read(w.fd, chunk.data(), chunk.size());
-    if (n < 0 && errno == EINTR) return;
-    if (n > 0) {
-      w.buffer.append(chunk.data(), static_cast<std::size_t>(n));
-      std::size_t end = 0;
-      while ((end = w.buffer.find('\n')) != std::string::npos) {
-        accept(w, std::string_view(w.buffer).substr(0, end), sink);
-        w.buffer.erase(0, end + 1);
-      }
-      return;
-    }
-    ::close(w.fd);
-    w.fd = -1;
-    int status = 0;
-    while (::waitpid(w.pid, &status, 0) < 0 && errno == EINTR) {
-    }
-    if (w.next < w.todo.size()) {
-      const std::size_t k = w.todo[w.next++];
-      sink(k, harness::crashed_record(cases_[k], describe_status(status)));
-      spawn(w);
-    }
-  }
-
-  void accept(Worker& w, std::string_view line, const Sink& sink) {
-    const std::size_t space = line.find(' ');
-    const auto index = to_unsigned(line.substr(0, space));
-    auto record = harness::fuzz_record_from_json(line.substr(space + 1));
-    if (space == std::string_view::npos || !index || !record || w.next >= w.todo.size() ||
-        *index != w.todo[w.next] || record->run != cases_[*index]) {
-      throw std::runtime_error(fmt::format("a fuzz worker sent a garbled record: {}", line));
-    }
-    ++w.next;
-    sink(*index, std::move(*record));
-  }
-
-  const harness::FuzzSettings& settings_;
-  const std::vector<harness::FuzzCase>& cases_;
-  std::vector<Worker> workers_;
 };
 
 // Writes a failing run's scenario and checks that loading it back reproduces the run. Returns
-// the lines to print.
+// the lines to print; `file` gets the path written ("" when it could not be).
 std::string write_reproducer(const harness::FuzzSettings& settings,
                              const harness::FuzzRecord& record, const std::filesystem::path& dir,
-                             bool* reproduced) {
+                             bool* reproduced, std::string* file_written) {
   const harness::Scenario scenario = harness::fuzz_case_scenario(settings, record.run);
   const std::filesystem::path file = dir / (harness::fuzz_case_name(record.run) + ".json");
   std::error_code ec;
@@ -372,6 +343,7 @@ std::string write_reproducer(const harness::FuzzSettings& settings,
     *reproduced = false;
     return fmt::format("  could not write {}\n", file.string());
   }
+  *file_written = file.string();
   std::string text = fmt::format("  reproduce: lockstep run {}\n", file.string());
   if (record.failures.front().property == "crash") return text;  // re-running would crash us
   auto loaded = harness::load_scenario_file(file.string(), harness::known_protocols());
@@ -388,20 +360,30 @@ std::string write_reproducer(const harness::FuzzSettings& settings,
   return text;
 }
 
-}  // namespace
+// "seeds 1-100", "seeds 2-98 step 3 (shard 2/3 of 1-100)", "seeds from 1 while 10m lasts".
+std::string describe_plan(const harness::FuzzSettings& s, const std::optional<Nanos>& budget) {
+  std::string text = open_ended(s, budget) ? fmt::format("seeds from {}", s.seed_first)
+                          : fmt::format("seeds {}-{}", s.seed_first, s.seed_last);
+  if (s.shard_count > 1) {
+    std::vector<std::string> some;
+    for (std::uint64_t i = 0; i < std::min<std::uint64_t>(3, harness::fuzz_seed_count(s)); ++i) {
+      some.push_back(fmt::format("{}", harness::fuzz_seed_at(s, i)));
+    }
+    if (harness::fuzz_seed_count(s) > some.size()) some.emplace_back("...");
+    text += fmt::format(" shard {}/{} ({})", s.shard_index + 1, s.shard_count, join(some, ", "));
+  }
+  if (budget) text += fmt::format(" for at most {} of wall time", format_duration(*budget));
+  return text;
+}
 
-int fuzz_command(std::span<const std::string> args) {
-  const ParsedArgs parsed("fuzz", kFlags, args);
-  if (parsed.help()) {
-    print_help();
-    return kExitExpected;
+int fuzz_run(const ParsedArgs& parsed) {
+  const Clock::time_point start = Clock::now();
+  std::optional<Nanos> budget;
+  if (parsed.has("--budget")) {
+    budget = parse_duration_flag(parsed, "--budget", kBudgetMax,
+                                 "a wall-clock duration in 1ms..720h like 10m or 90s");
   }
-  if (!parsed.positional().empty()) {
-    throw UsageError(fmt::format("lockstep fuzz: unexpected argument \"{}\" (see lockstep fuzz "
-                                 "--help)",
-                                 parsed.positional().front()));
-  }
-  const harness::FuzzSettings settings = parse_settings(parsed);
+  const harness::FuzzSettings settings = parse_settings(parsed, budget.has_value());
   std::uint64_t jobs = std::max<long>(1, ::sysconf(_SC_NPROCESSORS_ONLN));
   if (const auto text = parsed.value("--jobs")) {
     const auto n = to_unsigned(*text);
@@ -410,72 +392,136 @@ int fuzz_command(std::span<const std::string> args) {
   }
   const std::filesystem::path out_dir = parsed.value("--out").value_or("reports/out/fuzz");
   const bool verbose = parsed.has("--verbose");
+  const std::optional<std::string> json_path = parsed.value("--json");
+  std::ofstream json;
+  if (json_path) {
+    json.open(*json_path);  // now, so that a bad path fails before the sweep rather than after
+    if (!json) throw UsageError(fmt::format("lockstep fuzz: --json: cannot write {}", *json_path));
+  }
 
-  const std::vector<harness::FuzzCase> cases = harness::fuzz_cases(settings);
-  jobs = std::min<std::uint64_t>(jobs, cases.size());
-  std::cout << fmt::format("fuzz       {} on {} servers, seeds {}-{}, {} simulated each: {} runs\n",
-                           join(settings.protocols, ","), join(settings.nodes, ","),
-                           settings.seed_first, settings.seed_last,
-                           format_duration(settings.duration), cases.size());
+  const std::uint64_t seeds_total = harness::fuzz_seed_count(settings);
+  const std::uint64_t per_seed = settings.nodes.size() * settings.protocols.size();
+  jobs = std::min<std::uint64_t>(jobs, seeds_total * per_seed);
+  std::cout << fmt::format("fuzz       {}, {}", describe_sweep(settings),
+                           describe_plan(settings, budget));
+  std::cout << (budget ? std::string("\n")
+                       : fmt::format(": {} runs\n", seeds_total * per_seed));
 
-  Progress progress(cases.size());
-  harness::FuzzOutcome outcome;
+  // Hands out the cases seed by seed; once the budget is spent, no new seed starts.
+  std::uint64_t seeds_started = 0;
+  std::vector<harness::FuzzCase> seed_cases;
+  std::size_t next_in_seed = 0;
+  std::uint64_t numbered = 0;
+  bool stopped_by_budget = false;
+  const auto next_case = [&]() -> std::optional<FuzzWorkerPool::Numbered> {
+    if (next_in_seed == seed_cases.size()) {
+      if (seeds_started == seeds_total) return std::nullopt;
+      if (budget && seeds_started > 0 &&
+          Clock::now() - start >= std::chrono::nanoseconds(budget->count)) {
+        stopped_by_budget = true;
+        return std::nullopt;
+      }
+      seed_cases =
+          harness::fuzz_seed_cases(settings, harness::fuzz_seed_at(settings, seeds_started));
+      ++seeds_started;
+      next_in_seed = 0;
+    }
+    return FuzzWorkerPool::Numbered{numbered++, seed_cases[next_in_seed++]};
+  };
+
+  Progress progress(seeds_total, open_ended(settings, budget),
+                    budget ? std::optional<double>(budget->seconds()) : std::nullopt, start);
+  harness::FuzzResults results;
+  harness::FuzzOutcome& outcome = results.outcome;
   bool all_reproduced = true;
-  std::vector<std::optional<harness::FuzzRecord>> pending(cases.size());
-  std::size_t next_to_print = 0;
+  std::map<std::uint64_t, harness::FuzzRecord> pending;  // arrived, not yet printed
+  std::uint64_t next_to_print = 0;
   std::uint64_t done = 0;
   std::uint64_t failed = 0;
-  WorkerPool pool(settings, cases, jobs);
-  pool.run([&](std::size_t index, harness::FuzzRecord record) {
+  FuzzWorkerPool pool(settings, jobs);
+  pool.run(next_case, [&](std::uint64_t number, harness::FuzzRecord record) {
     ++done;
     failed += record.passed ? 0 : 1;
-    pending[index] = std::move(record);
+    pending.emplace(number, std::move(record));
     // Print in case order: whatever arrived contiguously from the next one expected.
-    for (; next_to_print < cases.size() && pending[next_to_print]; ++next_to_print) {
-      const harness::FuzzRecord r = std::move(*pending[next_to_print]);
-      pending[next_to_print].reset();
+    for (auto it = pending.begin(); it != pending.end() && it->first == next_to_print;
+         it = pending.erase(it), ++next_to_print) {
+      const harness::FuzzRecord& r = it->second;
       outcome.add(r);
       if (r.passed && !verbose) continue;
       progress.clear();
-      const harness::Scenario scenario = harness::fuzz_case_scenario(settings, r.run);
       if (r.passed) {
+        const harness::Scenario scenario = harness::fuzz_case_scenario(settings, r.run);
         std::cout << fmt::format("ok   {}  hash {:016x}  {}\n", scenario.name, r.trace_hash,
                                  harness::describe_profile(scenario));
         continue;
       }
-      std::cout << fmt::format("FAIL {}: {}: {}\n", scenario.name, r.failures.front().property,
-                               r.failures.front().detail);
-      for (std::size_t f = 1; f < r.failures.size(); ++f) {
-        std::cout << fmt::format("  also {}: {}\n", r.failures[f].property, r.failures[f].detail);
-      }
-      std::cout << fmt::format("  profile    {}\n", harness::describe_profile(scenario))
-                << (r.failures.front().property == "crash"
-                        ? std::string("  trace      none: the run died (its message is above)\n")
-                        : fmt::format("  trace      hash {:016x}, {} events\n", r.trace_hash,
-                                      r.events))
-                << write_reproducer(settings, r, out_dir, &all_reproduced) << std::flush;
+      std::string file;
+      std::cout << describe_failure(settings, r)
+                << write_reproducer(settings, r, out_dir, &all_reproduced, &file) << std::flush;
+      results.scenario_files.push_back(std::move(file));
     }
-    progress.update(done, failed);
+    progress.update(next_to_print / per_seed, done, failed);
   });
   progress.clear();
+  LS_ASSERT(pending.empty() && next_to_print == numbered && numbered == seeds_started * per_seed);
 
-  const double wall = progress.elapsed();
-  std::cout << fmt::format("result     {} runs: {} passed, {} failed; {} simulated, {} events\n",
-                           outcome.runs, outcome.passed, outcome.failures.size(),
-                           format_duration(outcome.simulated), outcome.events);
-  if (!outcome.failures_by_property.empty()) {
-    std::cout << "\nfailures by property\n"
-              << fmt::format("  {:<10} {:<18} {:>6}\n", "protocol", "property", "runs");
-    for (const auto& [key, count] : outcome.failures_by_property) {
-      std::cout << fmt::format("  {:<10} {:<18} {:>6}\n", key.first, key.second, count);
-    }
+  const double wall = seconds_since(start);
+  results.settings = settings;
+  results.budget = budget;
+  results.stopped_by_budget = stopped_by_budget;
+  results.seeds_run = {{harness::fuzz_seed_at(settings, 0),
+                        harness::fuzz_seed_at(settings, seeds_started - 1), settings.shard_count}};
+  results.wall_seconds = wall;
+  results.jobs = jobs;
+  std::cout << describe_totals(outcome);
+  if (budget) {
+    std::cout << fmt::format("\nbudget     seeds {} in {} ({})\n",
+                             harness::describe_seeds(results.seeds_run), format_wall_seconds(wall),
+                             stopped_by_budget
+                                 ? fmt::format("the {} budget ran out", format_duration(*budget))
+                                 : std::string("every seed of the range ran"));
   }
-  const double seeds = static_cast<double>(settings.seed_last - settings.seed_first + 1);
+  std::cout << std::flush;
   std::cerr << fmt::format("time       {:.1f}s wall with {} job{}: {:.1f} runs/s, {:.1f} seeds/s\n",
                            wall, jobs, jobs == 1 ? "" : "s",
                            static_cast<double>(outcome.runs) / std::max(wall, 1e-9),
-                           seeds / std::max(wall, 1e-9));
+                           static_cast<double>(seeds_started) / std::max(wall, 1e-9));
+  if (json_path) {
+    json << harness::to_json(results).dump(2) << "\n";
+    json.close();
+    if (!json) {
+      std::cerr << fmt::format("lockstep fuzz: --json: could not write {}\n", *json_path);
+      return kExitBadInput;
+    }
+  }
   return outcome.failures.empty() && all_reproduced ? kExitExpected : kExitUnexpected;
+}
+
+}  // namespace
+
+int fuzz_command(std::span<const std::string> args) {
+  const ParsedArgs parsed("fuzz", kFlags, args);
+  if (parsed.help()) {
+    print_help();
+    return kExitExpected;
+  }
+  if (parsed.has("--merge")) {
+    for (const FlagSpec& flag : kFlags) {
+      if (flag.name != "--merge" && flag.name != "--json" && parsed.has(flag.name)) {
+        throw UsageError(fmt::format("lockstep fuzz: --merge takes the results files and --json "
+                                     "only, got {} (the settings come from the files)",
+                                     flag.name));
+      }
+    }
+    return fuzz_merge(parsed.positional(), parsed.value("--json"));
+  }
+  if (!parsed.positional().empty()) {
+    throw UsageError(fmt::format("lockstep fuzz: unexpected argument \"{}\" (see lockstep fuzz "
+                                 "--help)",
+                                 parsed.positional().front()));
+  }
+  return fuzz_run(parsed);
 }
 
 }  // namespace lockstep::cli

@@ -24,6 +24,7 @@ constexpr const char* kUsage =
     "  failover     crash the leader many times; failover time CSV, summary and CDF plot\n"
     "  fuzz         run many random seeds with random faults; write failing runs as scenarios\n"
     "  lincheck FILE  check a recorded history for linearizability\n"
+    "  shrink FILE  shrink a failing scenario to a small one that still fails\n"
     "\n"
     "Run 'lockstep <command> --help' for the command's flags.\n";
 
@@ -44,8 +45,9 @@ int main(int argc, char** argv) {
     if (command == "failover") return failover_command(args);
     if (command == "fuzz") return fuzz_command(args);
     if (command == "lincheck") return lincheck_command(args);
+    if (command == "shrink") return shrink_command(args);
     std::cerr << "lockstep: unknown command \"" << command
-              << "\" (commands: run, compare, failover, fuzz, lincheck; see lockstep --help)\n";
+              << "\" (commands: run, compare, failover, fuzz, lincheck, shrink; see lockstep --help)\n";
     return kExitBadInput;
   } catch (const UsageError& e) {
     std::cerr << e.what() << "\n";

@@ -69,6 +69,15 @@ class Env {
 
   // Best-effort, unordered-in-general delivery of `payload` to `to`. Sending to oneself is allowed.
   virtual void send(NodeId to, ByteView payload) = 0;
+  // Sends `head` followed by `body` as one message (an envelope and the bytes it wraps, say,
+  // without copying them together first).
+  virtual void send_parts(NodeId to, ByteView head, ByteView body) {
+    Bytes joined;
+    joined.reserve(head.size() + body.size());
+    joined.insert(joined.end(), head.begin(), head.end());
+    joined.insert(joined.end(), body.begin(), body.end());
+    send(to, joined);
+  }
 
   virtual Disk& disk() = 0;
 

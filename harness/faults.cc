@@ -44,7 +44,7 @@ std::string selector_text(const NodeSelector& selector) {
                                                   : std::string(selector_name(selector));
 }
 
-std::string describe_latency(const sim::LatencyDistribution& l) {
+std::string latency_text(const sim::LatencyDistribution& l) {
   using Kind = sim::LatencyDistribution::Kind;
   switch (l.kind) {
     case Kind::constant:
@@ -60,7 +60,7 @@ std::string describe_latency(const sim::LatencyDistribution& l) {
 
 std::string describe_change(const NetworkChange& c) {
   std::vector<std::string> parts;
-  if (c.latency) parts.push_back("latency=" + describe_latency(*c.latency));
+  if (c.latency) parts.push_back("latency=" + latency_text(*c.latency));
   if (c.loss) parts.push_back(fmt::format("loss={:g}", *c.loss));
   if (c.duplicate) parts.push_back(fmt::format("duplicate={:g}", *c.duplicate));
   if (c.reorder) parts.push_back(fmt::format("reorder={:g}", *c.reorder));
@@ -132,9 +132,19 @@ std::vector<NodeId> FaultInjector::all_clients() const {
 }
 
 void FaultInjector::schedule(std::span<const Fault> faults) {
-  for (const Fault& fault : faults) {
-    world_.at(fault.at, [this, action = fault.action] { apply(action); });
-  }
+  std::vector<Fault> ordered(faults.begin(), faults.end());
+  std::stable_sort(ordered.begin(), ordered.end(),
+                   [](const Fault& a, const Fault& b) { return a.at < b.at; });
+  schedules_.push_back(std::move(ordered));
+  schedule_next(schedules_.size() - 1, 0);
+}
+
+void FaultInjector::schedule_next(std::size_t schedule, std::size_t next) {
+  if (next == schedules_[schedule].size()) return;
+  world_.at(schedules_[schedule][next].at, [this, schedule, next] {
+    apply(schedules_[schedule][next].action);
+    schedule_next(schedule, next + 1);
+  });
 }
 
 std::vector<NodeId> FaultInjector::all_servers() const {

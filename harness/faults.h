@@ -74,7 +74,10 @@ class FaultInjector {
   void set_clients(NodeId first, std::uint32_t count, ClientPicker picker);
 
   // Schedules each fault at its `at` (>= world.now()); equal times fire in the given order.
-  // The injector must outlive the run.
+  // Like the nemesis (harness/nemesis.h), the schedule takes one world event at a time: each fault
+  // is scheduled when the one before it has fired (and been applied), so a schedule that replays
+  // a nemesis plan fires in the same order as the live nemesis did against everything else due at
+  // the same instant. The injector must outlive the run.
   void schedule(std::span<const Fault> faults);
 
   // Applies one action now. `origin` prefixes the description ("nemesis" gives
@@ -145,6 +148,10 @@ class FaultInjector {
   ClientPicker client_picker_;
   std::vector<AppliedFault> log_;
   std::size_t applied_ = 0;
+  // Each schedule() call's faults, in firing order.
+  std::vector<std::vector<Fault>> schedules_;
+  // Schedules fault `next` of schedules_[schedule], if there is one.
+  void schedule_next(std::size_t schedule, std::size_t next);
 };
 
 // "n2" for one node, "{0,3}" for several, "{}" for none.

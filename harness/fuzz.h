@@ -31,7 +31,10 @@
 //                     config        1..8 keys, interval 1..100ms, watching on a coin
 //                     mix           1..3 locks, 1..8 keys, hold and interval as lock_counter
 // Each "0 or up to" is an even coin, so half the runs have no loss, half no duplicates, and so on.
-// The duration (default 10s) and liveness bound (default 10s) come from FuzzSettings.
+// The duration (default 10s), liveness bound (default 10s) and any protocol options come from
+// FuzzSettings, and so can two overrides that pin part of the profile (for benchmarks and focused
+// sweeps): the number of clients, and every nemesis kind on at once. The seed still makes every
+// draw when they are set, so the rest of its profile stays what it would have been without them.
 //
 // Nothing here reads a clock or starts a thread: run_fuzz is as deterministic as one run. The
 // command line splits the cases over worker processes and measures its own speed (cli/).
@@ -48,6 +51,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/json_reader.h"
 #include "core/types.h"
 #include "harness/scenario.h"
 
@@ -56,7 +60,10 @@ namespace lockstep::harness {
 // The random stream each seed's fault profile is drawn from.
 inline constexpr std::string_view kFuzzProfileStream = "fuzz-profile";
 // Limits on one sweep (STYLE.md 7).
-inline constexpr std::uint64_t kFuzzRunsMax = 100'000'000;
+inline constexpr std::uint64_t kFuzzRunsMax = 100'000'000;  // runs of a sweep given as a range
+// Seeds of an open-ended sweep (one that a wall-clock budget stops: a trillion is far beyond any).
+inline constexpr std::uint64_t kFuzzOpenSeedsMax = 1'000'000'000'000;
+inline constexpr std::uint64_t kFuzzShardsMax = 1'000'000;
 
 // What the clients of a fuzz run do: append to the replicated log, or use the lock service.
 enum class FuzzWorkload : std::uint8_t { append, lock };
@@ -75,7 +82,24 @@ struct FuzzSettings {
   // most): 10s covers ten in a row. Measured over seeds 1-1000 on 3 and 5 servers with a correct
   // host, every pending call finished within 2s of the heal: 10s leaves a wide margin.
   Nanos liveness_bound = seconds(10);
+  // Sharding (spreading one sweep over several machines): only the seeds whose place in
+  // seed_first..seed_last, counted from 0, is shard_index modulo shard_count.
+  std::uint64_t shard_index = 0;
+  std::uint64_t shard_count = 1;
+  // Overrides (see the top of this file); unset, each seed draws its own.
+  std::optional<std::uint32_t> clients;  // clients per run, instead of the drawn 1..5
+  bool all_nemesis_kinds = false;        // every kind the fuzzer uses, instead of a drawn subset
+  // Option blocks written into every generated scenario's protocol_options, by protocol name:
+  // {"raft": {"bug_vote_without_log_check": true}} fuzzes Raft with its planted bug on. Nothing is
+  // drawn for them, so each seed keeps its profile; empty (the default) leaves the scenarios, and
+  // so their trace hashes, exactly as they are without this field.
+  std::map<std::string, nlohmann::json> protocol_options;
 };
+
+// The seeds of a sweep: seed_first + shard_index, then every shard_count-th, up to seed_last.
+// fuzz_seed_count is 0 when the shard gets none.
+std::uint64_t fuzz_seed_count(const FuzzSettings& settings);
+std::uint64_t fuzz_seed_at(const FuzzSettings& settings, std::uint64_t index);  // index < count
 
 // One run of the sweep.
 struct FuzzCase {
@@ -86,8 +110,12 @@ struct FuzzCase {
 };
 
 // The runs of a sweep in its canonical order: by seed, then cluster size (as listed), then
-// protocol (as listed). Reports list failures in this order whatever ran them.
+// protocol (as listed). Reports list failures in this order whatever ran them. fuzz_cases lists
+// them all (at most kFuzzRunsMax); fuzz_seed_cases those of one seed.
 std::vector<FuzzCase> fuzz_cases(const FuzzSettings& settings);
+std::vector<FuzzCase> fuzz_seed_cases(const FuzzSettings& settings, std::uint64_t seed);
+// Whether `a` comes before `b` in that order (both cases of a sweep with these settings).
+bool fuzz_case_before(const FuzzSettings& settings, const FuzzCase& a, const FuzzCase& b);
 
 // The scenario of one seed on `nodes` servers, over every protocol in the settings: seed = the
 // seed, expect = pass, fault profile drawn from Rng::derive(seed, kFuzzProfileStream).
@@ -124,10 +152,14 @@ FuzzRecord run_fuzz_case(const FuzzSettings& settings, const FuzzCase& c);
 // The record of a run that died before it could report (an assertion stopped the process).
 FuzzRecord crashed_record(const FuzzCase& c, std::string detail);
 
-// One record as one line of JSON and back (worker processes send records this way; --merge of
-// shards will read them). nullopt when the text is not a record.
+// One record as JSON and back (worker processes send records as lines; `lockstep fuzz --json`
+// lists failing ones). fuzz_record_from_json gives nullopt when the text is not a record;
+// read_fuzz_record reads the record's fields from an object whose other fields the caller reads
+// (and then calls finish()), and throws JsonReadError naming the field that is wrong.
+nlohmann::ordered_json fuzz_record_json(const FuzzRecord& record);
 std::string to_json_line(const FuzzRecord& record);
 std::optional<FuzzRecord> fuzz_record_from_json(std::string_view line);
+FuzzRecord read_fuzz_record(JsonReader& reader);
 
 // Totals of a sweep. Failures are kept in case order.
 struct FuzzOutcome {

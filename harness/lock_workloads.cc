@@ -226,7 +226,7 @@ class Worker {
   std::optional<std::uint64_t> get(const std::string& key) {
     intend("get", key, {});
     const auto r = client_.get(key, reads_);
-    note(r, r.ok() ? Value{to_string(r.value.content)} : Value{});
+    note(r, r.ok() ? Value{lockstep::to_string(r.value.content)} : Value{});
     if (!r.ok()) return std::nullopt;
     return r.value.stat.version;
   }

@@ -47,6 +47,8 @@ JsonResult<raft::RaftConfig> parse_raft_options(const ProtocolOptions* options) 
         r.unsigned_integer("snapshot_threshold", 0, 1ULL << 32, c.snapshot_threshold);
     c.catch_up_rounds = static_cast<std::uint32_t>(
         r.unsigned_integer("catch_up_rounds", 0, 1000, c.catch_up_rounds));
+    c.bug_vote_without_log_check =
+        r.optional<bool>("bug_vote_without_log_check", c.bug_vote_without_log_check);
     r.finish();
     if (auto problem = raft::validate(c)) r.fail(*problem);
     return c;

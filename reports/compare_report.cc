@@ -74,7 +74,7 @@ void html_table(HtmlPage& page, const Rows& rows, bool verdicts) {
 }
 
 // property x protocol; the leadership expectation as a row when any protocol has one.
-Rows verdict_rows(const CompareResult& c) {
+Rows compare_verdict_rows(const CompareResult& c) {
   Rows rows{{"property"}};
   for (const CompareRun& run : c.runs) rows[0].push_back(run.result.protocol);
   if (c.runs.empty()) return rows;
@@ -110,7 +110,7 @@ std::string failover_list(const RunMetrics& m) {
   return out;
 }
 
-Rows metric_rows(const CompareResult& c) {
+Rows compare_metric_rows(const CompareResult& c) {
   Rows rows{{"metric"}};
   for (const CompareRun& run : c.runs) rows[0].push_back(run.result.protocol);
   const auto row = [&](std::string name, auto value) {
@@ -223,8 +223,8 @@ void print_compare(std::ostream& out, const CompareResult& c) {
     const harness::RunResult& first = c.runs.front().result;
     out << fmt::format("simulated  {} run + settle, each\n\n", format_duration(first.duration));
   }
-  out << text_table(verdict_rows(c)) << "\n";
-  out << text_table(metric_rows(c)) << "\n";
+  out << text_table(compare_verdict_rows(c)) << "\n";
+  out << text_table(compare_metric_rows(c)) << "\n";
   if (!c.failovers.empty()) {
     out << fmt::format("failover experiment: {} trials per protocol, {} servers, seed {}\n",
                        c.failover_settings.trials, c.failover_settings.nodes,
@@ -264,7 +264,7 @@ std::optional<std::string> write_compare_report(const std::filesystem::path& dir
   std::string md = fmt::format("# {}\n\n", heading);
   md += fmt::format("**Outcome:** {}\n\n", c.as_expected() ? "every protocol as expected"
                                                            : "**not as expected**");
-  md += md_table(verdict_rows(c)) + "\n## Metrics\n\n" + md_table(metric_rows(c));
+  md += md_table(compare_verdict_rows(c)) + "\n## Metrics\n\n" + md_table(compare_metric_rows(c));
   if (!c.failovers.empty()) {
     md += "\n## Failover experiment\n\n" + failover_caption(c) + "\n\n" + md_table(failover_rows(c));
   }
@@ -278,9 +278,9 @@ std::optional<std::string> write_compare_report(const std::filesystem::path& dir
                           c.as_expected() ? "pass" : "fail",
                           c.as_expected() ? "every protocol as expected" : "NOT AS EXPECTED",
                           escape_html(c.file)));
-  html_table(page, verdict_rows(c), true);
+  html_table(page, compare_verdict_rows(c), true);
   page.heading(2, "Metrics");
-  html_table(page, metric_rows(c), false);
+  html_table(page, compare_metric_rows(c), false);
   page.paragraph(
       "Availability: the share of 100ms buckets with an outstanding client call in which the "
       "replicated log advanced. Failovers: from losing the leader (crash, pause or isolation) "

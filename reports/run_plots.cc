@@ -33,7 +33,7 @@ std::string_view fault_color(harness::FaultKind kind) {
   return kInstantColor;
 }
 
-double seconds(Nanos t) { return t.seconds(); }
+double to_seconds(Nanos t) { return t.seconds(); }
 
 }  // namespace
 
@@ -43,7 +43,7 @@ std::vector<ShadedRange> fault_shading(const harness::RunTimeline& t, bool lane_
     const bool in_lane = w.kind == harness::FaultKind::crash ||
                          w.kind == harness::FaultKind::pause;
     if (in_lane && !lane_faults && !w.servers.empty()) continue;
-    out.push_back(ShadedRange{seconds(w.from), seconds(w.until), w.label,
+    out.push_back(ShadedRange{to_seconds(w.from), to_seconds(w.until), w.label,
                               std::string(fault_color(w.kind))});
   }
   return out;
@@ -58,7 +58,7 @@ Plot latency_plot(const harness::RunTimeline& t, std::string title, std::string 
   p.width_px = 1000;
   p.height_px = 400;
   p.x_min = 0;
-  p.x_max = seconds(t.end);
+  p.x_max = to_seconds(t.end);
   p.y_min = 0;
   p.shaded = fault_shading(t, true);
   p.legend_top = true;
@@ -66,12 +66,12 @@ Plot latency_plot(const harness::RunTimeline& t, std::string title, std::string 
   PlotSeries failed{"failed (answered with an error)", {}, PlotStyle::points};
   for (const harness::CallRecord& c : t.calls) {
     if (c.waits || !c.returned) continue;
-    const PlotPoint point{seconds(c.invoked), (*c.returned - c.invoked).millis()};
+    const PlotPoint point{to_seconds(c.invoked), (*c.returned - c.invoked).millis()};
     (c.result == harness::CallResult::ok ? ok : failed).points.push_back(point);
   }
   if (ok.points.size() > kLatencyDotsMax) {
     // p50 and p99 per bucket: 100 buckets over the run.
-    const double width = std::max(seconds(t.end) / 100.0, 1e-9);
+    const double width = std::max(to_seconds(t.end) / 100.0, 1e-9);
     std::map<std::int64_t, std::vector<Nanos>> buckets;
     for (const PlotPoint& q : ok.points) {
       buckets[static_cast<std::int64_t>(q.x / width)].push_back(
@@ -125,28 +125,28 @@ LaneChart leader_chart(const harness::RunTimeline& t, std::string title, std::st
   c.x_label = "true time (s)";
   c.width_px = 1000;
   c.x_min = 0;
-  c.x_max = seconds(t.end);
+  c.x_max = to_seconds(t.end);
   for (std::uint32_t s = 0; s < t.servers; ++s) c.lanes.push_back(fmt::format("n{}", s));
   c.shaded = fault_shading(t, false);
   for (const harness::RoleSpan& r : t.roles) {
     if (!r.up) {
-      c.bars.push_back(LaneBar{r.node, seconds(r.from), seconds(r.until), "down",
+      c.bars.push_back(LaneBar{r.node, to_seconds(r.from), to_seconds(r.until), "down",
                                std::string(kDownColor), fmt::format("n{} down", r.node)});
     }
   }
   for (const harness::FaultWindow& w : t.faults) {
     if (w.kind != harness::FaultKind::pause) continue;
     for (std::uint32_t s : w.servers) {
-      c.bars.push_back(LaneBar{s, seconds(w.from), seconds(w.until), "paused",
+      c.bars.push_back(LaneBar{s, to_seconds(w.from), to_seconds(w.until), "paused",
                                std::string(kPauseColor), w.label});
     }
   }
   for (const harness::RoleSpan& r : t.roles) {
     if (!r.up || r.role != consensus::Role::leader) continue;
-    c.bars.push_back(LaneBar{r.node, seconds(r.from), seconds(r.until), fmt::format("t{}", r.term),
+    c.bars.push_back(LaneBar{r.node, to_seconds(r.from), to_seconds(r.until), fmt::format("t{}", r.term),
                              std::string(kTermColors[r.term % kTermColors.size()]),
                              fmt::format("n{} leader in term {} from {:.3f}s to {:.3f}s", r.node,
-                                         r.term, seconds(r.from), seconds(r.until))});
+                                         r.term, to_seconds(r.from), to_seconds(r.until))});
   }
   c.legend = {{"leader (label: term / ballot / epoch)", std::string(kTermColors[0])},
               {"down", std::string(kDownColor)},

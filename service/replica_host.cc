@@ -1,5 +1,6 @@
 #include "service/replica_host.h"
 
+#include <array>
 #include <string>
 
 #include "core/assert.h"
@@ -10,6 +11,9 @@ namespace lockstep::service {
 namespace {
 
 constexpr std::string_view kRewriteFile = "replica.log.new";
+// What precedes a protocol message between replicas (client_wire.h); sent as the head of the
+// message, so that the protocol's bytes are not copied behind it first.
+constexpr std::array<std::byte, 1> kPeerEnvelope{static_cast<std::byte>(Envelope::peer)};
 
 }  // namespace
 
@@ -126,11 +130,7 @@ void ReplicaHost::drain(Env& env) {
     replica_->take_output(out);
     if (out.empty()) break;
     persist(env, out);
-    for (const consensus::Message& m : out.messages) {
-      send_buffer_.clear();
-      append_peer_envelope(send_buffer_, m.payload);
-      env.send(m.to, send_buffer_);
-    }
+    for (const consensus::Message& m : out.messages) env.send_parts(m.to, kPeerEnvelope, m.payload);
     if (out.role_change) set_role(*out.role_change);
     apply_committed(env, out);
     for (const consensus::ReadReady& r : out.reads) {

@@ -48,7 +48,7 @@ Nanos NodeClock::monotonic_general(Nanos true_now) const {
 
 Nanos NodeClock::wall(Nanos true_now) const { return monotonic(true_now) + offset_; }
 
-Nanos NodeClock::true_time_for_monotonic(Nanos true_now, Nanos mono_target) const {
+Nanos NodeClock::true_time_for_monotonic_general(Nanos true_now, Nanos mono_target) const {
   LS_ASSERT_GE(true_now, anchor_true_);
   if (monotonic(true_now) >= mono_target) return true_now;
   if (paused_) return Nanos::max();

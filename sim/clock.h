@@ -63,7 +63,19 @@ class NodeClock {
   // The earliest true time t >= true_now with monotonic(t) >= mono_target: when a timer set on the
   // monotonic clock fires. true_now itself if the target is already reached; Nanos::max() while
   // the clock is paused (it fires only after resume; ask again then) or when t would not fit.
-  Nanos true_time_for_monotonic(Nanos true_now, Nanos mono_target) const;
+  // Inline for a running clock without drift: every timer set asks.
+  Nanos true_time_for_monotonic(Nanos true_now, Nanos mono_target) const {
+    if (rate_ppt_ == kScale && !paused_ && true_now >= anchor_true_ &&
+        mono_target.count > anchor_mono_.count &&
+        anchor_true_.count <= std::numeric_limits<std::int64_t>::max() -
+                                  (mono_target.count - anchor_mono_.count)) {
+      // The reading is anchor_mono_ + elapsed (see monotonic()), so the target is reached
+      // `needed` after the anchor, or already now.
+      const std::int64_t at = anchor_true_.count + (mono_target.count - anchor_mono_.count);
+      return at > true_now.count ? Nanos{at} : true_now;
+    }
+    return true_time_for_monotonic_general(true_now, mono_target);
+  }
 
   // Changes the rate from `true_now` on; readings before `true_now` are unchanged.
   void set_drift(Nanos true_now, double drift_ppm);
@@ -87,6 +99,8 @@ class NodeClock {
 
   // monotonic() with drift, while paused, or failing its assertions.
   Nanos monotonic_general(Nanos true_now) const;
+  // true_time_for_monotonic() likewise, and at the edges (target reached at the anchor, overflow).
+  Nanos true_time_for_monotonic_general(Nanos true_now, Nanos mono_target) const;
   // Moves the anchor to `true_now`, keeping the reading there exact (integer and fraction).
   void reanchor(Nanos true_now);
 

@@ -11,40 +11,25 @@
 
 namespace lockstep::sim {
 
-SimDisk::SimDisk(DiskConfig config) : SimDisk(config, Clock{}, Rng(0)) {}
+SimDisk::SimDisk(DiskConfig config) : SimDisk(config, nullptr, Rng(0)) {}
 
 SimDisk::SimDisk(DiskConfig config, Clock clock, Rng latency_rng)
     : config_(config),
-      clock_(std::move(clock)),
+      clock_(clock),
       latency_rng_(latency_rng),
       latency_(config.sync_latency) {
   LS_ASSERT(config_.torn_corruption >= 0.0 && config_.torn_corruption <= 1.0);
 }
 
-std::optional<SimDisk::Found> SimDisk::find_visible(std::string_view file) const {
-  InodeId id;
-  if (cached_id_ && cached_name_ == file) {
-    id = *cached_id_;
-  } else {
-    const auto it = visible_.find(file);
-    if (it == visible_.end()) return std::nullopt;
-    id = it->second;
-    cached_name_.assign(file);
-    cached_id_ = id;
-  }
-  const auto inode = inodes_.find(id);
+std::optional<SimDisk::Found> SimDisk::find_visible_slow(std::string_view file) const {
+  const auto it = visible_.find(file);
+  if (it == visible_.end()) return std::nullopt;
+  const auto inode = inodes_.find(it->second);
   LS_ASSERT(inode != inodes_.end());
-  return Found{id, const_cast<Inode*>(&inode->second)};
-}
-
-const SimDisk::Inode* SimDisk::visible_inode(std::string_view file) const {
-  const std::optional<Found> found = find_visible(file);
-  return found ? found->inode : nullptr;
-}
-
-SimDisk::Inode* SimDisk::visible_inode(std::string_view file) {
-  const std::optional<Found> found = find_visible(file);
-  return found ? found->inode : nullptr;
+  cached_.name.assign(file);
+  cached_.id = it->second;
+  cached_.inode = const_cast<Inode*>(&inode->second);
+  return Found{cached_.id, cached_.inode};
 }
 
 Bytes SimDisk::take_spare() {
@@ -256,15 +241,14 @@ void SimDisk::sync(std::string_view file) {
   const std::optional<Found> found = find_visible(file);
   if (found && capture(*found->inode)) pending.inode = found->id;
   pending.journal_ops = claim_journal_through(file);
-  const Nanos latency = clock_ ? latency_.sample(latency_rng_) : Nanos::zero();
+  const Nanos latency = clock_ != nullptr ? latency_.sample(latency_rng_) : Nanos::zero();
   pending.done_at = std::max(now(), sync_done_at_) + latency;
   sync_done_at_ = pending.done_at;
   pending_.push_back(pending);
   settle();
 }
 
-void SimDisk::settle() {
-  if (pending_.empty()) return;
+void SimDisk::settle_due() {
   const Nanos t = now();
   while (!pending_.empty() && pending_.front().done_at <= t) {
     const PendingSync done = pending_.front();

@@ -1,6 +1,7 @@
 #include "sim/world.h"
 
 #include <algorithm>
+#include <cstring>
 #include <string>
 
 #include <fmt/format.h>
@@ -19,7 +20,7 @@ std::string_view to_string(StopReason reason) {
   return "?";
 }
 
-namespace {
+namespace detail {
 
 // The ids of a node's timers still wanted, ascending. Ids only grow, so adding one appends; and a
 // node has few timers live at once, so the searches are short. (An unordered_set allocated a
@@ -44,7 +45,7 @@ class LiveTimers {
   std::vector<std::uint64_t> ids_;
 };
 
-}  // namespace
+}  // namespace detail
 
 struct World::Node {
   Node(NodeId node_id, std::string node_name, ProcessFactory node_factory, NodeClock node_clock,
@@ -73,7 +74,7 @@ struct World::Node {
   // Pending timers as a min-heap on monotonic deadline. Cancelled timers stay in the heap and are
   // skipped when they surface; `live_timers` says which are still wanted.
   std::vector<Timer> timers;
-  LiveTimers live_timers;
+  detail::LiveTimers live_timers;
   // The monotonic deadline its wake-up in the world's WakeAgenda is for (max: none).
   Nanos wake_pending_mono = Nanos::max();
   // Deliveries that reached the node while it was paused, in arrival order.
@@ -99,7 +100,10 @@ class World::NodeEnv final : public Env {
   Nanos monotonic() const override { return world_.node(id_).clock.monotonic(world_.now_); }
   TimerId set_timer(Nanos delay) override { return world_.set_timer(id_, delay); }
   void cancel_timer(TimerId id) override { world_.node(id_).live_timers.erase(id.value); }
-  void send(NodeId to, ByteView payload) override { world_.send(id_, to, payload); }
+  void send(NodeId to, ByteView payload) override { world_.send(id_, to, payload, {}); }
+  void send_parts(NodeId to, ByteView head, ByteView body) override {
+    world_.send(id_, to, head, body);
+  }
   Disk& disk() override { return world_.node(id_).disk; }
   std::uint64_t random() override { return world_.node(id_).rng.next(); }
   void note(std::string_view kind, std::string_view detail) override {
@@ -150,7 +154,7 @@ NodeId World::add_node(std::string name, ProcessFactory factory) {
                            : (clock_rng.unit() * 2.0 - 1.0) * config_.clocks.drift_ppm_max;
   // The sync latencies have their own stream, so that turning torn writes on or off does not
   // change when syncs complete.
-  SimDisk disk(config_.disk, [this] { return now_; }, derive_rng("disk_sync", id));
+  SimDisk disk(config_.disk, &now_, derive_rng("disk_sync", id));
   nodes_.push_back(std::make_unique<Node>(NodeId{id}, std::move(name), std::move(factory),
                                           NodeClock(offset, drift), std::move(disk),
                                           derive_rng("node", id), derive_rng("disk", id)));
@@ -330,14 +334,17 @@ void World::start_node(NodeId id) {
   n.process->on_start(*n.env);
 }
 
-void World::send(NodeId from, NodeId to, ByteView payload) {
+void World::send(NodeId from, NodeId to, ByteView head, ByteView body) {
   LS_ASSERT_LT(to.value, nodes_.size());
+  const std::size_t bytes = head.size() + body.size();
   ++stats_.messages_sent;
-  stats_.bytes_sent += payload.size();
-  trace_.record(now_, from.value, TraceKind::send, to.value, payload.size(), {}, payload);
+  stats_.bytes_sent += bytes;
+  // The slot holds the message in one piece, which the trace's tap may look at; taking it first
+  // records nothing, so the trace is what it was.
+  const std::uint64_t slot = take_slot(from, to, head, body);
+  trace_.record(now_, from.value, TraceKind::send, to.value, bytes, {}, in_flight_[slot].payload);
   Node& sender = node(from);
   const Nanos sync_done_at = sender.disk.sync_done_at();
-  const std::uint64_t slot = take_slot(from, to, payload);
   if (now_ < sync_done_at || sender.holding()) {
     // Held messages still waiting now depart at `now_` at the latest (their departure is queued
     // for this instant): this one joins them, so it cannot overtake them.
@@ -347,7 +354,7 @@ void World::send(NodeId from, NodeId to, ByteView payload) {
   transmit(slot);
 }
 
-std::uint64_t World::take_slot(NodeId from, NodeId to, ByteView payload) {
+std::uint64_t World::take_slot(NodeId from, NodeId to, ByteView head, ByteView body) {
   std::uint64_t slot;
   if (!free_slots_.empty()) {
     slot = free_slots_.back();
@@ -360,7 +367,16 @@ std::uint64_t World::take_slot(NodeId from, NodeId to, ByteView payload) {
   msg.from = from;
   msg.to = to;
   msg.copies_left = 0;
-  msg.payload.assign(payload.begin(), payload.end());  // reuses the slot's buffer
+  // Reuses the slot's buffer: one resize, then the copies. A head is usually one envelope byte,
+  // stored without a call to memcpy.
+  msg.payload.resize(head.size() + body.size());
+  std::byte* at = msg.payload.data();
+  if (head.size() == 1) {
+    at[0] = head[0];
+  } else if (!head.empty()) {
+    std::memcpy(at, head.data(), head.size());
+  }
+  if (!body.empty()) std::memcpy(at + head.size(), body.data(), body.size());
   return slot;
 }
 

@@ -208,9 +208,10 @@ class World {
   void hand_over(NodeId to, std::uint64_t slot);
   void wake_timers(NodeId node_id);
   void start_node(NodeId node_id);
-  void send(NodeId from, NodeId to, ByteView payload);
+  // The message is `head` followed by `body`.
+  void send(NodeId from, NodeId to, ByteView head, ByteView body);
   // A slot holding a copy of the message, not yet in the network.
-  std::uint64_t take_slot(NodeId from, NodeId to, ByteView payload);
+  std::uint64_t take_slot(NodeId from, NodeId to, ByteView head, ByteView body);
   // Hands the message in `slot` to the network: it leaves now.
   void transmit(std::uint64_t slot);
   void hold(Node& sender, std::uint64_t slot, Nanos departs_at);

@@ -67,7 +67,7 @@ std::optional<consensus::Violation> RaftChecker::check_replica(NodeState& ns,
     ns.incarnation = &r;
     ns.recovered_at = r.recovered_at();
     ns.commit = LogIndex{0};
-    ns.fingerprint.reset();
+    ns.fingerprinted = false;
     if (ns.rebase) {
       // Its last crash cut a sync short: a term or vote it held only in memory never reached
       // anyone (its messages waited for that sync), so it may legitimately be gone.
@@ -83,7 +83,7 @@ std::optional<consensus::Violation> RaftChecker::check_replica(NodeState& ns,
   const NodeState::Fingerprint now{r.term(),       r.voted_for(),          r.role(),
                                    r.commit_index(), log.snapshot_index(), log.last_index(),
                                    log.last_digest(), watermark_version_};
-  if (ns.fingerprint == now) return std::nullopt;
+  if (ns.fingerprinted && ns.fingerprint == now) return std::nullopt;
 
   if (r.term() < ns.max_term) {
     return violation(kTermMonotonic, r.id(), " is at term ", r.term().value,
@@ -104,7 +104,8 @@ std::optional<consensus::Violation> RaftChecker::check_replica(NodeState& ns,
   if (auto v = check_log(ns, r)) return v;
   if (auto v = check_leader(ns, r)) return v;
   ns.fingerprint = now;
-  ns.fingerprint->watermark_version = watermark_version_;  // our own commit may have bumped it
+  ns.fingerprint.watermark_version = watermark_version_;  // our own commit may have bumped it
+  ns.fingerprinted = true;
   return std::nullopt;
 }
 
@@ -257,6 +258,17 @@ bool RaftChecker::registered(LogIndex i, Term t, std::uint64_t digest) {
 
 void RaftChecker::note_commit_watermark(Term observer_term, LogIndex commit) {
   if (commit == LogIndex{0}) return;
+  if (!commit_watermarks_.empty()) {
+    // The usual case, a commit advancing in the latest term seen: the last watermark moves up,
+    // and none after it can be dominated (it is the last).
+    auto& [last_term, last_commit] = *commit_watermarks_.rbegin();
+    if (observer_term == last_term) {
+      if (commit <= last_commit) return;
+      last_commit = commit;
+      ++watermark_version_;
+      return;
+    }
+  }
   auto after = commit_watermarks_.upper_bound(observer_term);
   if (after != commit_watermarks_.begin() && std::prev(after)->second >= commit) return;
   commit_watermarks_[observer_term] = commit;

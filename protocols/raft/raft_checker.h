@@ -74,7 +74,8 @@ class RaftChecker final : public consensus::ClusterChecker {
       std::uint64_t watermark_version = 0;
       bool operator==(const Fingerprint&) const = default;
     };
-    std::optional<Fingerprint> fingerprint;
+    Fingerprint fingerprint;
+    bool fingerprinted = false;  // `fingerprint` holds this incarnation's last check
     Term led_term;                  // election_safety already recorded it as leader of this term
     Term watermark_term;            // last (term, commit) passed to note_commit_watermark
     LogIndex watermark_commit;

@@ -59,6 +59,13 @@ struct RaftConfig {
   // The replica asks the host for a snapshot (RaftReplica::wants_snapshot) once this many applied
   // entries sit in the log above the last snapshot. 0 = never ask: the host decides alone.
   std::uint64_t snapshot_threshold = 0;
+
+  // Bug switch, off in every correct configuration (protocols/raft/README.md): a test target for
+  // the fuzzer and the shrinker. A voter grants its vote (and its PreVote) without the §5.4.1
+  // check that the candidate's log is at least as up-to-date as its own, so a candidate missing
+  // committed entries can win and lead: leader completeness (§5.4) breaks, and the new leader
+  // overwrites committed entries on the followers.
+  bool bug_vote_without_log_check = false;
 };
 
 // nullopt when the configuration is usable; otherwise which field is wrong and what is allowed.

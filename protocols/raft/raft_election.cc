@@ -73,8 +73,11 @@ void RaftReplica::handle(Nanos now, NodeId from, const VoteRequest& m) {
   // step_term has brought a RequestVote to our term; a PreVote may carry term_ + 1.
   const bool prevote_ahead = m.prevote && m.term > term_;
   const bool can_vote = voted_for_ == from || (!voted_for_ && !leader_) || prevote_ahead;
-  const bool granted = can_vote && log_.is_up_to_date(m.last_log_term, m.last_log_index) &&
-                       !(now < vote_quiet_until_);
+  // §5.4.1: only a candidate whose log is at least as up-to-date as ours may have our vote
+  // (skipped under the bug switch, which exists to be found by the fuzzer).
+  const bool log_ok = config_.bug_vote_without_log_check ||
+                      log_.is_up_to_date(m.last_log_term, m.last_log_index);
+  const bool granted = can_vote && log_ok && !(now < vote_quiet_until_);
   if (!granted) {
     send(from, VoteResponse{term_, false, m.prevote});
     return;

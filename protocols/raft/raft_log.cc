@@ -25,12 +25,6 @@ RaftLog::RaftLog(std::vector<NodeId> bootstrap_members) {
   base_config_ = Config{LogIndex{0}, std::move(bootstrap_members)};
 }
 
-RaftLog::const_iterator RaftLog::iterator_at(LogIndex i) const {
-  LS_ASSERT_GE(i, first_index());
-  LS_ASSERT_LE(i, last_index().next());
-  return const_iterator(this, offset(i));
-}
-
 LogIndex RaftLog::find_conflict_by_term(LogIndex i, Term t) const {
   i = std::min(i, last_index());
   while (i > snapshot_index_ && entries_[offset(i)].term > t) i = i.prev();

@@ -90,7 +90,12 @@ class RaftLog {
     LS_ASSERT_LE(i, last_index());
     return view(offset(i));
   }
-  const_iterator iterator_at(LogIndex i) const;  // first_index <= i <= last_index + 1
+  // first_index <= i <= last_index + 1.
+  const_iterator iterator_at(LogIndex i) const {
+    LS_ASSERT_GE(i, first_index());
+    LS_ASSERT_LE(i, last_index().next());
+    return const_iterator(this, offset(i));
+  }
 
   // §5.4.1: is a log ending at (last_term, last_index) at least as up-to-date as this one?
   bool is_up_to_date(Term other_last_term, LogIndex other_last_index) const {

@@ -213,7 +213,7 @@ Result LockStateMachine::begin_leadership(const BeginLeadership& c) {
         LeaseTimer{id, s.last_keepalive_index, s.ttl + config_.session_grace});
   }
   for (const std::string& path : state_.delayed_locks) {
-    out_->timers.push_back(
+    out_->timers.emplace_back(
         LockDelayTimer{path, find(path)->lock.delay_started, config_.lock_delay});
   }
   return answer(Code::ok);

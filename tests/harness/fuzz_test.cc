@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdio>
 #include <filesystem>
@@ -147,6 +148,71 @@ TEST(Fuzz, CasesComeInSeedThenNodesThenProtocolOrder) {
   EXPECT_EQ(fuzz_cases(s), expected);
 }
 
+TEST(Fuzz, ProfilesOfExistingSeedsDoNotMove) {
+  // Failing seeds are reported by number: a seed must keep its profile from release to release.
+  // (Taken from the sweep before shards, budgets and overrides were added.)
+  const FuzzSettings s;
+  EXPECT_EQ(describe_profile(fuzz_scenario(s, 1, 3)),
+            "nemesis: partition+crash+clock_jump+clock_drift every ~1.3s for 199ms..2.87s, jumps "
+            "±3.32s, drift ±648ppm, lognormal 306us/1.9ms/6.08ms, 2 clients every 64.7ms (timeout "
+            "695ms)");
+  EXPECT_EQ(describe_profile(fuzz_scenario(s, 2, 3)),
+            "nemesis: pause+clock_jump every ~271ms for 70.1ms..399ms, jumps ±70.5ms, loss 3%, "
+            "dup 2.75%, reorder 19.82% +1.81ms, constant 549us, offsets ±213ms, skew ±110ppm, "
+            "sync uniform 3.13ms..9.39ms, 3 clients of lock_counter (timeout 112ms)");
+}
+
+TEST(Fuzz, OverridesPinClientsAndKindsAndKeepTheRestOfEachProfile) {
+  FuzzSettings pinned;
+  pinned.clients = 10;
+  pinned.all_nemesis_kinds = true;
+  const FuzzSettings drawn;
+  const std::vector<NemesisKind> every_kind = {NemesisKind::partition,  NemesisKind::crash,
+                                               NemesisKind::pause,      NemesisKind::clock_jump,
+                                               NemesisKind::clock_drift, NemesisKind::clog};
+  std::set<std::size_t> workloads;
+  for (std::uint64_t seed = 1; seed <= 200; ++seed) {
+    Scenario a = fuzz_scenario(pinned, seed, 5);
+    const Scenario b = fuzz_scenario(drawn, seed, 5);
+    ASSERT_EQ(a.clients.size(), 1u);
+    EXPECT_EQ(a.clients[0].count, 10u);
+    EXPECT_EQ(a.nemesis.kinds, every_kind);
+    workloads.insert(a.clients[0].workload.index());
+    // Everything else is the seed's own draw.
+    a.clients[0].count = b.clients[0].count;
+    a.nemesis.kinds = b.nemesis.kinds;
+    a.description = b.description;
+    EXPECT_EQ(a, b) << seed;
+  }
+  EXPECT_GE(workloads.size(), 4u);  // append and several lock workloads were pinned alike
+}
+
+TEST(Fuzz, ShardsSplitTheSeedsWithoutGapOrOverlap) {
+  FuzzSettings whole = settings_for(5, 14);
+  whole.nodes = {3, 5};
+  std::vector<FuzzCase> joined;
+  const std::vector<std::vector<std::uint64_t>> expected = {
+      {5, 8, 11, 14}, {6, 9, 12}, {7, 10, 13}};
+  for (std::uint64_t k = 0; k < 3; ++k) {
+    FuzzSettings shard = whole;
+    shard.shard_index = k;
+    shard.shard_count = 3;
+    std::vector<std::uint64_t> seeds;
+    for (std::uint64_t i = 0; i < fuzz_seed_count(shard); ++i) {
+      seeds.push_back(fuzz_seed_at(shard, i));
+    }
+    EXPECT_EQ(seeds, expected[k]) << "shard " << k + 1 << "/3";
+    for (const FuzzCase& c : fuzz_cases(shard)) joined.push_back(c);
+  }
+  std::sort(joined.begin(), joined.end(),
+            [&](const FuzzCase& a, const FuzzCase& b) { return fuzz_case_before(whole, a, b); });
+  EXPECT_EQ(joined, fuzz_cases(whole));
+  FuzzSettings empty = settings_for(1, 2);
+  empty.shard_index = 2;
+  empty.shard_count = 3;
+  EXPECT_EQ(fuzz_seed_count(empty), 0u);
+}
+
 TEST(Fuzz, RecordsRoundTripAsJsonLines) {
   FuzzRecord r;
   r.run = FuzzCase{123, 5, "raft"};
@@ -230,7 +296,8 @@ TEST(FuzzCli, HelpListsEveryFlag) {
   const CliResult r = lockstep("fuzz --help 2>&1");
   EXPECT_EQ(r.exit_code, 0);
   for (const char* flag : {"--protocol", "--seeds", "--nodes", "--duration", "--liveness-bound",
-                           "--jobs", "--out", "--verbose"}) {
+                           "--jobs", "--out", "--verbose", "--budget", "--shard", "--json",
+                           "--merge", "--clients", "--nemesis-kinds"}) {
     EXPECT_NE(r.out.find(flag), std::string::npos) << flag;
   }
 }

@@ -30,7 +30,7 @@ struct TimedDisk {
   SimDisk disk;
 
   explicit TimedDisk(DiskConfig config, std::uint64_t latency_seed = 1)
-      : disk(config, [this] { return now; }, Rng(latency_seed)) {}
+      : disk(config, &now, Rng(latency_seed)) {}
   TimedDisk(const TimedDisk&) = delete;
   TimedDisk& operator=(const TimedDisk&) = delete;
 
