@@ -19,6 +19,8 @@ constexpr const char* kUsage =
     "\n"
     "commands:\n"
     "  run FILE     run a scenario file and print its verdict table\n"
+    "  compare FILE run a scenario over each protocol it lists, same seed: verdicts, availability,\n"
+    "               failover times, latency, messages per commit, failover CDFs side by side\n"
     "  failover     crash the leader many times; failover time CSV, summary and CDF plot\n"
     "  fuzz         run many random seeds with random faults; write failing runs as scenarios\n"
     "  lincheck FILE  check a recorded history for linearizability\n"
@@ -39,12 +41,13 @@ int main(int argc, char** argv) {
     const std::string command = args[0];
     args.erase(args.begin());
     if (command == "run") return run_command(args);
+    if (command == "compare") return compare_command(args);
     if (command == "failover") return failover_command(args);
     if (command == "fuzz") return fuzz_command(args);
     if (command == "lincheck") return lincheck_command(args);
     if (command == "shrink") return shrink_command(args);
     std::cerr << "lockstep: unknown command \"" << command
-              << "\" (commands: run, failover, fuzz, lincheck, shrink; see lockstep --help)\n";
+              << "\" (commands: run, compare, failover, fuzz, lincheck, shrink; see lockstep --help)\n";
     return kExitBadInput;
   } catch (const UsageError& e) {
     std::cerr << e.what() << "\n";

@@ -22,7 +22,9 @@ constexpr std::array<FlagSpec, 6> kFlags = {{
     {"--seed", "N", "master seed, overriding the scenario's"},
     {"--protocol", "P", "run over protocol P instead of the scenario's (raft)"},
     {"--trace", "FILE", "write every event as JSON lines to FILE"},
-    {"--report", "DIR", "write summary.json and summary.md to DIR"},
+    {"--report", "DIR",
+     "write summary.json, summary.md and report.html (latency and leader plots, metrics) to DIR; "
+     "when a property fails, also violation.dot (and violation.svg with Graphviz)"},
     {"--history", "FILE",
      "lock runs: write the calls on locks and nodes as a history (lockstep format, model "
      "lock-service) to FILE, for lockstep lincheck"},
@@ -104,6 +106,7 @@ int run_command(std::span<const std::string> args) {
   for (std::size_t i = 0; i < scenario.protocols.size(); ++i) {
     const std::string& protocol = scenario.protocols[i];
     harness::RunOptions options{seed, protocol, trace_file.is_open() ? &trace_file : nullptr};
+    options.collect_timeline = parsed.has("--report");
     const harness::RunResult result = harness::run_scenario(scenario, options);
     if (i > 0) std::cout << "\n";
     reports::print_summary(std::cout, result, file);

@@ -147,6 +147,8 @@ class Run {
   void verdict(Property p, Verdict v, std::string detail);
 
   void judge_counters(RunResult& result) const;
+  void observe_servers(std::optional<NodeId> node);
+  std::vector<CallRecord> call_records() const;
 
   const Scenario& scenario_;
   const RunOptions& options_;
@@ -155,6 +157,8 @@ class Run {
   // Lock-service workloads only. Before the world: the world's processes (fibers unwinding,
   // observers) use it until the world is gone.
   std::unique_ptr<LockRun> lock_;
+  // Before the world too: the world's trace taps it until the run detaches it.
+  std::unique_ptr<TimelineRecorder> recorder_;
   sim::World world_;
   std::optional<ServerChecker> checker_;
   std::vector<consensus::RoleChange> roles_seen_;    // each server's role after its last step
@@ -239,6 +243,7 @@ void Run::after_step(std::optional<NodeId> node) {
     world_.request_stop();
     return;
   }
+  if (recorder_) observe_servers(node);
   // Who leads changes only with some server's role: after a step on one server whose role is
   // what it was, the leader is too.
   if (node) {
@@ -264,6 +269,44 @@ void Run::after_step(std::optional<NodeId> node) {
       leader_ = std::make_pair(*l, term);
     }
   }
+}
+
+void Run::observe_servers(std::optional<NodeId> node) {
+  const auto observe = [this](std::uint32_t i) {
+    const service::ReplicaHost* h = host(i);
+    recorder_->observe_server(i, h != nullptr, h == nullptr ? consensus::RoleChange{} : h->role(),
+                              h == nullptr ? 0 : h->applied_index());
+  };
+  if (node) {
+    observe(node->value);
+  } else {
+    for (std::uint32_t i = 0; i < scenario_.nodes; ++i) observe(i);
+  }
+}
+
+std::vector<CallRecord> Run::call_records() const {
+  std::vector<CallRecord> out;
+  if (lock_) {
+    for (const LockCall& call : lock_->history().calls) {
+      const CallResult result = !call.returned ? CallResult::unknown
+                                : call.ok      ? CallResult::ok
+                                               : CallResult::failed;
+      out.push_back(CallRecord{call.client, call.op, call.invoked, call.returned, result,
+                               call.waits});
+    }
+  } else {
+    for (const AppendCall& call : history_.calls) {
+      out.push_back(CallRecord{static_cast<std::uint32_t>(call.client), "append", call.invoked,
+                               call.returned,
+                               call.outcome == CallOutcome::ok ? CallResult::ok
+                                                               : CallResult::unknown,
+                               false});
+    }
+  }
+  std::stable_sort(out.begin(), out.end(), [](const CallRecord& a, const CallRecord& b) {
+    return a.invoked < b.invoked;
+  });
+  return out;
 }
 
 void Run::verdict(Property p, Verdict v, std::string detail) {
@@ -386,6 +429,11 @@ RunResult Run::execute() {
   add_servers();
   roles_seen_.assign(scenario_.nodes, consensus::RoleChange{});
   add_clients();
+  if (options_.collect_timeline) {
+    recorder_ = std::make_unique<TimelineRecorder>(world_, scenario_.nodes, options_.protocol,
+                                                   options_.window_events);
+    world_.trace().set_tap(recorder_.get());
+  }
   FaultInjector injector(world_, scenario_.nodes, [this] { return current_leader(); },
                          world_.derive_rng(kFaultStream));
   if (lock_) {
@@ -465,6 +513,12 @@ RunResult Run::execute() {
   if (scenario_.nemesis.enabled) result.nemesis = nemesis.describe();
   result.clients = lock_ ? lock_->client_stats() : client_stats();
   if (lock_) result.history = lock_service_history(lock_->history());
+  if (recorder_) {
+    world_.trace().set_tap(nullptr);
+    result.timeline = recorder_->finish(
+        scenario_.duration, world_.now(), call_records(),
+        violation_ ? std::optional<Nanos>(world_.now()) : std::nullopt);
+  }
 
   for (Property p : scenario_.checks.properties) {
     const auto it = verdicts_.find(p);

@@ -20,6 +20,7 @@
 
 #include "checkers/history.h"
 #include "harness/faults.h"
+#include "harness/run_timeline.h"
 #include "harness/scenario.h"
 #include "sim/world.h"
 
@@ -112,6 +113,8 @@ struct RunResult {
   // linearizability verdict checked (harness/lock_linearizability.h; model lock-service).
   std::optional<checkers::History> history;
   std::optional<LeadershipVerdict> leadership;  // when the scenario bounds leader changes
+  // What a report draws (harness/run_timeline.h); only when RunOptions::collect_timeline.
+  std::optional<RunTimeline> timeline;
   bool as_expected = false;
   // "pass" or "violation of <property>", then ", at least 10 leader changes after 2s" when the
   // scenario bounds them, then ", a crash inside a sync window" when it expects one.
@@ -125,6 +128,10 @@ struct RunOptions {
   std::optional<std::uint64_t> seed;  // overrides the scenario's seed
   std::string protocol;               // one of the scenario's protocols
   std::ostream* trace_sink = nullptr;  // JSON lines of every event, when set
+  // Collect RunResult::timeline for a report. Off, the run pays nothing for it; on or off, the
+  // run and its trace hash are the same.
+  bool collect_timeline = false;
+  std::size_t window_events = kWindowEventsDefault;  // the violation window's size, 1..1000
 };
 
 // Checks the scenario's option block of every protocol it names against the modules this build

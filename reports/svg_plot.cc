@@ -75,6 +75,38 @@ Range axis_range(double data_lo, double data_hi, std::optional<double> lo, std::
   return r;
 }
 
+// The shaded spans behind a plot's data, between `top` and `bottom`, each labelled at the top.
+// Labels go in three staggered rows so that neighbouring windows do not print over each other.
+template <typename ScaleX>
+std::string shaded_ranges(const std::vector<ShadedRange>& ranges, const std::string& id,
+                          const ScaleX& sx, double top, double bottom, const Range& xr) {
+  if (ranges.empty()) return {};
+  std::string out = fmt::format("<g class=\"shaded\" clip-path=\"url(#{}-area)\">\n", escape_xml(id));
+  for (std::size_t i = 0; i < ranges.size(); ++i) {
+    const ShadedRange& r = ranges[i];
+    const double from = std::clamp(r.from, xr.lo, xr.hi);
+    const double to = std::clamp(std::max(r.from, r.to), xr.lo, xr.hi);
+    const std::string label = escape_xml(r.label);
+    if (r.to <= r.from) {
+      out += fmt::format(
+          "<line x1=\"{0}\" y1=\"{1}\" x2=\"{0}\" y2=\"{2}\" stroke=\"{3}\" stroke-width=\"1.5\" "
+          "stroke-dasharray=\"4 3\"><title>{4}</title></line>\n",
+          px(sx(from)), px(top), px(bottom), escape_xml(r.color), label);
+    } else {
+      out += fmt::format(
+          "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"{}\" fill-opacity=\"0.22\">"
+          "<title>{}</title></rect>\n",
+          px(sx(from)), px(top), px(std::max(1.0, sx(to) - sx(from))), px(bottom - top),
+          escape_xml(r.color), label);
+    }
+    out += fmt::format(
+        "<text x=\"{}\" y=\"{}\" font-size=\"10\" fill=\"#555555\">{}</text>\n", px(sx(from) + 3),
+        px(top + 11 + 11 * static_cast<double>(i % 3)), label);
+  }
+  out += "</g>\n";
+  return out;
+}
+
 }  // namespace
 
 std::string escape_xml(std::string_view text) {
@@ -168,12 +200,14 @@ std::string render_svg(const Plot& plot) {
   out += fmt::format("<rect x=\"0\" y=\"0\" width=\"{}\" height=\"{}\" fill=\"white\"/>\n",
                      plot.width_px, plot.height_px);
   out += fmt::format(
-      "<defs><clipPath id=\"plot-area\"><rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\"/>"
+      "<defs><clipPath id=\"{}-area\"><rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\"/>"
       "</clipPath></defs>\n",
-      px(left), px(top), px(right - left), px(bottom - top));
+      escape_xml(plot.id), px(left), px(top), px(right - left), px(bottom - top));
   out += fmt::format("<text x=\"{}\" y=\"24\" text-anchor=\"middle\" font-size=\"15\" "
                      "font-weight=\"bold\">{}</text>\n",
                      px(plot.width_px / 2.0), escape_xml(plot.title));
+
+  out += shaded_ranges(plot.shaded, plot.id, sx, top, bottom, xr);
 
   // Grid lines and tick labels, then the axes over them.
   out += "<g class=\"grid\" stroke=\"#dddddd\" stroke-width=\"1\">\n";
@@ -214,10 +248,21 @@ std::string render_svg(const Plot& plot) {
                        "no data</text>\n",
                        px((left + right) / 2), px((top + bottom) / 2));
   }
-  out += "<g class=\"series\" fill=\"none\" stroke-width=\"2\" clip-path=\"url(#plot-area)\">\n";
+  out += fmt::format(
+      "<g class=\"series\" fill=\"none\" stroke-width=\"2\" clip-path=\"url(#{}-area)\">\n",
+      escape_xml(plot.id));
   for (std::size_t i = 0; i < plot.series.size(); ++i) {
     const PlotSeries& s = plot.series[i];
     if (s.points.empty()) continue;
+    if (s.style == PlotStyle::points) {
+      out += fmt::format("<g fill=\"{}\" fill-opacity=\"0.6\" stroke=\"none\"><title>{}</title>",
+                         kPalette[i % kPalette.size()], escape_xml(s.name));
+      for (const PlotPoint& p : s.points) {
+        out += fmt::format("<circle cx=\"{}\" cy=\"{}\" r=\"2\"/>", px(sx(p.x)), px(sy(p.y)));
+      }
+      out += "</g>\n";
+      continue;
+    }
     std::string d = fmt::format("M{} {}", px(sx(s.points[0].x)), px(sy(s.points[0].y)));
     for (std::size_t k = 1; k < s.points.size(); ++k) {
       const PlotPoint& p = s.points[k];
@@ -232,7 +277,8 @@ std::string render_svg(const Plot& plot) {
   }
   out += "</g>\n";
 
-  // The legend sits in the lower right of the plot area, where a CDF leaves room.
+  // The legend sits in the lower right of the plot area, where a CDF leaves room (or the upper
+  // right, when asked).
   if (!plot.series.empty()) {
     std::size_t longest = 0;
     for (const PlotSeries& s : plot.series) longest = std::max(longest, s.name.size());
@@ -240,18 +286,132 @@ std::string render_svg(const Plot& plot) {
     const double box_w = 40 + kCharWidthPx * static_cast<double>(longest);
     const double box_h = 8 + row_px * static_cast<double>(plot.series.size());
     const double bx = right - box_w - 10;
-    const double by = bottom - box_h - 10;
+    const double by = plot.legend_top ? top + 10 : bottom - box_h - 10;
     out += fmt::format(
         "<g class=\"legend\"><rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"white\" "
         "fill-opacity=\"0.85\" stroke=\"#bbbbbb\"/>\n",
         px(bx), px(by), px(box_w), px(box_h));
     for (std::size_t i = 0; i < plot.series.size(); ++i) {
       const double row_y = by + 4 + row_px * (static_cast<double>(i) + 0.5);
+      const std::string_view color = kPalette[i % kPalette.size()];
+      if (plot.series[i].style == PlotStyle::points) {
+        out += fmt::format("<circle cx=\"{}\" cy=\"{}\" r=\"3\" fill=\"{}\"/>", px(bx + 18),
+                           px(row_y), color);
+      } else {
+        out += fmt::format(
+            "<line x1=\"{0}\" y1=\"{2}\" x2=\"{1}\" y2=\"{2}\" stroke=\"{3}\" stroke-width=\"2\"/>",
+            px(bx + 8), px(bx + 28), px(row_y), color);
+      }
+      out += fmt::format("<text x=\"{}\" y=\"{}\">{}</text>\n", px(bx + 34), px(row_y + 4),
+                         escape_xml(plot.series[i].name));
+    }
+    out += "</g>\n";
+  }
+  out += "</svg>\n";
+  return out;
+}
+
+std::string render_lanes(const LaneChart& chart) {
+  constexpr double kLaneLabelPx = 110;  // room for the lane names on the left
+  constexpr double kLegendRowPx = 20;
+  LS_ASSERT_GT(chart.lane_px, 8);
+  LS_ASSERT_GT(chart.width_px, kLaneLabelPx + kMarginRight + 10);
+  double x_lo = std::numeric_limits<double>::infinity();
+  double x_hi = -x_lo;
+  for (const LaneBar& b : chart.bars) {
+    LS_ASSERT_LT(b.lane, chart.lanes.size());
+    LS_ASSERT(std::isfinite(b.from) && std::isfinite(b.to));
+    x_lo = std::min(x_lo, b.from);
+    x_hi = std::max(x_hi, b.to);
+  }
+  if (x_lo > x_hi) {
+    x_lo = 0;
+    x_hi = 1;
+  }
+  const Range xr = axis_range(x_lo, x_hi, chart.x_min, chart.x_max);
+  const double left = kLaneLabelPx;
+  const double right = chart.width_px - kMarginRight;
+  const double top = kMarginTop;
+  const double lanes_px = chart.lane_px * static_cast<double>(chart.lanes.size());
+  const double bottom = top + lanes_px;
+  const double height = bottom + 44 + (chart.legend.empty() ? 0 : kLegendRowPx + 6);
+  const auto sx = [&](double x) { return left + (x - xr.lo) / (xr.hi - xr.lo) * (right - left); };
+  const auto lane_top = [&](std::size_t lane) {
+    return top + chart.lane_px * static_cast<double>(lane);
+  };
+
+  std::string out = fmt::format(
+      "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{0}\" height=\"{1}\" "
+      "viewBox=\"0 0 {0} {1}\" font-family=\"sans-serif\" font-size=\"12\">\n",
+      chart.width_px, px(height));
+  out += fmt::format("<title>{}</title>\n", escape_xml(chart.title));
+  out += fmt::format("<rect x=\"0\" y=\"0\" width=\"{}\" height=\"{}\" fill=\"white\"/>\n",
+                     chart.width_px, px(height));
+  out += fmt::format(
+      "<defs><clipPath id=\"{}-area\"><rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\"/>"
+      "</clipPath></defs>\n",
+      escape_xml(chart.id), px(left), px(top), px(right - left), px(bottom - top));
+  out += fmt::format("<text x=\"{}\" y=\"24\" text-anchor=\"middle\" font-size=\"15\" "
+                     "font-weight=\"bold\">{}</text>\n",
+                     px(chart.width_px / 2.0), escape_xml(chart.title));
+  // Lanes: alternating backgrounds and names.
+  out += "<g class=\"lanes\">\n";
+  for (std::size_t i = 0; i < chart.lanes.size(); ++i) {
+    out += fmt::format(
+        "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"{}\"/>"
+        "<text x=\"{}\" y=\"{}\" text-anchor=\"end\">{}</text>\n",
+        px(left), px(lane_top(i)), px(right - left), chart.lane_px, i % 2 == 0 ? "#f7f7f7" : "#ffffff",
+        px(left - 8), px(lane_top(i) + chart.lane_px / 2.0 + 4), escape_xml(chart.lanes[i]));
+  }
+  out += "</g>\n";
+  out += shaded_ranges(chart.shaded, chart.id, sx, top, bottom, xr);
+  out += "<g class=\"grid\" stroke=\"#dddddd\" stroke-width=\"1\">\n";
+  for (double t : xr.ticks) {
+    out += fmt::format("<line x1=\"{0}\" y1=\"{1}\" x2=\"{0}\" y2=\"{2}\"/>\n", px(sx(t)), px(top),
+                       px(bottom));
+  }
+  out += "</g>\n";
+  out += fmt::format("<g class=\"bars\" clip-path=\"url(#{}-area)\">\n", escape_xml(chart.id));
+  for (const LaneBar& b : chart.bars) {
+    const double x0 = sx(std::clamp(b.from, xr.lo, xr.hi));
+    const double x1 = sx(std::clamp(std::max(b.from, b.to), xr.lo, xr.hi));
+    const double w = std::max(1.0, x1 - x0);
+    const double y = lane_top(b.lane) + 4;
+    const double h = chart.lane_px - 8.0;
+    out += fmt::format(
+        "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"{}\" rx=\"2\"><title>{}</title></rect>",
+        px(x0), px(y), px(w), px(h), escape_xml(b.color),
+        escape_xml(b.title.empty() ? b.label : b.title));
+    if (!b.label.empty() && kCharWidthPx * static_cast<double>(b.label.size()) + 6 <= w) {
+      out += fmt::format("<text x=\"{}\" y=\"{}\" fill=\"white\" font-size=\"11\">{}</text>",
+                         px(x0 + 3), px(y + h / 2 + 4), escape_xml(b.label));
+    }
+    out += "\n";
+  }
+  out += "</g>\n";
+  const double x_step = xr.ticks.size() > 1 ? xr.ticks[1] - xr.ticks[0] : 1;
+  out += "<g class=\"ticks\" fill=\"#333333\">\n";
+  for (double t : xr.ticks) {
+    out += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">{}</text>\n", px(sx(t)),
+                       px(bottom + 16), tick_label(t, x_step));
+  }
+  out += "</g>\n";
+  out += fmt::format(
+      "<g class=\"axes\" stroke=\"#333333\" stroke-width=\"1\">"
+      "<line x1=\"{0}\" y1=\"{2}\" x2=\"{1}\" y2=\"{2}\"/></g>\n",
+      px(left), px(right), px(bottom));
+  out += fmt::format("<text class=\"x-label\" x=\"{}\" y=\"{}\" text-anchor=\"middle\">{}</text>\n",
+                     px((left + right) / 2), px(bottom + 34), escape_xml(chart.x_label));
+  if (!chart.legend.empty()) {
+    out += "<g class=\"legend\">\n";
+    double x = left;
+    const double y = bottom + 44;
+    for (const LegendEntry& e : chart.legend) {
       out += fmt::format(
-          "<line x1=\"{0}\" y1=\"{2}\" x2=\"{1}\" y2=\"{2}\" stroke=\"{3}\" stroke-width=\"2\"/>"
-          "<text x=\"{4}\" y=\"{5}\">{6}</text>\n",
-          px(bx + 8), px(bx + 28), px(row_y), kPalette[i % kPalette.size()], px(bx + 34),
-          px(row_y + 4), escape_xml(plot.series[i].name));
+          "<rect x=\"{}\" y=\"{}\" width=\"14\" height=\"12\" fill=\"{}\"/>"
+          "<text x=\"{}\" y=\"{}\">{}</text>\n",
+          px(x), px(y), escape_xml(e.color), px(x + 18), px(y + 10), escape_xml(e.label));
+      x += 30 + kCharWidthPx * static_cast<double>(e.label.size());
     }
     out += "</g>\n";
   }

@@ -7,6 +7,7 @@
 #include <ostream>
 #include <string_view>
 
+#include "core/bytes.h"
 #include "core/types.h"
 
 namespace lockstep::sim {
@@ -40,11 +41,33 @@ enum class TraceKind : std::uint8_t {
 
 std::string_view to_string(TraceKind kind);
 
+// One recorded event as a tap sees it. `payload` is the message's bytes for send, deliver, drop
+// and duplicate, empty otherwise. Valid only during the call.
+struct TraceEvent {
+  Nanos time;
+  std::uint32_t node = 0;
+  TraceKind kind = TraceKind::note;
+  std::uint64_t a = 0;
+  std::uint64_t b = 0;
+  std::string_view detail;
+  ByteView payload;
+};
+
+// Sees every event as it is recorded (reports collect their timelines through it). A tap must
+// not change the world: it only reads.
+class TraceTap {
+ public:
+  virtual void on_event(const TraceEvent& event) = 0;
+
+ protected:
+  ~TraceTap() = default;
+};
+
 class Trace {
  public:
   // Folds one event into the hash and, when a sink is set, writes it as a JSON line.
   void record(Nanos time, std::uint32_t node, TraceKind kind, std::uint64_t a = 0,
-              std::uint64_t b = 0, std::string_view detail = {}) {
+              std::uint64_t b = 0, std::string_view detail = {}, ByteView payload = {}) {
     std::uint64_t h = hash_;
     h = mix(h ^ static_cast<std::uint64_t>(time.count));
     h = mix(h ^ (static_cast<std::uint64_t>(node) << 8 | static_cast<std::uint64_t>(kind)));
@@ -54,6 +77,7 @@ class Trace {
     hash_ = h;
     ++events_;
     if (sink_ != nullptr) write_json(time, node, kind, a, b, detail);
+    if (tap_ != nullptr) tap_->on_event(TraceEvent{time, node, kind, a, b, detail, payload});
   }
 
   std::uint64_t hash() const { return hash_; }
@@ -61,6 +85,8 @@ class Trace {
 
   // JSON-lines output; nullptr turns it off. The stream must outlive the trace's use of it.
   void set_sink(std::ostream* sink) { sink_ = sink; }
+  // Every event is also handed to `tap` (nullptr: none). The tap must outlive its use here.
+  void set_tap(TraceTap* tap) { tap_ = tap; }
 
  private:
   static constexpr std::uint64_t mix(std::uint64_t x) {
@@ -74,6 +100,7 @@ class Trace {
   std::uint64_t hash_ = 0x6c6f636b73746570ULL;  // "lockstep"
   std::uint64_t events_ = 0;
   std::ostream* sink_ = nullptr;
+  TraceTap* tap_ = nullptr;
 };
 
 }  // namespace lockstep::sim

@@ -339,10 +339,12 @@ void World::send(NodeId from, NodeId to, ByteView head, ByteView body) {
   const std::size_t bytes = head.size() + body.size();
   ++stats_.messages_sent;
   stats_.bytes_sent += bytes;
-  trace_.record(now_, from.value, TraceKind::send, to.value, bytes);
+  // The slot holds the message in one piece, which the trace's tap may look at; taking it first
+  // records nothing, so the trace is what it was.
+  const std::uint64_t slot = take_slot(from, to, head, body);
+  trace_.record(now_, from.value, TraceKind::send, to.value, bytes, {}, in_flight_[slot].payload);
   Node& sender = node(from);
   const Nanos sync_done_at = sender.disk.sync_done_at();
-  const std::uint64_t slot = take_slot(from, to, head, body);
   if (now_ < sync_done_at || sender.holding()) {
     // Held messages still waiting now depart at `now_` at the latest (their departure is queued
     // for this instant): this one joins them, so it cannot overtake them.
@@ -412,7 +414,7 @@ void World::transmit(std::uint64_t slot) {
   const SendDecision decision = network_->on_send(now_, msg.from, msg.to, bytes);
   if (decision.copies == 0) {
     trace_.record(now_, msg.from.value, TraceKind::drop, msg.to.value,
-                  static_cast<std::uint64_t>(decision.reason));
+                  static_cast<std::uint64_t>(decision.reason), {}, msg.payload);
     free_slots_.push_back(static_cast<std::uint32_t>(slot));
     return;
   }
@@ -439,7 +441,7 @@ void World::deliver(NodeId to, std::uint64_t slot, ArrivalAttempt attempt) {
   }
   if (arrival.kind == ArrivalKind::drop) {
     trace_.record(now_, msg.from.value, TraceKind::drop, to.value,
-                  static_cast<std::uint64_t>(arrival.reason));
+                  static_cast<std::uint64_t>(arrival.reason), {}, msg.payload);
     release_slot(slot);
     return;
   }
@@ -451,7 +453,7 @@ void World::hand_over(NodeId to, std::uint64_t slot) {
   InFlight& msg = in_flight_[slot];
   if (!n.up) {
     trace_.record(now_, msg.from.value, TraceKind::drop, to.value,
-                  static_cast<std::uint64_t>(DropReason::node_down));
+                  static_cast<std::uint64_t>(DropReason::node_down), {}, msg.payload);
     release_slot(slot);
     return;
   }
@@ -460,7 +462,8 @@ void World::hand_over(NodeId to, std::uint64_t slot) {
     return;
   }
   ++stats_.messages_delivered;
-  trace_.record(now_, to.value, TraceKind::deliver, msg.from.value, msg.payload.size());
+  trace_.record(now_, to.value, TraceKind::deliver, msg.from.value, msg.payload.size(), {},
+                msg.payload);
   // The handler may send, and so grow in_flight_ and move the slots: `msg` may dangle then, but
   // not the payload, since moving a Bytes keeps its buffer. The slot is released only afterwards,
   // which also keeps its buffer for reuse.
@@ -525,7 +528,8 @@ void World::crash(NodeId id) {
     const std::uint64_t slot = n.held[i].slot;
     ++stats_.messages_lost_in_crash;
     trace_.record(now_, id.value, TraceKind::drop, in_flight_[slot].to.value,
-                  static_cast<std::uint64_t>(DropReason::sender_crashed));
+                  static_cast<std::uint64_t>(DropReason::sender_crashed), {},
+                  in_flight_[slot].payload);
     free_slots_.push_back(static_cast<std::uint32_t>(slot));
   }
   n.held.clear();

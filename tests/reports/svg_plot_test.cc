@@ -132,5 +132,79 @@ TEST(SvgPlot, TickLabelsShowOnlyNeededDecimals) {
   EXPECT_EQ(svg.find(">1000.0</text>"), std::string::npos);
 }
 
+
+// The x pixel of a shaded range's left edge: the plot area of a 720px plot runs from 72 to 696.
+TEST(SvgPlot, ShadedRangeSitsAtItsXAndIsLabelledBehindTheSeries) {
+  Plot p = two_series();
+  p.x_min = 0;
+  p.x_max = 10;
+  p.shaded = {ShadedRange{2.5, 5, "crash n2 <leader>", "#d62728"},
+              ShadedRange{7, 7, "clock_jump n1", "#555555"}};
+  const std::string svg = render_svg(p);
+  std::string why;
+  ASSERT_TRUE(well_formed(svg, &why)) << why;
+  // x 2.5 of 0..10 over 624px from 72: 72 + 156 = 228; width 2.5 units = 156px.
+  EXPECT_NE(svg.find("<rect x=\"228.00\" y=\"44.00\" width=\"156.00\""), std::string::npos) << svg;
+  EXPECT_NE(svg.find("crash n2 &lt;leader&gt;"), std::string::npos);
+  // An instant is a dashed line at x 7: 72 + 436.8.
+  EXPECT_NE(svg.find("<line x1=\"508.80\" y1=\"44.00\" x2=\"508.80\""), std::string::npos);
+  EXPECT_NE(svg.find("stroke-dasharray"), std::string::npos);
+  // Behind: the shading comes before the first series path.
+  EXPECT_LT(svg.find("class=\"shaded\""), svg.find("class=\"series\""));
+}
+
+TEST(SvgPlot, PointSeriesDrawsOneDotPerPointAndIdsArePrefixed) {
+  Plot p;
+  p.id = "latency-raft";
+  p.series.push_back(PlotSeries{"ok", {{0, 1}, {1, 2}, {2, 3}}, PlotStyle::points});
+  const std::string svg = render_svg(p);
+  std::string why;
+  ASSERT_TRUE(well_formed(svg, &why)) << why;
+  // Three dots in the series plus one in the legend.
+  EXPECT_EQ(count(svg, "<circle"), 4U);
+  EXPECT_EQ(count(svg, "<path"), 0U);
+  EXPECT_NE(svg.find("id=\"latency-raft-area\""), std::string::npos);
+  EXPECT_EQ(svg.find("id=\"plot-area\""), std::string::npos);
+}
+
+TEST(SvgPlot, LegendMovesToTheTopWhenAsked) {
+  Plot p = two_series();
+  const auto legend_y = [](const std::string& svg) {
+    const auto at = svg.find("<g class=\"legend\"><rect x=\"");
+    const auto y = svg.find("y=\"", at);
+    return std::stod(svg.substr(y + 3));
+  };
+  const double bottom = legend_y(render_svg(p));
+  p.legend_top = true;
+  const double top = legend_y(render_svg(p));
+  EXPECT_DOUBLE_EQ(top, 54);  // the plot area's top (44) + 10
+  EXPECT_GT(bottom, 300);
+}
+
+TEST(SvgLanes, OneLanePerRowAndBarsWhereTheyBelong) {
+  LaneChart c;
+  c.title = "Who led";
+  c.lanes = {"n0", "n1", "n2"};
+  c.x_min = 0;
+  c.x_max = 10;
+  c.bars = {LaneBar{0, 0, 5, "t1", "#1f77b4", ""}, LaneBar{2, 5, 10, "t2", "#2ca02c", "n2 & co"}};
+  c.shaded = {ShadedRange{4, 6, "partition", "#f4a261"}};
+  c.legend = {{"leader", "#1f77b4"}};
+  const std::string svg = render_lanes(c);
+  std::string why;
+  ASSERT_TRUE(well_formed(svg, &why)) << why;
+  // The plot area spans 110..696 (586px); lanes are 30px from y 44.
+  // Bar 1: lane 0 (y 48), x 110, width 293. Bar 2: lane 2 (y 44 + 60 + 4 = 108), x 403.
+  EXPECT_NE(svg.find("<rect x=\"110.00\" y=\"48.00\" width=\"293.00\" height=\"22.00\""),
+            std::string::npos)
+      << svg;
+  EXPECT_NE(svg.find("<rect x=\"403.00\" y=\"108.00\" width=\"293.00\""), std::string::npos);
+  EXPECT_NE(svg.find("n2 &amp; co"), std::string::npos);
+  EXPECT_EQ(count(svg, ">n1</text>"), 1U);
+  // Shading lies behind the bars.
+  EXPECT_LT(svg.find("class=\"shaded\""), svg.find("class=\"bars\""));
+  EXPECT_EQ(render_lanes(c), svg);
+}
+
 }  // namespace
 }  // namespace lockstep::reports

@@ -7,6 +7,8 @@
 #include <cstdio>
 #include <string>
 
+#include <fmt/format.h>
+
 namespace lockstep::testing {
 
 struct CliResult {
@@ -17,8 +19,8 @@ struct CliResult {
 // Runs `lockstep ARGS` through the shell, so ARGS may quote and redirect. Standard error is
 // captured with standard output unless `merge_stderr` is false (then it goes where ARGS says).
 inline CliResult run_lockstep(const std::string& args, bool merge_stderr = true) {
-  const std::string command =
-      std::string(LOCKSTEP_CLI) + " " + args + (merge_stderr ? " 2>&1" : "");
+  // fmt rather than operator+ on a literal: GCC 12 warns falsely about the latter (-Warray-bounds).
+  const std::string command = fmt::format("{} {}{}", LOCKSTEP_CLI, args, merge_stderr ? " 2>&1" : "");
   CliResult r;
   FILE* pipe = popen(command.c_str(), "r");
   if (pipe == nullptr) return r;
