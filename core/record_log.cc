@@ -51,28 +51,38 @@ Recovered decode_records(ByteView data) {
   Recovered out;
   std::uint64_t at = 0;
   const std::uint64_t end = data.size();
+  // A first walk over the headers alone sizes the record list, so that it is allocated once.
+  std::size_t framed = 0;
+  for (std::uint64_t p = 0; end - p >= kRecordHeaderBytes;) {
+    const std::uint64_t length = get_u32(data.data() + p);
+    if (length > kRecordPayloadBytesMax || end - p - kRecordHeaderBytes < length) break;
+    ++framed;
+    p += kRecordHeaderBytes + length;
+  }
+  out.records.reserve(framed);
   while (at < end) {
-    const std::string where = " at offset " + std::to_string(at);
+    // Built only on the error paths: a recovery decodes thousands of good records.
+    const auto where = [at] { return " at offset " + std::to_string(at); };
     if (end - at < kRecordHeaderBytes) {
       out.problem =
-          "incomplete record header" + where + ": " + std::to_string(end - at) + " of 8 bytes";
+          "incomplete record header" + where() + ": " + std::to_string(end - at) + " of 8 bytes";
       break;
     }
     const std::byte* header = data.data() + at;
     const std::uint64_t length = get_u32(header);
     if (length > kRecordPayloadBytesMax) {
-      out.problem = "record length " + std::to_string(length) + where + " exceeds the limit of " +
+      out.problem = "record length " + std::to_string(length) + where() + " exceeds the limit of " +
                     std::to_string(kRecordPayloadBytesMax) + " bytes";
       break;
     }
     if (end - at - kRecordHeaderBytes < length) {
-      out.problem = "incomplete record" + where + ": payload of " + std::to_string(length) +
+      out.problem = "incomplete record" + where() + ": payload of " + std::to_string(length) +
                     " bytes but only " + std::to_string(end - at - kRecordHeaderBytes) + " remain";
       break;
     }
     const ByteView payload = data.subspan(at + kRecordHeaderBytes, length);
     if (get_u32(header + 4) != record_crc(ByteView(header, 4), payload)) {
-      out.problem = "checksum mismatch in record" + where;
+      out.problem = "checksum mismatch in record" + where();
       break;
     }
     out.records.emplace_back(payload.begin(), payload.end());
