@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <map>
 #include <set>
+#include <utility>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -61,8 +63,20 @@ checkers::History lock_service_history(const LockHistory& h) {
       out.operations.push_back(std::move(op));
     }
   }
-  std::stable_sort(out.operations.begin(), out.operations.end(),
-                   [](const Operation& a, const Operation& b) { return a.call < b.call; });
+  // Stable by call time: sort (call, position) keys, then move each operation once, rather than
+  // let a merge sort move whole operations (strings and argument vectors) around.
+  std::vector<std::pair<Nanos, std::size_t>> order;
+  order.reserve(out.operations.size());
+  for (std::size_t i = 0; i < out.operations.size(); ++i) {
+    order.emplace_back(out.operations[i].call, i);
+  }
+  if (!std::is_sorted(order.begin(), order.end())) {
+    std::sort(order.begin(), order.end());
+    std::vector<Operation> sorted;
+    sorted.reserve(order.size());
+    for (const auto& [call, i] : order) sorted.push_back(std::move(out.operations[i]));
+    out.operations = std::move(sorted);
+  }
   return out;
 }
 
