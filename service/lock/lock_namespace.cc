@@ -42,7 +42,7 @@ Result LockStateMachine::create(SessionId session, const Create& c) {
     return answer(Code::invalid_path);
   }
   if (c.content.size() > config_.content_bytes_max) return answer(Code::content_too_large);
-  const std::string parent_path(parent_of(c.path));
+  std::string parent_path(parent_of(c.path));
   Node* parent = find(parent_path);
   if (!parent) return answer(Code::no_parent);
   if (parent->ephemeral_owner.value != 0) return answer(Code::ephemeral_parent);
@@ -85,10 +85,10 @@ Result LockStateMachine::create(SessionId session, const Create& c) {
   LS_ASSERT_EQ(emit(std::move(made)), created);
   Event children;
   children.kind = EventKind::children_changed;
-  children.path = parent_path;
+  children.path = std::move(parent_path);
   children.version = parent->children_version;
   emit(std::move(children));
-  return answer(Code::ok, NodeCreated{path, stat_of(node)});
+  return answer(Code::ok, NodeCreated{std::move(path), stat_of(node)});
 }
 
 Result LockStateMachine::remove(const Delete& c) {
@@ -120,7 +120,7 @@ void LockStateMachine::delete_node(const std::string& path) {
     state_.sessions.at(node.ephemeral_owner).ephemerals.erase(path);
   }
   const std::uint64_t last_version = node.version;
-  const std::string parent_path(parent_of(path));
+  std::string parent_path(parent_of(path));
   Node& parent = *find(parent_path);
   parent.children.erase(std::string(name_of(path)));
   ++parent.children_version;
@@ -133,7 +133,7 @@ void LockStateMachine::delete_node(const std::string& path) {
   emit(std::move(deleted));
   Event children;
   children.kind = EventKind::children_changed;
-  children.path = parent_path;
+  children.path = std::move(parent_path);
   children.version = parent.children_version;
   emit(std::move(children));
   // Queued acquires and campaigns learn of it after the deletion, in the deletion's revision.
