@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <map>
 #include <set>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -31,7 +34,10 @@ checkers::History lock_service_history(const LockHistory& h) {
     op.outcome = c.returned ? m.outcome : Outcome::unknown;
     op.result = op.outcome == Outcome::unknown ? Value{} : m.result;
     op.ret = op.outcome == Outcome::unknown ? Nanos::max() : *c.returned;
-    op.origin = fmt::format("client {} call {}", c.client, i);
+    // "client {} call {}", built without fmt: one per call of every run.
+    op.origin.reserve(32);
+    op.origin.append("client ").append(std::to_string(c.client)).append(" call ").append(
+        std::to_string(i));
     if (checkers::is_lock_function(op.f)) {
       // The owner is the last argument of every lock function.
       locks_of[static_cast<std::uint64_t>(std::get<std::int64_t>(op.args.back()))].insert(op.key);
@@ -61,8 +67,20 @@ checkers::History lock_service_history(const LockHistory& h) {
       out.operations.push_back(std::move(op));
     }
   }
-  std::stable_sort(out.operations.begin(), out.operations.end(),
-                   [](const Operation& a, const Operation& b) { return a.call < b.call; });
+  // Stable by call time: sort (call, position) keys, then move each operation once, rather than
+  // let a merge sort move whole operations (strings and argument vectors) around.
+  std::vector<std::pair<Nanos, std::size_t>> order;
+  order.reserve(out.operations.size());
+  for (std::size_t i = 0; i < out.operations.size(); ++i) {
+    order.emplace_back(out.operations[i].call, i);
+  }
+  if (!std::is_sorted(order.begin(), order.end())) {
+    std::sort(order.begin(), order.end());
+    std::vector<Operation> sorted;
+    sorted.reserve(order.size());
+    for (const auto& [call, i] : order) sorted.push_back(std::move(out.operations[i]));
+    out.operations = std::move(sorted);
+  }
   return out;
 }
 

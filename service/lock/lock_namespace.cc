@@ -1,5 +1,5 @@
 // The namespace: create, delete, get, set, list; ephemeral and sequential nodes; versions.
-#include <fmt/format.h>
+#include <tuple>
 
 #include "core/assert.h"
 #include "service/lock/lock_path.h"
@@ -11,6 +11,17 @@ namespace {
 
 // ZooKeeper's sequential suffix: ten zero-padded digits.
 constexpr std::uint64_t kSequenceMax = 9'999'999'999;
+
+// Appends `sequence` (at most kSequenceMax) as ten zero-padded digits: fmt's "{:010}" without
+// the formatting machinery, on the create path of every sequential node.
+void append_sequence(std::string& path, std::uint64_t sequence) {
+  char digits[10];
+  for (int i = 9; i >= 0; --i) {
+    digits[i] = static_cast<char>('0' + sequence % 10);
+    sequence /= 10;
+  }
+  path.append(digits, sizeof digits);
+}
 
 }  // namespace
 
@@ -31,17 +42,19 @@ Result LockStateMachine::create(SessionId session, const Create& c) {
     return answer(Code::invalid_path);
   }
   if (c.content.size() > config_.content_bytes_max) return answer(Code::content_too_large);
-  const std::string parent_path(parent_of(c.path));
+  std::string parent_path(parent_of(c.path));
   Node* parent = find(parent_path);
   if (!parent) return answer(Code::no_parent);
   if (parent->ephemeral_owner.value != 0) return answer(Code::ephemeral_parent);
   std::string path = c.path;
   if (c.sequential) {
     if (parent->next_sequence > kSequenceMax) return answer(Code::limit_exceeded);
-    path = fmt::format("{}{:010}", c.path, parent->next_sequence);
+    append_sequence(path, parent->next_sequence);
     if (path.size() > config_.path_bytes_max) return answer(Code::invalid_path);
   }
-  if (state_.nodes.contains(path)) {
+  // One search finds both whether the node exists and where a new one goes.
+  const auto at = state_.nodes.lower_bound(path);
+  if (at != state_.nodes.end() && at->first == path) {
     // A node made by hand under a sequential name uses the number up, so that the next
     // sequential create moves past it instead of failing forever.
     if (c.sequential) ++parent->next_sequence;
@@ -51,7 +64,11 @@ Result LockStateMachine::create(SessionId session, const Create& c) {
 
   if (c.sequential) ++parent->next_sequence;
   const Revision created{state_.revision.value + 1};
-  Node& node = state_.nodes[path];  // std::map: `parent` stays valid
+  // std::map: `parent` stays valid.
+  Node& node = state_.nodes
+                   .emplace_hint(at, std::piecewise_construct, std::forward_as_tuple(path),
+                                 std::forward_as_tuple())
+                   ->second;
   node.content = c.content;
   node.created = created;
   node.modified = created;
@@ -68,10 +85,10 @@ Result LockStateMachine::create(SessionId session, const Create& c) {
   LS_ASSERT_EQ(emit(std::move(made)), created);
   Event children;
   children.kind = EventKind::children_changed;
-  children.path = parent_path;
+  children.path = std::move(parent_path);
   children.version = parent->children_version;
   emit(std::move(children));
-  return answer(Code::ok, NodeCreated{path, stat_of(node)});
+  return answer(Code::ok, NodeCreated{std::move(path), stat_of(node)});
 }
 
 Result LockStateMachine::remove(const Delete& c) {
@@ -103,7 +120,7 @@ void LockStateMachine::delete_node(const std::string& path) {
     state_.sessions.at(node.ephemeral_owner).ephemerals.erase(path);
   }
   const std::uint64_t last_version = node.version;
-  const std::string parent_path(parent_of(path));
+  std::string parent_path(parent_of(path));
   Node& parent = *find(parent_path);
   parent.children.erase(std::string(name_of(path)));
   ++parent.children_version;
@@ -116,7 +133,7 @@ void LockStateMachine::delete_node(const std::string& path) {
   emit(std::move(deleted));
   Event children;
   children.kind = EventKind::children_changed;
-  children.path = parent_path;
+  children.path = std::move(parent_path);
   children.version = parent.children_version;
   emit(std::move(children));
   // Queued acquires and campaigns learn of it after the deletion, in the deletion's revision.

@@ -1,5 +1,8 @@
 #include "service/lock/lock_path.h"
 
+#include <array>
+#include <cstddef>
+
 #include "core/assert.h"
 
 namespace lockstep::service::lock {
@@ -8,10 +11,19 @@ namespace {
 
 constexpr std::string_view kPrefix = "/ls/";
 
-bool valid_char(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
-         c == '_' || c == '-';
-}
+// The characters a name may hold: letters, digits, '.', '_' and '-'. A table, since every path
+// of every command is checked character by character.
+constexpr std::array<bool, 256> kNameChars = [] {
+  std::array<bool, 256> table{};
+  for (int c = 0; c < 256; ++c) {
+    table[static_cast<std::size_t>(c)] = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                                         (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+                                         c == '-';
+  }
+  return table;
+}();
+
+bool valid_char(char c) { return kNameChars[static_cast<unsigned char>(c)]; }
 
 }  // namespace
 

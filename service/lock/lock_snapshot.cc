@@ -221,9 +221,11 @@ std::vector<std::string> LockStateMachine::invariant_violations() const {
   if (st.next_session == 0 || st.next_session > kOpenTokenBit) fail("next_session out of range");
   if (st.compacted > st.revision) fail("compacted revision above the revision");
 
+  std::string child_path;  // reused for every child's lookup
   for (const auto& [path, n] : st.nodes) {
-    if (!valid_path(path, config_)) fail(fmt::format("node {}: invalid path", path));
-    if (!is_cell_root(path, config_) && valid_path(path, config_)) {
+    const bool valid = valid_path(path, config_);
+    if (!valid) fail(fmt::format("node {}: invalid path", path));
+    if (!is_cell_root(path, config_) && valid) {
       auto parent = st.nodes.find(std::string(parent_of(path)));
       if (parent == st.nodes.end() ||
           !parent->second.children.contains(std::string(name_of(path)))) {
@@ -233,7 +235,8 @@ std::vector<std::string> LockStateMachine::invariant_violations() const {
       }
     }
     for (const std::string& child : n.children) {
-      if (!st.nodes.contains(path + "/" + child))
+      child_path.assign(path).append("/").append(child);
+      if (!st.nodes.contains(child_path))
         fail(fmt::format("node {}: lost child {}", path, child));
     }
     if (n.created > st.revision || n.modified > st.revision || n.modified < n.created) {

@@ -16,35 +16,43 @@ bool matches(const Event& event, std::string_view path, bool recursive, std::uin
 
 Revision LockStateMachine::emit(Event event) {
   event.revision = Revision{++state_.revision.value};
-  state_.history.push_back(event);
+
+  // Watches on the event's own path, and recursive watches on the paths above it; delivered in
+  // (session, watch id) order so every replica produces the same notifications. Most events have
+  // no watch on any of these paths: skip the walk when nothing is watched at all, and reuse one
+  // key buffer for the ancestors' lookups.
+  if (!state_.watch_index.empty()) {
+    std::set<WatchKey> targets;
+    auto collect = [&](const std::string& watched) {
+      auto it = state_.watch_index.find(watched);
+      if (it == state_.watch_index.end()) return;
+      for (const WatchKey& key : it->second) {
+        const WatchState& w = state_.sessions.at(key.first).watches.at(key.second);
+        if (matches(event, w.path, w.recursive, w.kinds)) targets.insert(key);
+      }
+    };
+    collect(event.path);
+    std::string ancestor;
+    for (std::string_view p = event.path; !is_cell_root(p, config_);) {
+      p = parent_of(p);
+      ancestor.assign(p);
+      collect(ancestor);
+    }
+    for (const WatchKey& key : targets) {
+      WatchState& w = state_.sessions.at(key.first).watches.at(key.second);
+      out_->notifications.push_back(
+          Notification{key.first, WatchFired{key.second, w.last_revision, event}});
+      w.last_revision = event.revision;
+    }
+  }
+
+  const Revision revision = event.revision;
+  state_.history.push_back(std::move(event));
   if (state_.history.size() > config_.event_history_max) {
     state_.compacted = state_.history.front().revision;
     state_.history.pop_front();
   }
-
-  // Watches on the event's own path, and recursive watches on the paths above it; delivered in
-  // (session, watch id) order so every replica produces the same notifications.
-  std::set<WatchKey> targets;
-  auto collect = [&](const std::string& watched) {
-    auto it = state_.watch_index.find(watched);
-    if (it == state_.watch_index.end()) return;
-    for (const WatchKey& key : it->second) {
-      const WatchState& w = state_.sessions.at(key.first).watches.at(key.second);
-      if (matches(event, w.path, w.recursive, w.kinds)) targets.insert(key);
-    }
-  };
-  collect(event.path);
-  for (std::string_view p = event.path; !is_cell_root(p, config_);) {
-    p = parent_of(p);
-    collect(std::string(p));
-  }
-  for (const WatchKey& key : targets) {
-    WatchState& w = state_.sessions.at(key.first).watches.at(key.second);
-    out_->notifications.push_back(
-        Notification{key.first, WatchFired{key.second, w.last_revision, event}});
-    w.last_revision = event.revision;
-  }
-  return event.revision;
+  return revision;
 }
 
 Result LockStateMachine::watch(SessionId session, const Watch& c) {

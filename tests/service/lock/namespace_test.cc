@@ -2,11 +2,27 @@
 // versions and conditional updates, ephemeral and sequential nodes, and each error they answer.
 #include <gtest/gtest.h>
 
+#include <string>
+
 #include "service/lock/lock_path.h"
 #include "tests/service/lock/lock_test_support.h"
 
 namespace lockstep::service::lock::testing {
 namespace {
+
+TEST(LockPath, NamesHoldExactlyLettersDigitsDotUnderscoreAndDash) {
+  // Every byte, including those above 127 (negative as char): the accepted set is exact.
+  int accepted = 0;
+  for (int c = 0; c < 256; ++c) {
+    const char ch = static_cast<char>(c);
+    const bool expected = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                          (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
+    const std::string name = std::string("x") + ch;
+    EXPECT_EQ(valid_component(name), expected) << "byte " << c;
+    accepted += valid_component(name) ? 1 : 0;
+  }
+  EXPECT_EQ(accepted, 26 + 26 + 10 + 3);
+}
 
 TEST(LockPath, AcceptsOnlyThisCellsNames) {
   const LockConfig c = test_config();
