@@ -329,14 +329,13 @@ TEST_F(FuzzCliFiles, PlantedBugIsFoundAndShrunkFromTheCommandLine) {
   EXPECT_NE(r.out.find("stopped    after "), std::string::npos) << r.out;
   const nlohmann::json results = read_json(path("r.json"));
   ASSERT_FALSE(results["failures"].empty()) << r.out;
-  const std::string after = line_with(r.out, "  after ");
   std::smatch m;
-  ASSERT_TRUE(std::regex_search(after, m, std::regex("after +([0-9]+) fault event"))) << r.out;
-  EXPECT_LE(std::stoi(m[1]), 10) << after;
+  ASSERT_TRUE(std::regex_search(r.out, m, std::regex("\n  after +([0-9]+) fault event"))) << r.out;
+  EXPECT_LE(std::stoi(m[1]), 10) << r.out;
   EXPECT_NE(r.out.find("\"bug_vote_without_log_check\": true"), std::string::npos)
       << "the shrunk scenario is printed: " << r.out;
-  const std::string wrote = line_with(r.out, "  wrote ");
-  const std::string file = wrote.substr(wrote.find_last_of(' ') + 1);
+  ASSERT_TRUE(std::regex_search(r.out, m, std::regex("\n  wrote +(\\S+)\n"))) << r.out;
+  const std::string file = m[1];
   const CliResult again = lockstep_cli(fmt::format("run {} 2>&1", file));
   EXPECT_EQ(again.exit_code, 1) << again.out;  // expects pass, fails: a regression test
   EXPECT_NE(again.out.find("violation of invariants"), std::string::npos) << again.out;

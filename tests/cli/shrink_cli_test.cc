@@ -22,7 +22,7 @@ using lockstep::testing::CliResult;
 CliResult lockstep(const std::string& args) { return lockstep::testing::run_lockstep(args); }
 
 std::string source(const std::string& relative) {
-  return std::string(LOCKSTEP_SOURCE_DIR) + "/" + relative;
+  return fmt::format("{}/{}", LOCKSTEP_SOURCE_DIR, relative);
 }
 
 // Raft with its planted vote bug: the leader crashes at 1s and comes back at the end with a
