@@ -37,12 +37,13 @@
 #include "harness/protocols.h"
 #include "harness/run.h"
 #include "harness/shrink.h"
+#include "reports/fuzz_report.h"
 
 namespace lockstep::cli {
 
 namespace {
 
-constexpr std::array<FlagSpec, 19> kFlags = {{
+constexpr std::array<FlagSpec, 20> kFlags = {{
     {"--protocol", "P", "raft, a comma-separated list, or all (the runnable ones); default raft"},
     {"--workload", "W", "append, lock (the lock service) or append,lock: each seed draws one; "
                         "default append,lock"},
@@ -65,6 +66,8 @@ constexpr std::array<FlagSpec, 19> kFlags = {{
     {"--shrink", "N", "shrink up to N failing runs (the first of each protocol and property first) "
                       "into small scenarios under --out; default 3, 0 for none"},
     {"--shrink-runs", "N", "re-runs each shrink may use; default 300"},
+    {"--report", "DIR", "also write summary.md and report.html (failures by property and "
+                        "protocol, every failing run) to DIR"},
     {"--json", "FILE", "also write the results as JSON (format lockstep-fuzz/1), for --merge"},
     {"--merge", "", "read the --json FILEs given as arguments, check that they fit together and "
                     "print them as one sweep"},
@@ -512,6 +515,7 @@ int fuzz_run(const ParsedArgs& parsed) {
     }
     shrink_runs = *n;
   }
+  const std::optional<std::string> report_dir = parsed.value("--report");
   const std::optional<std::string> json_path = parsed.value("--json");
   std::ofstream json;
   if (json_path) {
@@ -622,6 +626,13 @@ int fuzz_run(const ParsedArgs& parsed) {
                            wall, jobs, jobs == 1 ? "" : "s",
                            static_cast<double>(outcome.runs) / std::max(wall, 1e-9),
                            static_cast<double>(seeds_started) / std::max(wall, 1e-9));
+  if (report_dir) {
+    if (const auto problem = reports::write_fuzz_report(*report_dir, settings, outcome)) {
+      std::cerr << fmt::format("lockstep fuzz: --report: {}\n", *problem);
+      return kExitBadInput;
+    }
+    std::cout << fmt::format("report     {}/report.html\n", *report_dir);
+  }
   if (json_path) {
     json << harness::to_json(results).dump(2) << "\n";
     json.close();

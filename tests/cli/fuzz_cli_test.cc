@@ -323,9 +323,12 @@ TEST_F(FuzzCliFiles, PlantedBugIsFoundAndShrunkFromTheCommandLine) {
   const CliResult r = lockstep_cli(fmt::format(
       "fuzz --protocol raft --seeds 1-2000 --max-failures 1 --nodes 3 --jobs 2 --shrink 1 "
       "--protocol-options '{{\"raft\":{{\"bug_vote_without_log_check\":true}}}}' --out {} "
-      "--json {} 2>/dev/null",
-      path("out"), path("r.json")));
+      "--json {} --report {} 2>/dev/null",
+      path("out"), path("r.json"), path("report")));
   ASSERT_EQ(r.exit_code, 1) << r.out;
+  std::ifstream html(path("report/report.html"));
+  const std::string page((std::istreambuf_iterator<char>(html)), std::istreambuf_iterator<char>());
+  EXPECT_NE(page.find("fuzz-raft-n3-seed5"), std::string::npos) << "the failing run is listed";
   EXPECT_NE(r.out.find("stopped    after "), std::string::npos) << r.out;
   const nlohmann::json results = read_json(path("r.json"));
   ASSERT_FALSE(results["failures"].empty()) << r.out;
