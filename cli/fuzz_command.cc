@@ -404,13 +404,6 @@ std::string write_reproducer(const harness::FuzzSettings& settings,
   return text;
 }
 
-std::optional<harness::Property> property_named(std::string_view name) {
-  for (std::size_t i = 0; i < std::size(harness::kPropertyNames); ++i) {
-    if (harness::kPropertyNames[i] == name) return static_cast<harness::Property>(i);
-  }
-  return std::nullopt;  // "crash", "event_limit"
-}
-
 // Shrinks up to `limit` failing runs into small scenarios beside the reproducers: first the first
 // failure of each (protocol, property), so that different bugs come first, then the others, in
 // case order. Prints each shrink and the scenario it wrote (CI logs then show a small reproducer
@@ -431,7 +424,7 @@ bool shrink_failures(const harness::FuzzSettings& settings, const harness::FuzzO
     const std::string name = harness::fuzz_case_name(r->run);
     const std::string& failed = r->failures.front().property;
     std::cout << fmt::format("\nshrink     {}: {}\n", name, failed);
-    const auto property = property_named(failed);
+    const auto property = harness::property_from_name(failed);  // not "crash", "event_limit"
     if (!property) {
       std::cout << fmt::format("  not shrunk: the run {}\n", failed == "crash"
                                                                  ? "crashed the process"

@@ -49,9 +49,7 @@ void print_help() {
 }
 
 harness::Property property_named(const std::string& name) {
-  for (std::size_t i = 0; i < std::size(harness::kPropertyNames); ++i) {
-    if (harness::kPropertyNames[i] == name) return static_cast<harness::Property>(i);
-  }
+  if (const auto property = harness::property_from_name(name)) return *property;
   throw UsageError(fmt::format("lockstep shrink: --property expects one of {}, got \"{}\"",
                                join_names(harness::kPropertyNames), name));
 }

@@ -75,6 +75,13 @@ std::vector<Property> all_properties() {
 }
 
 std::string_view property_name(Property p) { return kPropertyNames[static_cast<std::size_t>(p)]; }
+
+std::optional<Property> property_from_name(std::string_view name) {
+  for (std::size_t i = 0; i < std::size(kPropertyNames); ++i) {
+    if (kPropertyNames[i] == name) return static_cast<Property>(i);
+  }
+  return std::nullopt;
+}
 std::string_view counter_name(Counter c) { return kCounterNames[static_cast<std::size_t>(c)]; }
 
 namespace {

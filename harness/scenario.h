@@ -328,6 +328,8 @@ inline constexpr std::string_view kPropertyNames[] = {
     "liveness",        "session_safety",   "at_most_once",   "watch_delivery", "lock_handoff",
 };
 std::string_view property_name(Property p);
+// The property named `name` ("invariants"); nullopt for any other text.
+std::optional<Property> property_from_name(std::string_view name);
 
 // Every property, in kPropertyNames order. (Out of line: GCC 12 warns falsely about the
 // initializer list when a default member initializer inlines it.)
