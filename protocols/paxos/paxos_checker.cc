@@ -299,20 +299,7 @@ void PaxosChecker::roll_back(std::size_t position, const PaxosReplica& r) {
 }
 
 PaxosChecker::SlotInfo* PaxosChecker::slot(Slot s) {
-  if (s.value < slot_base_) return nullptr;
-  const std::uint64_t end = slot_base_ + slots_.size();
-  if (s.value >= end + kSlotWindow) {
-    // A jump (a snapshot far ahead): nothing remembered is still in the window.
-    slots_.clear();
-    slot_base_ = s.value;
-  }
-  while (slot_base_ + slots_.size() <= s.value) slots_.emplace_back();
-  if (slots_.size() > 2 * kSlotWindow) {
-    const std::size_t drop = slots_.size() - kSlotWindow;
-    slots_.erase(slots_.begin(), slots_.begin() + static_cast<std::ptrdiff_t>(drop));
-    slot_base_ += drop;
-  }
-  return &slots_[s.value - slot_base_];
+  return consensus::window_slot(slots_, slot_base_, s.value, kSlotWindow);
 }
 
 std::unique_ptr<consensus::ClusterChecker> make_paxos_checker() {

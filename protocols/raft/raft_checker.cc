@@ -228,21 +228,7 @@ void RaftChecker::forget_unsynced(std::size_t position) {
 }
 
 RaftChecker::Slot* RaftChecker::grow(LogIndex i) {
-  if (i.value < slot_base_) return nullptr;
-  const std::uint64_t end = slot_base_ + slots_.size();
-  if (i.value >= end + kIndexWindow) {
-    // A jump (a snapshot far ahead): nothing remembered is still in the window.
-    slots_.clear();
-    slot_base_ = i.value;
-  }
-  while (slot_base_ + slots_.size() <= i.value) slots_.emplace_back();
-  if (slots_.size() > 2 * kIndexWindow) {
-    // Forget the older half in one go: amortised O(1) per index, and indexing stays a vector's.
-    const std::size_t drop = slots_.size() - kIndexWindow;
-    slots_.erase(slots_.begin(), slots_.begin() + static_cast<std::ptrdiff_t>(drop));
-    slot_base_ += drop;
-  }
-  return &slots_[i.value - slot_base_];
+  return consensus::window_slot(slots_, slot_base_, i.value, kIndexWindow);
 }
 
 bool RaftChecker::registered(LogIndex i, Term t, std::uint64_t digest) {

@@ -259,21 +259,7 @@ void ZabChecker::forget_unsynced(std::size_t position) {
 }
 
 ZabChecker::Slot* ZabChecker::slot(Position p) {
-  if (p.value < slot_base_) return nullptr;
-  const std::uint64_t end = slot_base_ + slots_.size();
-  if (p.value >= end + kPositionWindow) {
-    // A jump (a snapshot far ahead): nothing remembered is still in the window.
-    slots_.clear();
-    slot_base_ = p.value;
-  }
-  while (slot_base_ + slots_.size() <= p.value) slots_.emplace_back();
-  if (slots_.size() > 2 * kPositionWindow) {
-    // Forget the older half in one go: amortised O(1) per position.
-    const std::size_t drop = slots_.size() - kPositionWindow;
-    slots_.erase(slots_.begin(), slots_.begin() + static_cast<std::ptrdiff_t>(drop));
-    slot_base_ += drop;
-  }
-  return &slots_[p.value - slot_base_];
+  return consensus::window_slot(slots_, slot_base_, p.value, kPositionWindow);
 }
 
 void ZabChecker::note_commit_watermark(Epoch epoch, Position commit) {
