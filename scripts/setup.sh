@@ -4,7 +4,7 @@ set -euo pipefail
 
 packages=(
   cmake ninja-build g++ pkg-config
-  libboost-context-dev libfmt-dev nlohmann-json3-dev
+  libboost-context-dev libfmt-dev nlohmann-json3-dev libmimalloc-dev
   librapidcheck-dev libgtest-dev libgmock-dev libbenchmark-dev
   graphviz
 )
