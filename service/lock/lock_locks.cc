@@ -88,7 +88,9 @@ void LockStateMachine::complete(SessionId session, std::uint64_t request, Result
   auto it = s.results.find(request);
   LS_ASSERT(it != s.results.end() && it->second.pending);
   it->second = Recorded{result, false};
-  out_->notifications.push_back(Notification{session, Completion{request, std::move(result)}});
+  if (notifications_wanted_) {
+    out_->notifications.push_back(Notification{session, Completion{request, std::move(result)}});
+  }
 }
 
 Result LockStateMachine::acquire(SessionId session, std::uint64_t request, const std::string& path,

@@ -117,6 +117,13 @@ class LockStateMachine {
   // The kept events, oldest first (at most event_history_max).
   const std::deque<Event>& history() const { return state_.history; }
 
+  // Whether apply lists notifications in its outcome (on by default). Only a leader delivers
+  // them, and a watched event on a busy cell makes one per watching session, each with a copy of
+  // the event: a follower's server turns them off. Nothing else changes: the state (a watch's
+  // last revision, a completion's record) and the leader timers are the same either way.
+  void set_notifications_wanted(bool wanted) { notifications_wanted_ = wanted; }
+  bool notifications_wanted() const { return notifications_wanted_; }
+
  private:
   struct Holder {
     LockMode mode = LockMode::exclusive;
@@ -247,6 +254,7 @@ class LockStateMachine {
   State state_;
   ApplyOutcome* out_ = nullptr;  // the outcome being built, during apply() only
   bool last_from_record_ = false;
+  bool notifications_wanted_ = true;  // not replicated state: a replica's role decides it
 };
 
 }  // namespace lockstep::service::lock

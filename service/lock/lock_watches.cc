@@ -40,8 +40,10 @@ Revision LockStateMachine::emit(Event event) {
     }
     for (const WatchKey& key : targets) {
       WatchState& w = state_.sessions.at(key.first).watches.at(key.second);
-      out_->notifications.push_back(
-          Notification{key.first, WatchFired{key.second, w.last_revision, event}});
+      if (notifications_wanted_) {
+        out_->notifications.push_back(
+            Notification{key.first, WatchFired{key.second, w.last_revision, event}});
+      }
       w.last_revision = event.revision;
     }
   }
