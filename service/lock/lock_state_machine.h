@@ -60,6 +60,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <set>
 #include <string>
@@ -179,6 +180,10 @@ class LockStateMachine {
     std::set<std::string> ephemerals;
   };
   using WatchKey = std::pair<SessionId, std::uint64_t>;
+  struct WatchTarget {  // a watch an event matched, while emit notifies them
+    WatchKey key;
+    WatchState* watch = nullptr;
+  };
   struct State {
     std::uint64_t applied_index = 0;
     std::uint64_t leader_term = 0;
@@ -191,7 +196,8 @@ class LockStateMachine {
     // Derived (rebuilt on restore).
     std::map<std::uint64_t, SessionId> open_tokens;
     std::set<std::string> delayed_locks;
-    std::map<std::string, std::set<WatchKey>> watch_index;  // by watched path
+    // By watched path; std::less<> finds a path's ancestors by string_view, without a copy.
+    std::map<std::string, std::set<WatchKey>, std::less<>> watch_index;
   };
 
   // lock_state_machine.cc: dispatch, at-most-once, sessions, leadership
@@ -255,6 +261,7 @@ class LockStateMachine {
   ApplyOutcome* out_ = nullptr;  // the outcome being built, during apply() only
   bool last_from_record_ = false;
   bool notifications_wanted_ = true;  // not replicated state: a replica's role decides it
+  std::vector<WatchTarget> emit_targets_;  // emit's buffer, kept to reuse its allocation
 };
 
 }  // namespace lockstep::service::lock
