@@ -12,6 +12,7 @@
 #include <string>
 
 #include "service/lock/lock_client.h"
+#include "service/lock/lock_codec.h"
 
 namespace lockstep::service::lock {
 
@@ -91,5 +92,7 @@ struct LockClient::Core {
 bool is_reply_to(ByteView message, std::uint64_t client, std::uint64_t request);
 // The notification in `message`, when it is a notify for `session`.
 std::optional<Notification> notification_for(ByteView message, SessionId session);
+// Its header only (peek_notification): enough to tell whom it is for and what it is about.
+std::optional<NotificationHeader> notification_header_for(ByteView message, SessionId session);
 
 }  // namespace lockstep::service::lock

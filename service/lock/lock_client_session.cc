@@ -48,12 +48,16 @@ bool is_reply_to(ByteView message, std::uint64_t client, std::uint64_t request) 
 }
 
 std::optional<Notification> notification_for(ByteView message, SessionId session) {
+  if (!notification_header_for(message, session)) return std::nullopt;
+  return decode_notification(*notify_body(message));
+}
+
+std::optional<NotificationHeader> notification_header_for(ByteView message, SessionId session) {
   const auto body = notify_body(message);
   if (!body) return std::nullopt;
-  // The target comes first: most notifications on a shared node are someone else's.
-  Reader peek(*body);
-  if (peek.u64() != session.value || !peek.ok()) return std::nullopt;
-  return decode_notification(*body);
+  const auto header = peek_notification(*body);
+  if (!header || header->target != session) return std::nullopt;
+  return header;
 }
 
 void LockClient::Core::redirect(std::optional<NodeId> hint) {
@@ -99,17 +103,20 @@ bool LockClient::Core::is_stray(ByteView message) const {
     return client == session.value && session.value != 0 && !outstanding.contains(request);
   }
   if (session.value == 0) return false;
-  const auto n = notification_for(message, session);
+  const auto n = notification_header_for(message, session);
   if (!n) return false;
-  if (std::holds_alternative<SessionEnded>(n->body)) return true;
-  if (const auto* c = std::get_if<Completion>(&n->body)) return !outstanding.contains(c->request);
-  return !watches.contains(std::get<WatchFired>(n->body).watch_id);
+  switch (n->kind) {
+    case NotificationKind::session_ended: return true;
+    case NotificationKind::completion: return !outstanding.contains(n->id);
+    case NotificationKind::watch_fired: return !watches.contains(n->id);
+  }
+  return false;
 }
 
 void LockClient::Core::absorb(ByteView message) {
   if (session.value == 0) return;
-  const auto n = notification_for(message, session);
-  if (n && std::holds_alternative<SessionEnded>(n->body)) set_state(SessionState::expired);
+  const auto n = notification_header_for(message, session);
+  if (n && n->kind == NotificationKind::session_ended) set_state(SessionState::expired);
   // Anything else stray is a late duplicate: dropped.
 }
 

@@ -11,6 +11,14 @@ namespace {
 constexpr std::uint8_t kCommandTagMax = std::variant_size_v<Command> - 1;
 constexpr std::uint8_t kValueTagMax = std::variant_size_v<ResultValue> - 1;
 constexpr std::uint8_t kBodyTagMax = 2;
+// NotificationKind names the body's variant index, which is also its tag on the wire.
+template <NotificationKind kind, typename Body>
+constexpr bool kBodyIs = std::is_same_v<
+    std::variant_alternative_t<static_cast<std::size_t>(kind), decltype(Notification::body)>, Body>;
+static_assert(kBodyIs<NotificationKind::completion, Completion> &&
+              kBodyIs<NotificationKind::watch_fired, WatchFired> &&
+              kBodyIs<NotificationKind::session_ended, SessionEnded> &&
+              std::variant_size_v<decltype(Notification::body)> == kBodyTagMax + 1);
 constexpr std::uint8_t kModeMax = 1;
 
 void write_optional(Writer& w, const std::optional<std::uint64_t>& v) {
@@ -392,6 +400,17 @@ std::optional<Notification> decode_notification(ByteView bytes) {
     }
     return n;
   });
+}
+
+std::optional<NotificationHeader> peek_notification(ByteView bytes) {
+  FieldReader r(bytes);
+  NotificationHeader h;
+  h.target = SessionId{r.u64()};
+  h.kind = r.enumeration<NotificationKind>(kBodyTagMax);
+  // Completion and WatchFired open with their request or watch id (see encode above).
+  if (h.kind != NotificationKind::session_ended) h.id = r.u64();
+  if (!r.ok()) return std::nullopt;
+  return h;
 }
 
 Bytes encode(const Sequencer& sequencer) {
