@@ -128,14 +128,11 @@ std::optional<T> decode_whole(ByteView bytes, ReadFn read) {
 
 }  // namespace
 
+// Stats and events are in most results and every watch notification: their fixed-width fields
+// go in with one append each (Writer::fields) rather than one per field.
 void write(Writer& w, const Stat& s) {
-  w.u64(s.version)
-      .u64(s.children_version)
-      .u64(s.created.value)
-      .u64(s.modified.value)
-      .u64(s.ephemeral_owner.value)
-      .u64(s.content_bytes)
-      .u64(s.children);
+  w.fields(s.version, s.children_version, s.created.value, s.modified.value,
+           s.ephemeral_owner.value, s.content_bytes, s.children);
 }
 
 Stat read_stat(FieldReader& r) {
@@ -163,14 +160,10 @@ Sequencer read_sequencer(FieldReader& r) {
 }
 
 void write(Writer& w, const Event& e) {
-  w.u64(e.revision.value)
-      .u8(static_cast<std::uint8_t>(e.kind))
+  w.fields(e.revision.value, static_cast<std::uint8_t>(e.kind))
       .str(e.path)
-      .u64(e.session.value)
-      .u8(static_cast<std::uint8_t>(e.mode))
-      .u64(e.generation)
-      .u64(e.version)
-      .u8(static_cast<std::uint8_t>(e.cause));
+      .fields(e.session.value, static_cast<std::uint8_t>(e.mode), e.generation, e.version,
+              static_cast<std::uint8_t>(e.cause));
 }
 
 Event read_event(FieldReader& r) {
@@ -187,7 +180,7 @@ Event read_event(FieldReader& r) {
 }
 
 void write(Writer& w, const Result& result) {
-  w.u8(static_cast<std::uint8_t>(result.code)).u64(result.revision.value);
+  w.fields(static_cast<std::uint8_t>(result.code), result.revision.value);
   write_value(w, result.value);
 }
 
@@ -359,15 +352,16 @@ std::optional<Result> decode_result(ByteView bytes) {
 }
 
 Bytes encode(const Notification& n) {
-  Writer w;
-  w.u64(n.target.value).u8(static_cast<std::uint8_t>(n.body.index()));
+  // Room for a watch event on a path of some 40 bytes (~100 bytes) without growing the buffer.
+  Writer w(128);
+  w.fields(n.target.value, static_cast<std::uint8_t>(n.body.index()));
   std::visit(Overloaded{
                  [&](const Completion& c) {
                    w.u64(c.request);
                    write(w, c.result);
                  },
                  [&](const WatchFired& f) {
-                   w.u64(f.watch_id).u64(f.prev_revision.value);
+                   w.fields(f.watch_id, f.prev_revision.value);
                    write(w, f.event);
                  },
                  [&](const SessionEnded& s) { write(w, s.event); },
