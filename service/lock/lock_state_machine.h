@@ -141,7 +141,9 @@ class LockStateMachine {
   };
   struct LockState {
     std::map<SessionId, Holder> holders;
-    std::deque<Waiter> waiters;
+    // FIFO. A vector, not a deque: every node has a lock, most locks never have a waiter, and
+    // libstdc++'s deque allocates even when empty. Queues are short (one entry per session).
+    std::vector<Waiter> waiters;
     Revision delay_started;  // nonzero while in lock-delay: the revision of the expiry's release
     bool idle() const { return holders.empty() && waiters.empty() && delay_started.value == 0; }
   };
