@@ -169,7 +169,9 @@ bool LockStateMachine::rebuild_derived(State& state, const LockConfig& config) {
     s.waiting.clear();
     s.ephemerals.clear();
     if (!state.open_tokens.emplace(s.open_token, id).second) return false;
-    for (const auto& [watch_id, ws] : s.watches) state.watch_index[ws.path].insert({id, watch_id});
+    for (auto& [watch_id, ws] : s.watches) {
+      state.watch_index[ws.path].emplace(WatchKey{id, watch_id}, &ws);
+    }
   }
   for (auto& [path, n] : state.nodes) n.children.clear();
   for (auto& [path, n] : state.nodes) {
@@ -337,7 +339,8 @@ std::vector<std::string> LockStateMachine::invariant_violations() const {
     }
     for (const auto& [watch_id, ws] : s.watches) {
       auto indexed = st.watch_index.find(ws.path);
-      if (indexed == st.watch_index.end() || !indexed->second.contains({id, watch_id})) {
+      if (indexed == st.watch_index.end() || !indexed->second.contains({id, watch_id}) ||
+          indexed->second.at({id, watch_id}) != &ws) {
         fail(fmt::format("s{}: watch {} not indexed", id.value, watch_id));
       }
       if (ws.last_revision > st.revision)
@@ -348,8 +351,8 @@ std::vector<std::string> LockStateMachine::invariant_violations() const {
     }
   }
   if (st.open_tokens.size() != st.sessions.size()) fail("open tokens not one per session");
-  for (const auto& [path, keys] : st.watch_index) {
-    for (const WatchKey& key : keys) {
+  for (const auto& [path, watches] : st.watch_index) {
+    for (const auto& [key, watch] : watches) {
       auto s = st.sessions.find(key.first);
       if (s == st.sessions.end() || !s->second.watches.contains(key.second) ||
           s->second.watches.at(key.second).path != path) {

@@ -187,6 +187,14 @@ class LockStateMachine {
     WatchState* watch = nullptr;
   };
   struct State {
+    State() = default;
+    // watch_index points into `sessions`: a copy would point into the original. A move keeps
+    // the maps' nodes, and so the pointers.
+    State(const State&) = delete;
+    State& operator=(const State&) = delete;
+    State(State&&) = default;
+    State& operator=(State&&) = default;
+
     std::uint64_t applied_index = 0;
     std::uint64_t leader_term = 0;
     std::uint64_t next_session = 1;
@@ -198,8 +206,10 @@ class LockStateMachine {
     // Derived (rebuilt on restore).
     std::map<std::uint64_t, SessionId> open_tokens;
     std::set<std::string> delayed_locks;
-    // By watched path; std::less<> finds a path's ancestors by string_view, without a copy.
-    std::map<std::string, std::set<WatchKey>, std::less<>> watch_index;
+    // By watched path, each watch on it with its state (a node of its session's `watches`), so
+    // that emit reaches a watch without looking up its session. std::less<> finds a path's
+    // ancestors by string_view, without a copy.
+    std::map<std::string, std::map<WatchKey, WatchState*>, std::less<>> watch_index;
   };
 
   // lock_state_machine.cc: dispatch, at-most-once, sessions, leadership

@@ -31,9 +31,8 @@ Revision LockStateMachine::emit(Event event) {
     auto collect = [&](std::string_view watched, bool own_path) {
       auto it = state_.watch_index.find(watched);
       if (it == state_.watch_index.end()) return;
-      for (const WatchKey& key : it->second) {
-        WatchState& w = state_.sessions.at(key.first).watches.at(key.second);
-        if ((w.kinds & bit) != 0 && (own_path || w.recursive)) targets.push_back({key, &w});
+      for (const auto& [key, w] : it->second) {
+        if ((w->kinds & bit) != 0 && (own_path || w->recursive)) targets.push_back({key, w});
       }
     };
     collect(event.path, true);
@@ -94,8 +93,9 @@ Result LockStateMachine::watch(SessionId session, const Watch& c) {
     }
   }
   if (replacing) drop_watch(session, c.watch_id);
-  s.watches[c.watch_id] = WatchState{c.path, c.recursive, c.kinds, state_.revision};
-  state_.watch_index[c.path].insert(WatchKey{session, c.watch_id});
+  WatchState& added = s.watches[c.watch_id];
+  added = WatchState{c.path, c.recursive, c.kinds, state_.revision};
+  state_.watch_index[c.path].emplace(WatchKey{session, c.watch_id}, &added);
   return answer(Code::ok, std::move(started));
 }
 
