@@ -351,9 +351,9 @@ std::optional<Result> decode_result(ByteView bytes) {
   return decode_whole<Result>(bytes, [](FieldReader& r) { return read_result(r); });
 }
 
-Bytes encode(const Notification& n) {
-  // Room for a watch event on a path of some 40 bytes (~100 bytes) without growing the buffer.
-  Writer w(128);
+namespace {
+
+void write_notification(Writer& w, const Notification& n) {
   w.fields(n.target.value, static_cast<std::uint8_t>(n.body.index()));
   std::visit(Overloaded{
                  [&](const Completion& c) {
@@ -367,7 +367,20 @@ Bytes encode(const Notification& n) {
                  [&](const SessionEnded& s) { write(w, s.event); },
              },
              n.body);
+}
+
+}  // namespace
+
+Bytes encode(const Notification& n) {
+  // Room for a watch event on a path of some 40 bytes (~100 bytes) without growing the buffer.
+  Writer w(128);
+  write_notification(w, n);
   return w.take();
+}
+
+void encode_to(Bytes& out, const Notification& n) {
+  Writer w(out);
+  write_notification(w, n);
 }
 
 std::optional<Notification> decode_notification(ByteView bytes) {

@@ -42,6 +42,7 @@ void encode_to(Bytes& out, const Result& result);  // appends to a reused buffer
 std::optional<Result> decode_result(ByteView bytes);
 
 Bytes encode(const Notification& notification);
+void encode_to(Bytes& out, const Notification& notification);  // appends to a reused buffer
 std::optional<Notification> decode_notification(ByteView bytes);
 
 // What a notification is about, read from the head of its encoding without decoding the rest: a

@@ -85,7 +85,9 @@ void LockServer::on_applied(HostContext& ctx, std::uint64_t, const LoggedCommand
 }
 
 void LockServer::deliver(HostContext& ctx, const Notification& notification) {
-  const Bytes body = encode(notification);
+  Bytes& body = notify_buffer_;
+  body.clear();
+  encode_to(body, notification);
   if (const auto it = routes_.find(notification.target); it != routes_.end()) {
     ctx.notify(it->second, body);
     ++stats_.notifications_sent;

@@ -124,6 +124,7 @@ class LockServer final : public ServiceHooks {
   std::map<SessionId, Lease> leases_;
   std::map<std::string, Delay> delays_;
   std::set<Due> due_;
+  Bytes notify_buffer_;  // deliver's encoding, kept to reuse its allocation
 };
 
 // A ReplicaHost running the lock service: a LockService (made with `config`) as its state
