@@ -41,8 +41,11 @@ Revision LockStateMachine::emit(Event event) {
       collect(p, false);
     }
     // Each watch sits under one path and each path is visited once: no duplicates to remove.
-    std::sort(targets.begin(), targets.end(),
-              [](const WatchTarget& a, const WatchTarget& b) { return a.key < b.key; });
+    // Usually one path has all the watches, already in order: check before sorting.
+    const auto by_key = [](const WatchTarget& a, const WatchTarget& b) { return a.key < b.key; };
+    if (!std::is_sorted(targets.begin(), targets.end(), by_key)) {
+      std::sort(targets.begin(), targets.end(), by_key);
+    }
     if (notifications_wanted_) {
       out_->notifications.reserve(out_->notifications.size() + targets.size());
     }
