@@ -177,7 +177,7 @@ bool LockStateMachine::rebuild_derived(State& state, const LockConfig& config) {
   for (auto& [path, n] : state.nodes) {
     if (!valid_path(path, config)) return false;
     if (!is_cell_root(path, config)) {
-      auto parent = state.nodes.find(std::string(parent_of(path)));
+      auto parent = state.nodes.find(parent_of(path));
       if (parent == state.nodes.end()) return false;
       parent->second.children.emplace(name_of(path));
     }
@@ -228,9 +228,8 @@ std::vector<std::string> LockStateMachine::invariant_violations() const {
     const bool valid = valid_path(path, config_);
     if (!valid) fail(fmt::format("node {}: invalid path", path));
     if (!is_cell_root(path, config_) && valid) {
-      auto parent = st.nodes.find(std::string(parent_of(path)));
-      if (parent == st.nodes.end() ||
-          !parent->second.children.contains(std::string(name_of(path)))) {
+      auto parent = st.nodes.find(parent_of(path));
+      if (parent == st.nodes.end() || !parent->second.children.contains(name_of(path))) {
         fail(fmt::format("node {}: not among its parent's children", path));
       } else if (parent->second.ephemeral_owner.value != 0) {
         fail(fmt::format("node {}: child of an ephemeral node", path));

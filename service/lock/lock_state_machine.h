@@ -155,7 +155,8 @@ class LockStateMachine {
     Revision modified;
     SessionId ephemeral_owner;
     std::uint64_t next_sequence = 0;
-    std::set<std::string> children;  // names (derived from the paths on restore)
+    // Names (derived from the paths on restore). std::less<>: found by a path's string_view.
+    std::set<std::string, std::less<>> children;
     LockState lock;
   };
   struct WatchState {
@@ -200,7 +201,7 @@ class LockStateMachine {
     std::uint64_t next_session = 1;
     Revision revision;
     Revision compacted;  // the newest revision dropped from `history` (0: none dropped)
-    std::map<std::string, Node> nodes;
+    std::map<std::string, Node, std::less<>> nodes;  // std::less<>: found by string_view too
     std::map<SessionId, Session> sessions;
     std::deque<Event> history;
     // Derived (rebuilt on restore).
