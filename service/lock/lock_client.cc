@@ -137,11 +137,10 @@ Outcome<Sequencer> LockClient::wait_for_grant(const Command& command, const Comm
   if (!first) return lost<Sequencer>();
   if (first->code != Code::waiting) return granted(first->value, first->index);
   const SessionId session = c.session;
-  const auto want = [n, session](ByteView m) {
-    if (is_reply_to(m, session.value, n)) return true;
-    const auto note = notification_header_for(m, session);
-    return note && note->kind == NotificationKind::completion && note->id == n;
-  };
+  Core::Wanted want;  // the reply to a resend, or the Completion
+  want.reply.emplace(session.value, n);
+  want.note = NotificationKind::completion;
+  want.note_id = n;
   const Bytes resend = encode(ClientRequest{
       session.value, n, ClientOp::write, encode(RequestPayload{c.acked_through(), command})});
   bool resend_answered = true;
@@ -309,10 +308,9 @@ Outcome<Event> LockClient::next_event(std::uint64_t watch_id, Nanos timeout) {
   if (c.lost()) return lost<Event>();
   const Nanos deadline = deadline_after(f_.env().monotonic(), timeout);
   const SessionId session = c.session;
-  const auto want = [session, watch_id](ByteView m) {
-    const auto note = notification_header_for(m, session);
-    return note && note->kind == NotificationKind::watch_fired && note->id == watch_id;
-  };
+  Core::Wanted want;
+  want.note = NotificationKind::watch_fired;
+  want.note_id = watch_id;
   const auto failed = [](const Outcome<Done>& r) {
     Outcome<Event> out;
     out.status = r.status;
