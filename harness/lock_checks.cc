@@ -305,8 +305,10 @@ LockCheck check_at_most_once(const LockHistory& h) {
 
 LockCheck check_watch_delivery(const LockHistory& h) {
   if (h.watches.empty()) return not_applicable("no client watched");
-  std::vector<Event> all;
-  for (const AppliedRecord& a : h.applied) all.insert(all.end(), a.events.begin(), a.events.end());
+  std::vector<const Event*> all;  // in revision order (commit order), not copied
+  for (const AppliedRecord& a : h.applied) {
+    for (const Event& e : a.events) all.push_back(&e);
+  }
   std::uint64_t taken = 0;
   std::uint64_t resyncs = 0;
   for (const WatchRecord& w : h.watches) {
@@ -317,9 +319,10 @@ LockCheck check_watch_delivery(const LockHistory& h) {
     Revision after = w.registered;  // the next due event is the first matching one after this
     auto next_due = [&]() -> const Event* {
       const auto it = std::upper_bound(all.begin(), all.end(), after,
-                                       [](Revision r, const Event& e) { return r < e.revision; });
-      const auto found = std::find_if(it, all.end(), matches);
-      return found == all.end() ? nullptr : &*found;
+                                       [](Revision r, const Event* e) { return r < e->revision; });
+      const auto found =
+          std::find_if(it, all.end(), [&matches](const Event* e) { return matches(*e); });
+      return found == all.end() ? nullptr : *found;
     };
     for (const Event& got : w.taken) {
       if (got.kind == EventKind::resync) {
@@ -495,22 +498,24 @@ LockCheck check_lock_handoff(const LockHistory& h, const LockCheckContext& c) {
 }
 
 LockCheck check_lock_durability(const LockHistory& h, const std::vector<ServerState>& servers) {
-  std::map<std::uint64_t, const AppliedRecord*> by_index;
-  for (const AppliedRecord& a : h.applied) by_index[a.index] = &a;
+  // h.applied is in index order: the command at an index is found by binary search.
+  const auto applied_at = [&h](std::uint64_t index) -> const AppliedRecord* {
+    const auto it = std::lower_bound(
+        h.applied.begin(), h.applied.end(), index,
+        [](const AppliedRecord& a, std::uint64_t i) { return a.index < i; });
+    return it != h.applied.end() && it->index == index ? &*it : nullptr;
+  };
   std::uint64_t acknowledged = 0;
   for (const auto& [key, r] : h.requests) {
     if (!r.acknowledged_index) continue;
     ++acknowledged;
-    const auto it = by_index.find(*r.acknowledged_index);
-    if (it == by_index.end() || it->second->session != key.first ||
-        it->second->request != key.second) {
+    const AppliedRecord* at = applied_at(*r.acknowledged_index);
+    if (at == nullptr || at->session != key.first || at->request != key.second) {
       return fail(fmt::format(
           "{} request {} was acknowledged at index {}, but the log has {} there", who(h, key.first),
           key.second, *r.acknowledged_index,
-          it == by_index.end()
-              ? std::string("nothing")
-              : fmt::format("session {} request {}", it->second->session.value,
-                            it->second->request)));
+          at == nullptr ? std::string("nothing")
+                        : fmt::format("session {} request {}", at->session.value, at->request)));
     }
   }
   std::map<std::uint64_t, const ServerState*> first_at;

@@ -137,13 +137,10 @@ Outcome<Sequencer> LockClient::wait_for_grant(const Command& command, const Comm
   if (!first) return lost<Sequencer>();
   if (first->code != Code::waiting) return granted(first->value, first->index);
   const SessionId session = c.session;
-  const auto want = [&c, n, session](ByteView m) {
-    if (is_reply_to(m, session.value, n)) return true;
-    const auto note = notification_for(m, session);
-    if (!note) return false;
-    const auto* done = std::get_if<Completion>(&note->body);
-    return done != nullptr && done->request == n;
-  };
+  Core::Wanted want;  // the reply to a resend, or the Completion
+  want.reply.emplace(session.value, n);
+  want.note = NotificationKind::completion;
+  want.note_id = n;
   const Bytes resend = encode(ClientRequest{
       session.value, n, ClientOp::write, encode(RequestPayload{c.acked_through(), command})});
   bool resend_answered = true;
@@ -164,7 +161,7 @@ Outcome<Sequencer> LockClient::wait_for_grant(const Command& command, const Comm
       continue;
     }
     if (const auto note = notification_for(received->payload, session)) {
-      const Result& result = std::get<Completion>(note->body).result;
+      const Result& result = std::get<Completion>(note->body).result;  // `want` took it
       if (c.observer != nullptr) c.observer->woken(session, n);
       c.finish_request(n);
       if (c.observer != nullptr) c.observer->answered(session, n, command, result, 0);
@@ -311,12 +308,9 @@ Outcome<Event> LockClient::next_event(std::uint64_t watch_id, Nanos timeout) {
   if (c.lost()) return lost<Event>();
   const Nanos deadline = deadline_after(f_.env().monotonic(), timeout);
   const SessionId session = c.session;
-  const auto want = [session, watch_id](ByteView m) {
-    const auto note = notification_for(m, session);
-    if (!note) return false;
-    const auto* fired = std::get_if<WatchFired>(&note->body);
-    return fired != nullptr && fired->watch_id == watch_id;
-  };
+  Core::Wanted want;
+  want.note = NotificationKind::watch_fired;
+  want.note_id = watch_id;
   const auto failed = [](const Outcome<Done>& r) {
     Outcome<Event> out;
     out.status = r.status;
@@ -355,8 +349,9 @@ Outcome<Event> LockClient::next_event(std::uint64_t watch_id, Nanos timeout) {
       }
       continue;
     }
-    const auto note = notification_for(received->payload, session);
-    const WatchFired& fired = std::get<WatchFired>(note->body);
+    auto note = notification_for(received->payload, session);
+    if (!note) continue;  // its header read, its body did not: bytes that are not our server's
+    WatchFired& fired = std::get<WatchFired>(note->body);
     Core::WatchState& live = c.watches.at(watch_id);
     if (fired.event.revision <= live.queued) continue;  // a duplicate
     if (fired.prev_revision != live.chain) {
@@ -366,7 +361,7 @@ Outcome<Event> LockClient::next_event(std::uint64_t watch_id, Nanos timeout) {
     }
     live.chain = fired.event.revision;
     live.queued = fired.event.revision;
-    live.buffer.push_back(fired.event);
+    live.buffer.push_back(std::move(fired.event));
   }
 }
 

@@ -10,8 +10,10 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <utility>
 
 #include "service/lock/lock_client.h"
+#include "service/lock/lock_codec.h"
 
 namespace lockstep::service::lock {
 
@@ -68,14 +70,24 @@ struct LockClient::Core {
   }
   void set_state(SessionState next);
 
-  // A message for this client that nobody waits for: a reply or Completion of a finished
-  // request, an event of an unknown watch, or the session's end.
-  bool is_stray(ByteView message) const;
+  // What a waiting caller takes: the reply to one request, and/or one notification of this
+  // session (of a kind, about a request or a watch id). Data rather than a predicate, so that
+  // each message a filter looks at is read once for both questions below; the filter runs for
+  // every message that arrives and again on every rescan of the mailbox.
+  struct Wanted {
+    std::optional<std::pair<std::uint64_t, std::uint64_t>> reply;  // (client, request)
+    std::optional<NotificationKind> note;
+    std::uint64_t note_id = 0;
+  };
+  // Whether `message` is what `wanted` names; if not, whether it is a stray: a message for this
+  // client that nobody waits for (a reply or Completion of a finished request, an event of an
+  // unknown watch, or the session's end).
+  enum class Fit { wanted, stray, neither };
+  Fit fit(ByteView message, const Wanted& wanted) const;
   void absorb(ByteView message);
-  // Waits until `want` takes a message, absorbing strays on the way. nullopt once `deadline`
-  // (monotonic) passes or the session is lost.
-  std::optional<sim::Received> await(sim::FiberContext& f, Nanos deadline,
-                                     const std::function<bool(ByteView)>& want);
+  // Waits until a message `wanted` names arrives, absorbing strays on the way. nullopt once
+  // `deadline` (monotonic) passes or the session is lost.
+  std::optional<sim::Received> await(sim::FiberContext& f, Nanos deadline, const Wanted& wanted);
   // Sends request `n` of client id `client` until a server answers it (status ok or rejected),
   // following leader hints and moving on after each request_timeout. nullopt when the session
   // is lost or `deadline` passes.
@@ -87,9 +99,9 @@ struct LockClient::Core {
   void keepalive_loop(sim::FiberContext& f);
 };
 
-// Whether `message` is the reply to (client, request).
-bool is_reply_to(ByteView message, std::uint64_t client, std::uint64_t request);
 // The notification in `message`, when it is a notify for `session`.
 std::optional<Notification> notification_for(ByteView message, SessionId session);
+// Its header only (peek_notification): enough to tell whom it is for and what it is about.
+std::optional<NotificationHeader> notification_header_for(ByteView message, SessionId session);
 
 }  // namespace lockstep::service::lock

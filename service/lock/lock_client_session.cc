@@ -39,21 +39,17 @@ std::string_view to_string(Status status) {
   return "?";
 }
 
-bool is_reply_to(ByteView message, std::uint64_t client, std::uint64_t request) {
-  Reader r(message);
-  if (r.u8() != static_cast<std::uint8_t>(Envelope::reply)) return false;
-  const std::uint64_t c = r.u64();
-  const std::uint64_t n = r.u64();
-  return r.ok() && c == client && n == request;
+std::optional<Notification> notification_for(ByteView message, SessionId session) {
+  if (!notification_header_for(message, session)) return std::nullopt;
+  return decode_notification(*notify_body(message));
 }
 
-std::optional<Notification> notification_for(ByteView message, SessionId session) {
+std::optional<NotificationHeader> notification_header_for(ByteView message, SessionId session) {
   const auto body = notify_body(message);
   if (!body) return std::nullopt;
-  // The target comes first: most notifications on a shared node are someone else's.
-  Reader peek(*body);
-  if (peek.u64() != session.value || !peek.ok()) return std::nullopt;
-  return decode_notification(*body);
+  const auto header = peek_notification(*body);
+  if (!header || header->target != session) return std::nullopt;
+  return header;
 }
 
 void LockClient::Core::redirect(std::optional<NodeId> hint) {
@@ -88,35 +84,45 @@ void LockClient::Core::set_state(SessionState next) {
   if (on_event) on_event(*event);
 }
 
-bool LockClient::Core::is_stray(ByteView message) const {
+LockClient::Core::Fit LockClient::Core::fit(ByteView message, const Wanted& wanted) const {
   Reader r(message);
   const std::uint8_t envelope = r.u8();
   if (envelope == static_cast<std::uint8_t>(Envelope::reply)) {
     const std::uint64_t client = r.u64();
     const std::uint64_t request = r.u64();
-    if (!r.ok()) return false;
-    if (client == open_token) return state != SessionState::opening;
-    return client == session.value && session.value != 0 && !outstanding.contains(request);
+    if (!r.ok()) return Fit::neither;
+    if (wanted.reply && wanted.reply->first == client && wanted.reply->second == request) {
+      return Fit::wanted;
+    }
+    if (client == open_token) return state != SessionState::opening ? Fit::stray : Fit::neither;
+    const bool stray =
+        client == session.value && session.value != 0 && !outstanding.contains(request);
+    return stray ? Fit::stray : Fit::neither;
   }
-  if (session.value == 0) return false;
-  const auto n = notification_for(message, session);
-  if (!n) return false;
-  if (std::holds_alternative<SessionEnded>(n->body)) return true;
-  if (const auto* c = std::get_if<Completion>(&n->body)) return !outstanding.contains(c->request);
-  return !watches.contains(std::get<WatchFired>(n->body).watch_id);
+  if (session.value == 0) return Fit::neither;
+  const auto n = notification_header_for(message, session);
+  if (!n) return Fit::neither;
+  if (wanted.note && n->kind == *wanted.note && n->id == wanted.note_id) return Fit::wanted;
+  bool stray = false;
+  switch (n->kind) {
+    case NotificationKind::session_ended: stray = true; break;
+    case NotificationKind::completion: stray = !outstanding.contains(n->id); break;
+    case NotificationKind::watch_fired: stray = !watches.contains(n->id); break;
+  }
+  return stray ? Fit::stray : Fit::neither;
 }
 
 void LockClient::Core::absorb(ByteView message) {
   if (session.value == 0) return;
-  const auto n = notification_for(message, session);
-  if (n && std::holds_alternative<SessionEnded>(n->body)) set_state(SessionState::expired);
+  const auto n = notification_header_for(message, session);
+  if (n && n->kind == NotificationKind::session_ended) set_state(SessionState::expired);
   // Anything else stray is a late duplicate: dropped.
 }
 
 std::optional<sim::Received> LockClient::Core::await(sim::FiberContext& f, Nanos deadline,
-                                                     const std::function<bool(ByteView)>& want) {
+                                                     const Wanted& wanted) {
   const sim::MessageFilter accept = [&](NodeId, ByteView message) {
-    return want(message) || is_stray(message);
+    return fit(message, wanted) != Fit::neither;
   };
   for (;;) {
     if (lost()) return std::nullopt;
@@ -124,7 +130,7 @@ std::optional<sim::Received> LockClient::Core::await(sim::FiberContext& f, Nanos
     if (now >= deadline) return std::nullopt;
     auto received = f.receive(deadline == Nanos::max() ? Nanos::max() : deadline - now, accept);
     if (!received) return std::nullopt;
-    if (want(received->payload)) return received;
+    if (fit(received->payload, wanted) == Fit::wanted) return received;
     absorb(received->payload);
   }
 }
@@ -134,7 +140,8 @@ std::optional<ClientReply> LockClient::Core::exchange(sim::FiberContext& f, std:
                                                       const Bytes& payload, const Command& command,
                                                       Nanos deadline) {
   const Bytes message = encode(ClientRequest{client, n, op, payload});
-  const auto want = [client, n](ByteView m) { return is_reply_to(m, client, n); };
+  Wanted want;
+  want.reply.emplace(client, n);
   bool first = true;
   for (;;) {
     if (lost() || stopped) return std::nullopt;
@@ -249,7 +256,7 @@ void LockClient::Core::keepalive_loop(sim::FiberContext& f) {
     const Nanos next = first_send + interval;
     if (next > now) {
       // Wait for the next round, handling a session end pushed meanwhile.
-      await(f, next, [](ByteView) { return false; });
+      await(f, next, Wanted{});
     }
   }
 }

@@ -11,6 +11,14 @@ namespace {
 constexpr std::uint8_t kCommandTagMax = std::variant_size_v<Command> - 1;
 constexpr std::uint8_t kValueTagMax = std::variant_size_v<ResultValue> - 1;
 constexpr std::uint8_t kBodyTagMax = 2;
+// NotificationKind names the body's variant index, which is also its tag on the wire.
+template <NotificationKind kind, typename Body>
+constexpr bool kBodyIs = std::is_same_v<
+    std::variant_alternative_t<static_cast<std::size_t>(kind), decltype(Notification::body)>, Body>;
+static_assert(kBodyIs<NotificationKind::completion, Completion> &&
+              kBodyIs<NotificationKind::watch_fired, WatchFired> &&
+              kBodyIs<NotificationKind::session_ended, SessionEnded> &&
+              std::variant_size_v<decltype(Notification::body)> == kBodyTagMax + 1);
 constexpr std::uint8_t kModeMax = 1;
 
 void write_optional(Writer& w, const std::optional<std::uint64_t>& v) {
@@ -120,14 +128,11 @@ std::optional<T> decode_whole(ByteView bytes, ReadFn read) {
 
 }  // namespace
 
+// Stats and events are in most results and every watch notification: their fixed-width fields
+// go in with one append each (Writer::fields) rather than one per field.
 void write(Writer& w, const Stat& s) {
-  w.u64(s.version)
-      .u64(s.children_version)
-      .u64(s.created.value)
-      .u64(s.modified.value)
-      .u64(s.ephemeral_owner.value)
-      .u64(s.content_bytes)
-      .u64(s.children);
+  w.fields(s.version, s.children_version, s.created.value, s.modified.value,
+           s.ephemeral_owner.value, s.content_bytes, s.children);
 }
 
 Stat read_stat(FieldReader& r) {
@@ -155,14 +160,10 @@ Sequencer read_sequencer(FieldReader& r) {
 }
 
 void write(Writer& w, const Event& e) {
-  w.u64(e.revision.value)
-      .u8(static_cast<std::uint8_t>(e.kind))
+  w.fields(e.revision.value, static_cast<std::uint8_t>(e.kind))
       .str(e.path)
-      .u64(e.session.value)
-      .u8(static_cast<std::uint8_t>(e.mode))
-      .u64(e.generation)
-      .u64(e.version)
-      .u8(static_cast<std::uint8_t>(e.cause));
+      .fields(e.session.value, static_cast<std::uint8_t>(e.mode), e.generation, e.version,
+              static_cast<std::uint8_t>(e.cause));
 }
 
 Event read_event(FieldReader& r) {
@@ -179,7 +180,7 @@ Event read_event(FieldReader& r) {
 }
 
 void write(Writer& w, const Result& result) {
-  w.u8(static_cast<std::uint8_t>(result.code)).u64(result.revision.value);
+  w.fields(static_cast<std::uint8_t>(result.code), result.revision.value);
   write_value(w, result.value);
 }
 
@@ -350,22 +351,36 @@ std::optional<Result> decode_result(ByteView bytes) {
   return decode_whole<Result>(bytes, [](FieldReader& r) { return read_result(r); });
 }
 
-Bytes encode(const Notification& n) {
-  Writer w;
-  w.u64(n.target.value).u8(static_cast<std::uint8_t>(n.body.index()));
+namespace {
+
+void write_notification(Writer& w, const Notification& n) {
+  w.fields(n.target.value, static_cast<std::uint8_t>(n.body.index()));
   std::visit(Overloaded{
                  [&](const Completion& c) {
                    w.u64(c.request);
                    write(w, c.result);
                  },
                  [&](const WatchFired& f) {
-                   w.u64(f.watch_id).u64(f.prev_revision.value);
+                   w.fields(f.watch_id, f.prev_revision.value);
                    write(w, f.event);
                  },
                  [&](const SessionEnded& s) { write(w, s.event); },
              },
              n.body);
+}
+
+}  // namespace
+
+Bytes encode(const Notification& n) {
+  // Room for a watch event on a path of some 40 bytes (~100 bytes) without growing the buffer.
+  Writer w(128);
+  write_notification(w, n);
   return w.take();
+}
+
+void encode_to(Bytes& out, const Notification& n) {
+  Writer w(out);
+  write_notification(w, n);
 }
 
 std::optional<Notification> decode_notification(ByteView bytes) {
@@ -392,6 +407,17 @@ std::optional<Notification> decode_notification(ByteView bytes) {
     }
     return n;
   });
+}
+
+std::optional<NotificationHeader> peek_notification(ByteView bytes) {
+  FieldReader r(bytes);
+  NotificationHeader h;
+  h.target = SessionId{r.u64()};
+  h.kind = r.enumeration<NotificationKind>(kBodyTagMax);
+  // Completion and WatchFired open with their request or watch id (see encode above).
+  if (h.kind != NotificationKind::session_ended) h.id = r.u64();
+  if (!r.ok()) return std::nullopt;
+  return h;
 }
 
 Bytes encode(const Sequencer& sequencer) {

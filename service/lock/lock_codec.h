@@ -42,7 +42,23 @@ void encode_to(Bytes& out, const Result& result);  // appends to a reused buffer
 std::optional<Result> decode_result(ByteView bytes);
 
 Bytes encode(const Notification& notification);
+void encode_to(Bytes& out, const Notification& notification);  // appends to a reused buffer
 std::optional<Notification> decode_notification(ByteView bytes);
+
+// What a notification is about, read from the head of its encoding without decoding the rest: a
+// client routes every notification it receives (often several times, while it waits for
+// something else) and decodes only the one it takes. The body is checked by that decode.
+enum class NotificationKind : std::uint8_t {  // the index of the body in Notification::body
+  completion = 0,
+  watch_fired = 1,
+  session_ended = 2,
+};
+struct NotificationHeader {
+  SessionId target;
+  NotificationKind kind = NotificationKind::completion;
+  std::uint64_t id = 0;  // Completion: the request; WatchFired: the watch id; SessionEnded: 0
+};
+std::optional<NotificationHeader> peek_notification(ByteView bytes);
 
 // A sequencer as a client hands it to a protected resource.
 Bytes encode(const Sequencer& sequencer);

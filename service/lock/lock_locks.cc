@@ -48,7 +48,7 @@ void LockStateMachine::grant_waiters(const std::string& path, Node& node) {
   while (lock.delay_started.value == 0 && !lock.waiters.empty() &&
          compatible(lock.holders, lock.waiters.front().mode)) {
     Waiter w = std::move(lock.waiters.front());
-    lock.waiters.pop_front();
+    lock.waiters.erase(lock.waiters.begin());
     state_.sessions.at(w.session).waiting.erase(path);
     const Sequencer sequencer =
         grant(path, node, w.session, w.mode, w.campaign, std::move(w.value));
@@ -88,7 +88,9 @@ void LockStateMachine::complete(SessionId session, std::uint64_t request, Result
   auto it = s.results.find(request);
   LS_ASSERT(it != s.results.end() && it->second.pending);
   it->second = Recorded{result, false};
-  out_->notifications.push_back(Notification{session, Completion{request, std::move(result)}});
+  if (notifications_wanted_) {
+    out_->notifications.push_back(Notification{session, Completion{request, std::move(result)}});
+  }
 }
 
 Result LockStateMachine::acquire(SessionId session, std::uint64_t request, const std::string& path,

@@ -112,7 +112,7 @@ void LockStateMachine::delete_node(const std::string& path) {
   std::vector<SessionId> holders;
   for (const auto& [id, holder] : node.lock.holders) holders.push_back(id);
   for (SessionId id : holders) drop_holder(path, node, id, Cause::node_deleted);
-  std::deque<Waiter> waiters = std::move(node.lock.waiters);
+  std::vector<Waiter> waiters = std::move(node.lock.waiters);
   node.lock.waiters.clear();
   for (const Waiter& w : waiters) state_.sessions.at(w.session).waiting.erase(path);
   if (node.lock.delay_started.value != 0) state_.delayed_locks.erase(path);

@@ -22,6 +22,10 @@ std::optional<Nanos> LockServer::lease_deadline(SessionId session) const {
   return it->second.deadline;
 }
 
+void LockServer::on_start(HostContext& ctx) {
+  service_.set_notifications_wanted(is_leader(ctx));
+}
+
 void LockServer::on_request(HostContext& ctx, NodeId from, const ClientRequest& request) {
   if ((request.client & kOpenTokenBit) != 0) {
     if (!opening_routes_.contains(request.client)) {
@@ -54,6 +58,8 @@ void LockServer::on_applied(HostContext& ctx, std::uint64_t, const LoggedCommand
     }
   }
   const bool leader = is_leader(ctx);
+  // The role changed only through on_role_change, so a follower's apply built no notification.
+  LS_ASSERT_EQ(leader, service_.machine().notifications_wanted());
   // Rule 1 of the contract: timers count only once our own BeginLeadership is applied, and that
   // apply's timers (every session, every lock-delay) are the first we arm.
   if (leader && leading_term_ != 0 && begun_term_ != leading_term_ &&
@@ -79,7 +85,9 @@ void LockServer::on_applied(HostContext& ctx, std::uint64_t, const LoggedCommand
 }
 
 void LockServer::deliver(HostContext& ctx, const Notification& notification) {
-  const Bytes body = encode(notification);
+  Bytes& body = notify_buffer_;
+  body.clear();
+  encode_to(body, notification);
   if (const auto it = routes_.find(notification.target); it != routes_.end()) {
     ctx.notify(it->second, body);
     ++stats_.notifications_sent;
@@ -131,6 +139,8 @@ void LockServer::arm(HostContext& ctx, const LeaderTimer& timer) {
 
 void LockServer::on_role_change(HostContext& ctx, const consensus::RoleChange& before) {
   const consensus::RoleChange& now = ctx.role();
+  // Before the applies that follow in the same step: on_applied delivers only as leader.
+  service_.set_notifications_wanted(is_leader(ctx));
   const bool was_leading = before.role == consensus::Role::leader;
   if (was_leading && now.role == consensus::Role::leader && now.term == before.term) return;
   stop_timers(ctx);

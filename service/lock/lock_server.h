@@ -18,7 +18,9 @@
 //    routes from the requests it receives, so a follower that becomes leader knows the clients
 //    that tried it.
 //  - Notifications (grants to queued acquirers, watch events, session ends) are sent by the
-//    leader only, in commit order, to the session's route. With no route yet (a new leader the
+//    leader only, in commit order, to the session's route. A follower's state machine does not
+//    even build them: the server switches them on and off with its role, which the host changes
+//    only between applies (before applying what the same step committed). With no route yet (a new leader the
 //    client has not found) they wait, at most undelivered_per_session_max per session, and go
 //    out on the session's next request. Anything lost on the way is the client's to recover: a
 //    queued acquire is re-sent and answered from the at-most-once record; a watch sees the gap in
@@ -64,6 +66,7 @@ class LockServer final : public ServiceHooks {
  public:
   explicit LockServer(LockService& service, LockServerConfig config = {});
 
+  void on_start(HostContext& ctx) override;
   void on_request(HostContext& ctx, NodeId from, const ClientRequest& request) override;
   void on_applied(HostContext& ctx, std::uint64_t index, const LoggedCommand& command,
                   ByteView result) override;
@@ -121,6 +124,7 @@ class LockServer final : public ServiceHooks {
   std::map<SessionId, Lease> leases_;
   std::map<std::string, Delay> delays_;
   std::set<Due> due_;
+  Bytes notify_buffer_;  // deliver's encoding, kept to reuse its allocation
 };
 
 // A ReplicaHost running the lock service: a LockService (made with `config`) as its state

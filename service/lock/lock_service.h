@@ -69,6 +69,9 @@ class LockService final : public StateMachine {
   // Applies whose effects were dropped because nobody took them in time.
   std::uint64_t effects_dropped() const { return effects_dropped_; }
   const LockStateMachine& machine() const { return machine_; }
+  // Whether applies produce notifications (LockStateMachine::set_notifications_wanted): the
+  // server turns them on while it leads, the only time it delivers them.
+  void set_notifications_wanted(bool wanted) { machine_.set_notifications_wanted(wanted); }
   // Called after every apply of a command that decoded.
   void set_apply_observer(ApplyObserver observer) { observer_ = std::move(observer); }
 

@@ -169,13 +169,15 @@ bool LockStateMachine::rebuild_derived(State& state, const LockConfig& config) {
     s.waiting.clear();
     s.ephemerals.clear();
     if (!state.open_tokens.emplace(s.open_token, id).second) return false;
-    for (const auto& [watch_id, ws] : s.watches) state.watch_index[ws.path].insert({id, watch_id});
+    for (auto& [watch_id, ws] : s.watches) {
+      state.watch_index[ws.path].emplace(WatchKey{id, watch_id}, &ws);
+    }
   }
   for (auto& [path, n] : state.nodes) n.children.clear();
   for (auto& [path, n] : state.nodes) {
     if (!valid_path(path, config)) return false;
     if (!is_cell_root(path, config)) {
-      auto parent = state.nodes.find(std::string(parent_of(path)));
+      auto parent = state.nodes.find(parent_of(path));
       if (parent == state.nodes.end()) return false;
       parent->second.children.emplace(name_of(path));
     }
@@ -226,9 +228,8 @@ std::vector<std::string> LockStateMachine::invariant_violations() const {
     const bool valid = valid_path(path, config_);
     if (!valid) fail(fmt::format("node {}: invalid path", path));
     if (!is_cell_root(path, config_) && valid) {
-      auto parent = st.nodes.find(std::string(parent_of(path)));
-      if (parent == st.nodes.end() ||
-          !parent->second.children.contains(std::string(name_of(path)))) {
+      auto parent = st.nodes.find(parent_of(path));
+      if (parent == st.nodes.end() || !parent->second.children.contains(name_of(path))) {
         fail(fmt::format("node {}: not among its parent's children", path));
       } else if (parent->second.ephemeral_owner.value != 0) {
         fail(fmt::format("node {}: child of an ephemeral node", path));
@@ -337,7 +338,8 @@ std::vector<std::string> LockStateMachine::invariant_violations() const {
     }
     for (const auto& [watch_id, ws] : s.watches) {
       auto indexed = st.watch_index.find(ws.path);
-      if (indexed == st.watch_index.end() || !indexed->second.contains({id, watch_id})) {
+      if (indexed == st.watch_index.end() || !indexed->second.contains({id, watch_id}) ||
+          indexed->second.at({id, watch_id}) != &ws) {
         fail(fmt::format("s{}: watch {} not indexed", id.value, watch_id));
       }
       if (ws.last_revision > st.revision)
@@ -348,8 +350,8 @@ std::vector<std::string> LockStateMachine::invariant_violations() const {
     }
   }
   if (st.open_tokens.size() != st.sessions.size()) fail("open tokens not one per session");
-  for (const auto& [path, keys] : st.watch_index) {
-    for (const WatchKey& key : keys) {
+  for (const auto& [path, watches] : st.watch_index) {
+    for (const auto& [key, watch] : watches) {
       auto s = st.sessions.find(key.first);
       if (s == st.sessions.end() || !s->second.watches.contains(key.second) ||
           s->second.watches.at(key.second).path != path) {

@@ -188,15 +188,18 @@ void LockStateMachine::end_session(SessionId id, Cause cause) {
   if (cause == Cause::session_expired) {
     // Nobody watches a session, so the event stays out of the history; it still takes the next
     // revision so that the session's end has a place in the global order.
-    Event event;
-    event.revision = Revision{++state_.revision.value};
-    event.kind = EventKind::session_expired;
-    event.session = id;
-    event.cause = cause;
-    // Built in place: GCC 12 at -O3 reports a false maybe-uninitialized on a temporary here.
-    Notification& n = out_->notifications.emplace_back();
-    n.target = id;
-    n.body.emplace<SessionEnded>(SessionEnded{std::move(event)});
+    ++state_.revision.value;
+    if (notifications_wanted_) {
+      Event event;
+      event.revision = state_.revision;
+      event.kind = EventKind::session_expired;
+      event.session = id;
+      event.cause = cause;
+      // Built in place: GCC 12 at -O3 reports a false maybe-uninitialized on a temporary here.
+      Notification& n = out_->notifications.emplace_back();
+      n.target = id;
+      n.body.emplace<SessionEnded>(SessionEnded{std::move(event)});
+    }
   }
   out_->timers.emplace_back(LeaseEnded{id});
   state_.open_tokens.erase(s.open_token);

@@ -60,6 +60,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <set>
 #include <string>
@@ -117,6 +118,13 @@ class LockStateMachine {
   // The kept events, oldest first (at most event_history_max).
   const std::deque<Event>& history() const { return state_.history; }
 
+  // Whether apply lists notifications in its outcome (on by default). Only a leader delivers
+  // them, and a watched event on a busy cell makes one per watching session, each with a copy of
+  // the event: a follower's server turns them off. Nothing else changes: the state (a watch's
+  // last revision, a completion's record) and the leader timers are the same either way.
+  void set_notifications_wanted(bool wanted) { notifications_wanted_ = wanted; }
+  bool notifications_wanted() const { return notifications_wanted_; }
+
  private:
   struct Holder {
     LockMode mode = LockMode::exclusive;
@@ -133,7 +141,9 @@ class LockStateMachine {
   };
   struct LockState {
     std::map<SessionId, Holder> holders;
-    std::deque<Waiter> waiters;
+    // FIFO. A vector, not a deque: every node has a lock, most locks never have a waiter, and
+    // libstdc++'s deque allocates even when empty. Queues are short (one entry per session).
+    std::vector<Waiter> waiters;
     Revision delay_started;  // nonzero while in lock-delay: the revision of the expiry's release
     bool idle() const { return holders.empty() && waiters.empty() && delay_started.value == 0; }
   };
@@ -145,7 +155,8 @@ class LockStateMachine {
     Revision modified;
     SessionId ephemeral_owner;
     std::uint64_t next_sequence = 0;
-    std::set<std::string> children;  // names (derived from the paths on restore)
+    // Names (derived from the paths on restore). std::less<>: found by a path's string_view.
+    std::set<std::string, std::less<>> children;
     LockState lock;
   };
   struct WatchState {
@@ -172,19 +183,34 @@ class LockStateMachine {
     std::set<std::string> ephemerals;
   };
   using WatchKey = std::pair<SessionId, std::uint64_t>;
+  struct WatchTarget {  // a watch an event matched, while emit notifies them
+    WatchKey key;
+    WatchState* watch = nullptr;
+  };
   struct State {
+    State() = default;
+    // watch_index points into `sessions`: a copy would point into the original. A move keeps
+    // the maps' nodes, and so the pointers.
+    State(const State&) = delete;
+    State& operator=(const State&) = delete;
+    State(State&&) = default;
+    State& operator=(State&&) = default;
+
     std::uint64_t applied_index = 0;
     std::uint64_t leader_term = 0;
     std::uint64_t next_session = 1;
     Revision revision;
     Revision compacted;  // the newest revision dropped from `history` (0: none dropped)
-    std::map<std::string, Node> nodes;
+    std::map<std::string, Node, std::less<>> nodes;  // std::less<>: found by string_view too
     std::map<SessionId, Session> sessions;
     std::deque<Event> history;
     // Derived (rebuilt on restore).
     std::map<std::uint64_t, SessionId> open_tokens;
     std::set<std::string> delayed_locks;
-    std::map<std::string, std::set<WatchKey>> watch_index;  // by watched path
+    // By watched path, each watch on it with its state (a node of its session's `watches`), so
+    // that emit reaches a watch without looking up its session. std::less<> finds a path's
+    // ancestors by string_view, without a copy.
+    std::map<std::string, std::map<WatchKey, WatchState*>, std::less<>> watch_index;
   };
 
   // lock_state_machine.cc: dispatch, at-most-once, sessions, leadership
@@ -247,6 +273,8 @@ class LockStateMachine {
   State state_;
   ApplyOutcome* out_ = nullptr;  // the outcome being built, during apply() only
   bool last_from_record_ = false;
+  bool notifications_wanted_ = true;  // not replicated state: a replica's role decides it
+  std::vector<WatchTarget> emit_targets_;  // emit's buffer, kept to reuse its allocation
 };
 
 }  // namespace lockstep::service::lock

@@ -1,4 +1,6 @@
 // Events, the bounded history, and watches (streaming and resumable, as etcd's).
+#include <algorithm>
+
 #include "core/assert.h"
 #include "service/lock/lock_path.h"
 #include "service/lock/lock_state_machine.h"
@@ -19,30 +21,40 @@ Revision LockStateMachine::emit(Event event) {
 
   // Watches on the event's own path, and recursive watches on the paths above it; delivered in
   // (session, watch id) order so every replica produces the same notifications. Most events have
-  // no watch on any of these paths: skip the walk when nothing is watched at all, and reuse one
-  // key buffer for the ancestors' lookups.
+  // no watch on any of these paths: skip the walk when nothing is watched at all.
   if (!state_.watch_index.empty()) {
-    std::set<WatchKey> targets;
-    auto collect = [&](const std::string& watched) {
+    std::vector<WatchTarget>& targets = emit_targets_;  // reused: no allocation per event
+    targets.clear();
+    const std::uint32_t bit = watch_bit(event.kind);
+    // The index holds each watch under its own path, so a watch found at the event's path is on
+    // it, and one found at an ancestor holds the event in its subtree if it is recursive.
+    auto collect = [&](std::string_view watched, bool own_path) {
       auto it = state_.watch_index.find(watched);
       if (it == state_.watch_index.end()) return;
-      for (const WatchKey& key : it->second) {
-        const WatchState& w = state_.sessions.at(key.first).watches.at(key.second);
-        if (matches(event, w.path, w.recursive, w.kinds)) targets.insert(key);
+      for (const auto& [key, w] : it->second) {
+        if ((w->kinds & bit) != 0 && (own_path || w->recursive)) targets.push_back({key, w});
       }
     };
-    collect(event.path);
-    std::string ancestor;
+    collect(event.path, true);
     for (std::string_view p = event.path; !is_cell_root(p, config_);) {
       p = parent_of(p);
-      ancestor.assign(p);
-      collect(ancestor);
+      collect(p, false);
     }
-    for (const WatchKey& key : targets) {
-      WatchState& w = state_.sessions.at(key.first).watches.at(key.second);
-      out_->notifications.push_back(
-          Notification{key.first, WatchFired{key.second, w.last_revision, event}});
-      w.last_revision = event.revision;
+    // Each watch sits under one path and each path is visited once: no duplicates to remove.
+    // Usually one path has all the watches, already in order: check before sorting.
+    const auto by_key = [](const WatchTarget& a, const WatchTarget& b) { return a.key < b.key; };
+    if (!std::is_sorted(targets.begin(), targets.end(), by_key)) {
+      std::sort(targets.begin(), targets.end(), by_key);
+    }
+    if (notifications_wanted_) {
+      out_->notifications.reserve(out_->notifications.size() + targets.size());
+    }
+    for (const WatchTarget& target : targets) {
+      if (notifications_wanted_) {
+        out_->notifications.emplace_back(
+            target.key.first, WatchFired{target.key.second, target.watch->last_revision, event});
+      }
+      target.watch->last_revision = event.revision;
     }
   }
 
@@ -74,16 +86,19 @@ Result LockStateMachine::watch(SessionId session, const Watch& c) {
       resync.path = c.path;
       started.replay.push_back(std::move(resync));
     } else {
-      for (const Event& e : state_.history) {
-        if (e.revision >= c.start_revision && matches(e, c.path, c.recursive, c.kinds)) {
-          started.replay.push_back(e);
-        }
+      // The history is in revision order: start at start_revision rather than scan it all.
+      const auto first = std::partition_point(
+          state_.history.begin(), state_.history.end(),
+          [&](const Event& e) { return e.revision < c.start_revision; });
+      for (auto e = first; e != state_.history.end(); ++e) {
+        if (matches(*e, c.path, c.recursive, c.kinds)) started.replay.push_back(*e);
       }
     }
   }
   if (replacing) drop_watch(session, c.watch_id);
-  s.watches[c.watch_id] = WatchState{c.path, c.recursive, c.kinds, state_.revision};
-  state_.watch_index[c.path].insert(WatchKey{session, c.watch_id});
+  WatchState& added = s.watches[c.watch_id];
+  added = WatchState{c.path, c.recursive, c.kinds, state_.revision};
+  state_.watch_index[c.path].emplace(WatchKey{session, c.watch_id}, &added);
   return answer(Code::ok, std::move(started));
 }
 

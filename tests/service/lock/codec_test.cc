@@ -30,6 +30,24 @@ RC_GTEST_PROP(LockCodec, NotificationsAndSequencersRoundTrip, ()) {
   RC_ASSERT(decode_sequencer(encode(s)) == s);
 }
 
+RC_GTEST_PROP(LockCodec, APeekedHeaderAgreesWithTheDecodedNotification, ()) {
+  const Notification n = *gen_notification();
+  const Bytes bytes = encode(n);
+  const auto header = peek_notification(bytes);
+  RC_ASSERT(header.has_value());
+  RC_ASSERT(header->target == n.target);
+  RC_ASSERT(static_cast<std::size_t>(header->kind) == n.body.index());
+  std::uint64_t id = 0;
+  if (const auto* c = std::get_if<Completion>(&n.body)) id = c->request;
+  if (const auto* f = std::get_if<WatchFired>(&n.body)) id = f->watch_id;
+  RC_ASSERT(header->id == id);
+  // Too short to hold the header, or an unknown body: nothing to route by.
+  RC_ASSERT(!peek_notification(ByteView(bytes).first(8)));
+  Bytes unknown = bytes;
+  unknown[8] = std::byte{3};
+  RC_ASSERT(!peek_notification(unknown));
+}
+
 // Whatever decodes re-encodes to the same bytes: no two encodings of one value, so replicas that
 // compare commands or snapshots by bytes agree.
 template <typename Decode, typename Encode>

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <vector>
 
 #include "service/lock/lock_path.h"
 #include "tests/service/lock/lock_test_support.h"
@@ -42,6 +43,44 @@ TEST(LockPath, AcceptsOnlyThisCellsNames) {
   short_paths.path_bytes_max = 12;
   EXPECT_TRUE(valid_path("/ls/local/ab", short_paths));
   EXPECT_FALSE(valid_path("/ls/local/abc", short_paths));
+}
+
+// valid_path reads a path in one pass; this is the definition it must agree with: the prefix,
+// the cell, then components that are each valid, at most path_depth_max of them.
+bool valid_path_by_components(std::string_view path, const LockConfig& config) {
+  const std::string root = "/ls/" + config.cell;
+  if (path.size() > config.path_bytes_max || !path.starts_with(root)) return false;
+  if (path.size() == root.size()) return true;
+  if (path[root.size()] != '/') return false;
+  std::string_view rest = path.substr(root.size() + 1);
+  std::size_t depth = 0;
+  for (;;) {
+    const std::size_t slash = rest.find('/');
+    if (!valid_component(rest.substr(0, slash)) || ++depth > config.path_depth_max) return false;
+    if (slash == std::string_view::npos) return true;
+    rest.remove_prefix(slash + 1);
+  }
+}
+
+TEST(LockPath, AgreesWithReadingComponentByComponent) {
+  // Every string of up to 7 characters over an alphabet that makes components, dots and bad
+  // characters, below the cell root (and the root itself).
+  LockConfig c = test_config();
+  c.path_depth_max = 3;
+  const std::string alphabet = "a./ ";
+  std::size_t checked = 0;
+  std::vector<std::string> suffixes{""};
+  for (int length = 0; length <= 7; ++length) {
+    std::vector<std::string> longer;
+    for (const std::string& suffix : suffixes) {
+      const std::string path = p("") + suffix;
+      EXPECT_EQ(valid_path(path, c), valid_path_by_components(path, c)) << path;
+      ++checked;
+      for (char ch : alphabet) longer.push_back(suffix + ch);
+    }
+    suffixes = std::move(longer);
+  }
+  EXPECT_EQ(checked, 21845u);  // 4^0 + ... + 4^7
 }
 
 TEST(LockNamespace, CreateGetSetListDelete) {

@@ -212,6 +212,32 @@ RC_GTEST_PROP(LockSnapshot, MachinesFedTheSameCommandsEndIdentical, ()) {
   RC_ASSERT(a.snapshot() == b2.snapshot());
 }
 
+RC_GTEST_PROP(LockSnapshot, NotificationsOffChangeNothingButTheNotifications, ()) {
+  // A follower's server turns notifications off, and on again when it becomes leader: its state
+  // machine must reach the same state, with the same results and leader timers, as one that
+  // built every notification, and build the same ones while they are on.
+  const auto ops = *rc::gen::container<std::vector<Op>>(gen_op());
+  const auto wanted = *rc::gen::container<std::vector<bool>>(ops.size(), rc::gen::arbitrary<bool>());
+  Driver driver;
+  LockStateMachine all(small_config());
+  LockStateMachine switched(small_config());
+  for (std::size_t i = 0; i < ops.size(); ++i) {
+    const Step step = driver.next(ops[i], all);
+    switched.set_notifications_wanted(wanted[i]);
+    const ApplyOutcome expected = all.apply(step.index, step.caller, step.command);
+    const ApplyOutcome got = switched.apply(step.index, step.caller, step.command);
+    RC_ASSERT(got.result == expected.result);
+    RC_ASSERT(got.timers == expected.timers);
+    if (wanted[i]) {
+      RC_ASSERT(got.notifications == expected.notifications);
+    } else {
+      RC_ASSERT(got.notifications.empty());
+    }
+    driver.observe(expected);
+  }
+  RC_ASSERT(switched.snapshot() == all.snapshot());
+}
+
 TEST(LockSnapshot, RandomHistoriesReachEveryCommandsInterestingOutcomes) {
   // The property tests above are only as good as the histories they explore: check that a batch
   // of them reaches grants from the queue, lock-delays, expiries, watch events and retries.
