@@ -2,6 +2,7 @@
 
 #include <type_traits>
 
+#include "core/assert.h"
 #include "core/overloaded.h"
 
 namespace lockstep::service::lock {
@@ -160,8 +161,11 @@ Sequencer read_sequencer(FieldReader& r) {
 }
 
 void write(Writer& w, const Event& e) {
-  w.fields(e.revision.value, static_cast<std::uint8_t>(e.kind))
-      .str(e.path)
+  // The path's length goes with the fields before it: the same bytes as str(), one append less.
+  LS_ASSERT_LE(e.path.size(), std::size_t{0xffffffff});
+  w.fields(e.revision.value, static_cast<std::uint8_t>(e.kind),
+           static_cast<std::uint32_t>(e.path.size()))
+      .rest(ByteView(reinterpret_cast<const std::byte*>(e.path.data()), e.path.size()))
       .fields(e.session.value, static_cast<std::uint8_t>(e.mode), e.generation, e.version,
               static_cast<std::uint8_t>(e.cause));
 }

@@ -20,9 +20,9 @@
 //  - Notifications (grants to queued acquirers, watch events, session ends) are sent by the
 //    leader only, in commit order, to the session's route. A follower's state machine does not
 //    even build them: the server switches them on and off with its role, which the host changes
-//    only between applies (before applying what the same step committed). With no route yet (a new leader the
-//    client has not found) they wait, at most undelivered_per_session_max per session, and go
-//    out on the session's next request. Anything lost on the way is the client's to recover: a
+//    only between applies (before applying what the same step committed). With no route yet (a
+//    new leader the client has not found) they wait, at most undelivered_per_session_max per
+//    session, and go out on the session's next request. Anything lost on the way is the client's to recover: a
 //    queued acquire is re-sent and answered from the at-most-once record; a watch sees the gap in
 //    prev_revision and resumes from its last revision.
 //

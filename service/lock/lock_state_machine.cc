@@ -113,20 +113,43 @@ void LockStateMachine::forget_acknowledged(Session& s, std::uint64_t acked_throu
   s.acked_through = acked_through;
   for (auto it = s.results.begin(); it != s.results.end() && it->first <= acked_through;) {
     // A queued request's record stays: its completion will update it.
-    it = it->second.pending ? std::next(it) : s.results.erase(it);
+    it = it->second.pending ? std::next(it) : forget(s, it);
   }
 }
 
 void LockStateMachine::record(Session& s, std::uint64_t request, const Result& result) {
-  s.results[request] = Recorded{result, result.code == Code::waiting};
+  Recorded recorded{result, result.code == Code::waiting};
+  // apply records only a request it ran, and it runs only requests without a record.
+  bool inserted = false;
+  if (spare_records_.empty()) {
+    inserted = s.results.emplace(request, std::move(recorded)).second;
+  } else {
+    Records::node_type node = std::move(spare_records_.back());
+    spare_records_.pop_back();
+    node.key() = request;
+    node.mapped() = std::move(recorded);
+    inserted = s.results.insert(std::move(node)).inserted;
+  }
+  LS_ASSERT(inserted);
   while (s.results.size() > config_.results_per_session_max) {
     auto victim = std::find_if(s.results.begin(), s.results.end(),
                                [](const auto& entry) { return !entry.second.pending; });
     // validate() keeps waits_per_session_max below results_per_session_max.
     LS_ASSERT(victim != s.results.end());
     s.forgotten_through = std::max(s.forgotten_through, victim->first);
-    s.results.erase(victim);
+    forget(s, victim);
   }
+}
+
+LockStateMachine::Records::iterator LockStateMachine::forget(Session& s,
+                                                             Records::iterator record) {
+  const auto next = std::next(record);
+  Records::node_type node = s.results.extract(record);
+  if (spare_records_.size() < kSpareRecordsMax) {
+    node.mapped() = Recorded{};  // a spare holds no old result (a watch's replay, say)
+    spare_records_.push_back(std::move(node));
+  }
+  return next;
 }
 
 // ---- sessions ----------------------------------------------------------------------------------

@@ -169,13 +169,14 @@ class LockStateMachine {
     Result result;
     bool pending = false;  // a queued acquire or campaign: never forgotten
   };
+  using Records = std::map<std::uint64_t, Recorded>;  // by request number
   struct Session {
     Nanos ttl;
     std::uint64_t last_keepalive_index = 0;
     std::uint64_t open_token = 0;
     std::uint64_t acked_through = 0;
     std::uint64_t forgotten_through = 0;
-    std::map<std::uint64_t, Recorded> results;
+    Records results;
     std::map<std::uint64_t, WatchState> watches;
     // Derived from the nodes (rebuilt on restore).
     std::set<std::string> held;
@@ -224,6 +225,8 @@ class LockStateMachine {
   void end_session(SessionId session, Cause cause);
   void record(Session& s, std::uint64_t request, const Result& result);
   void forget_acknowledged(Session& s, std::uint64_t acked_through);
+  // Erases a record, keeping its map node for a later record(); returns the next record.
+  Records::iterator forget(Session& s, Records::iterator record);
   Code session_problem(SessionId session) const;
   Result answer(Code code) const { return Result{code, state_.revision, {}}; }
   Result answer(Code code, ResultValue value) const {
@@ -275,6 +278,10 @@ class LockStateMachine {
   bool last_from_record_ = false;
   bool notifications_wanted_ = true;  // not replicated state: a replica's role decides it
   std::vector<WatchTarget> emit_targets_;  // emit's buffer, kept to reuse its allocation
+  // Map nodes of forgotten records, for record() to reuse: every request a session makes is
+  // recorded and soon forgotten, and a node each time was an allocation and a free.
+  static constexpr std::size_t kSpareRecordsMax = 64;
+  std::vector<Records::node_type> spare_records_;
 };
 
 }  // namespace lockstep::service::lock

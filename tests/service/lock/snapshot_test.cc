@@ -217,7 +217,8 @@ RC_GTEST_PROP(LockSnapshot, NotificationsOffChangeNothingButTheNotifications, ()
   // machine must reach the same state, with the same results and leader timers, as one that
   // built every notification, and build the same ones while they are on.
   const auto ops = *rc::gen::container<std::vector<Op>>(gen_op());
-  const auto wanted = *rc::gen::container<std::vector<bool>>(ops.size(), rc::gen::arbitrary<bool>());
+  const auto wanted =
+      *rc::gen::container<std::vector<bool>>(ops.size(), rc::gen::arbitrary<bool>());
   Driver driver;
   LockStateMachine all(small_config());
   LockStateMachine switched(small_config());
