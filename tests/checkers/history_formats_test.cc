@@ -7,6 +7,7 @@
 #include <string>
 
 namespace lockstep::checkers {
+namespace history_formats_test {
 namespace {
 
 LoadedHistory parsed(const HistoryResult& r) {
@@ -247,4 +248,5 @@ TEST(HistoryFormat, NamesRoundTrip) {
 }
 
 }  // namespace
+}  // namespace history_formats_test
 }  // namespace lockstep::checkers

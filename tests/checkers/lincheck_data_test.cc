@@ -11,6 +11,7 @@
 #include "checkers/linearizability.h"
 
 namespace lockstep::checkers {
+namespace lincheck_data_test {
 namespace {
 
 const std::string kDataDir = std::string(LOCKSTEP_SOURCE_DIR) + "/tests/data/linearizability/";
@@ -77,4 +78,5 @@ TEST(LincheckData, EveryHistoryGetsItsExpectedVerdict) {
 }
 
 }  // namespace
+}  // namespace lincheck_data_test
 }  // namespace lockstep::checkers

@@ -16,6 +16,7 @@
 #include "core/json_reader.h"
 
 namespace lockstep::checkers {
+namespace lincheck_property_test {
 namespace {
 
 constexpr std::size_t kCallsMax = 8;
@@ -255,4 +256,5 @@ RC_GTEST_PROP(LincheckProperty, LockstepFormatRoundTrips, ()) {
 }
 
 }  // namespace
+}  // namespace lincheck_property_test
 }  // namespace lockstep::checkers

@@ -14,6 +14,7 @@
 #include "checkers/history_formats.h"
 
 namespace lockstep::checkers {
+namespace linearizability_test {
 namespace {
 
 Value v(std::int64_t i) { return Value{i}; }
@@ -274,4 +275,5 @@ TEST(Lincheck, KeysAfterOneThatHitTheStateLimitAreStillChecked) {
 }
 
 }  // namespace
+}  // namespace linearizability_test
 }  // namespace lockstep::checkers

@@ -18,6 +18,7 @@
 #include "checkers/linearizability.h"
 
 namespace lockstep::checkers {
+namespace lock_model_property_test {
 namespace {
 
 constexpr std::size_t kCallsMax = 7;
@@ -65,8 +66,12 @@ bool apply(PlainLock& lock, const Operation& op) {
 
 struct LockRules {
   using State = PlainLock;
-  static bool participates(const Operation& op) { return lockstep::checkers::participates(op); }
-  static bool apply(PlainLock& lock, const Operation& op) { return lockstep::checkers::apply(lock, op); }
+  static bool participates(const Operation& op) {
+    return lock_model_property_test::participates(op);
+  }
+  static bool apply(PlainLock& lock, const Operation& op) {
+    return lock_model_property_test::apply(lock, op);
+  }
 };
 
 struct PlainNode {
@@ -263,4 +268,5 @@ RC_GTEST_PROP(LincheckProperty, NamespaceAgreesWithBruteForce, ()) {
 }
 
 }  // namespace
+}  // namespace lock_model_property_test
 }  // namespace lockstep::checkers

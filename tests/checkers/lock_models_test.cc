@@ -13,6 +13,7 @@
 #include "checkers/linearizability.h"
 
 namespace lockstep::checkers {
+namespace lock_models_test {
 namespace {
 
 Value v(std::int64_t i) { return Value{i}; }
@@ -233,4 +234,5 @@ TEST(LockModel, LockstepFormatNamesTheModels) {
 }
 
 }  // namespace
+}  // namespace lock_models_test
 }  // namespace lockstep::checkers

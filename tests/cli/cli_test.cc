@@ -12,6 +12,7 @@
 #include <memory>
 #include <string>
 
+namespace cli_test {
 namespace {
 
 using Result = lockstep::testing::CliResult;
@@ -134,3 +135,4 @@ TEST(Cli, HistoryOfARunWithoutLockWorkloadsIsBadInput) {
 }
 
 }  // namespace
+}  // namespace cli_test

@@ -9,6 +9,7 @@
 #include "support/run_cli.h"
 
 namespace lockstep {
+namespace compare_cli_test {
 namespace {
 
 using testing::run_lockstep;
@@ -97,4 +98,5 @@ TEST(CompareCli, ComparisonScenarioPassesOverEveryProtocolWithItsTablesAndReport
 }
 
 }  // namespace
+}  // namespace compare_cli_test
 }  // namespace lockstep

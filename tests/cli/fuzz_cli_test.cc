@@ -17,6 +17,7 @@
 #include "support/run_cli.h"
 
 namespace lockstep {
+namespace fuzz_cli_test {
 namespace {
 
 using testing::CliResult;
@@ -345,4 +346,5 @@ TEST_F(FuzzCliFiles, PlantedBugIsFoundAndShrunkFromTheCommandLine) {
 }
 
 }  // namespace
+}  // namespace fuzz_cli_test
 }  // namespace lockstep

@@ -12,6 +12,7 @@
 
 #include "support/run_cli.h"
 
+namespace lincheck_cli_test {
 namespace {
 
 using lockstep::testing::CliResult;
@@ -191,3 +192,4 @@ TEST(LincheckCli, HelpListsTheExitCodes) {
 }
 
 }  // namespace
+}  // namespace lincheck_cli_test

@@ -15,6 +15,7 @@
 #include "harness/scenario.h"
 #include "support/run_cli.h"
 
+namespace shrink_cli_test {
 namespace {
 
 using lockstep::testing::CliResult;
@@ -102,3 +103,4 @@ TEST_F(ShrinkCli, HelpNamesEveryFlag) {
 }
 
 }  // namespace
+}  // namespace shrink_cli_test

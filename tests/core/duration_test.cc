@@ -4,6 +4,7 @@
 #include <rapidcheck/gtest.h>
 
 namespace lockstep {
+namespace duration_test {
 namespace {
 
 TEST(Duration, ParsesEveryUnit) {
@@ -42,4 +43,5 @@ RC_GTEST_PROP(Duration, FormatRoundTrips, (std::int64_t raw)) {
 }
 
 }  // namespace
+}  // namespace duration_test
 }  // namespace lockstep

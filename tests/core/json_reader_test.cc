@@ -7,6 +7,7 @@
 #include <array>
 
 namespace lockstep {
+namespace json_reader_test {
 namespace {
 
 // The error a parse of `text` with `parse` reports, as one line.
@@ -141,4 +142,5 @@ TEST(JsonReader, StrictParseReportsSyntaxErrorsByLineAndColumn) {
 }
 
 }  // namespace
+}  // namespace json_reader_test
 }  // namespace lockstep

@@ -5,6 +5,7 @@
 #include "core/codec.h"
 
 namespace lockstep {
+namespace packed_bytes_test {
 namespace {
 
 struct Sent {
@@ -67,4 +68,5 @@ TEST(PackedBytes, ClearEmptiesAndSwapExchanges) {
 }
 
 }  // namespace
+}  // namespace packed_bytes_test
 }  // namespace lockstep

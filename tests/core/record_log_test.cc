@@ -11,6 +11,7 @@
 #include "sim/disk.h"
 
 namespace lockstep {
+namespace record_log_test {
 namespace {
 
 using sim::SimDisk;
@@ -184,4 +185,5 @@ RC_GTEST_PROP(RecordLog, RecoveredRecordsAreAPrefixHoldingEverySyncedRecord, ())
 }
 
 }  // namespace
+}  // namespace record_log_test
 }  // namespace lockstep

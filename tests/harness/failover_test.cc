@@ -17,6 +17,7 @@
 #include "harness/protocols.h"
 
 namespace lockstep::harness {
+namespace failover_test {
 namespace {
 
 FailoverSettings raft_settings(std::uint32_t nodes, std::uint32_t trials, std::string min,
@@ -223,4 +224,5 @@ TEST(FailoverCli, WritesCsvAndPlotAndPrintsTheSummary) {
 }
 
 }  // namespace
+}  // namespace failover_test
 }  // namespace lockstep::harness

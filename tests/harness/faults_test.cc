@@ -12,6 +12,7 @@
 #include "support/fault_actors.h"
 
 namespace lockstep::harness {
+namespace faults_test {
 namespace {
 
 using testing::Beacon;
@@ -395,4 +396,5 @@ TEST(Faults, SameSeedPicksTheSameServers) {
 }
 
 }  // namespace
+}  // namespace faults_test
 }  // namespace lockstep::harness

@@ -9,6 +9,7 @@
 #include <string>
 
 namespace lockstep::harness {
+namespace fuzz_results_test {
 namespace {
 
 // A small sweep that fails some runs: a 1ms liveness bound fails any run with a call in progress
@@ -219,4 +220,5 @@ TEST(FuzzResults, OverlappingOrDifferentSweepsDoNotMerge) {
 }
 
 }  // namespace
+}  // namespace fuzz_results_test
 }  // namespace lockstep::harness

@@ -22,6 +22,7 @@
 #include "harness/run.h"
 
 namespace lockstep::harness {
+namespace fuzz_test {
 namespace {
 
 FuzzSettings settings_for(std::uint64_t first, std::uint64_t last) {
@@ -303,4 +304,5 @@ TEST(FuzzCli, HelpListsEveryFlag) {
 }
 
 }  // namespace
+}  // namespace fuzz_test
 }  // namespace lockstep::harness

@@ -36,24 +36,24 @@ inline LockHistory with_clients() {
 }
 
 // The check's verdict is fail and its detail contains every one of `names`.
-inline testing::AssertionResult fails_naming(const LockCheck& check,
-                                      std::initializer_list<std::string_view> names) {
+inline ::testing::AssertionResult fails_naming(const LockCheck& check,
+                                               std::initializer_list<std::string_view> names) {
   if (check.verdict != Verdict::fail) {
-    return testing::AssertionFailure() << "verdict " << to_string(check.verdict) << ": "
-                                       << check.detail;
+    return ::testing::AssertionFailure() << "verdict " << to_string(check.verdict) << ": "
+                                         << check.detail;
   }
   for (std::string_view n : names) {
     if (check.detail.find(n) == std::string::npos) {
-      return testing::AssertionFailure() << "no \"" << n << "\" in: " << check.detail;
+      return ::testing::AssertionFailure() << "no \"" << n << "\" in: " << check.detail;
     }
   }
-  return testing::AssertionSuccess();
+  return ::testing::AssertionSuccess();
 }
 
-inline testing::AssertionResult passes(const LockCheck& check) {
-  if (check.verdict == Verdict::pass) return testing::AssertionSuccess();
-  return testing::AssertionFailure() << "verdict " << to_string(check.verdict) << ": "
-                                     << check.detail;
+inline ::testing::AssertionResult passes(const LockCheck& check) {
+  if (check.verdict == Verdict::pass) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << "verdict " << to_string(check.verdict) << ": "
+                                       << check.detail;
 }
 
 inline AppliedRecord applied(std::uint64_t index, Nanos at, SessionId session, std::uint64_t request,

@@ -7,6 +7,7 @@
 #include "harness/lock_check_support.h"
 
 namespace lockstep::harness {
+namespace lock_checks_delivery_test {
 namespace {
 
 using namespace lock_check_support;  // NOLINT: the builders are the vocabulary of these tests
@@ -394,4 +395,5 @@ TEST(LockChecks, CountTalliesWhatTheRunDid) {
 }
 
 }  // namespace
+}  // namespace lock_checks_delivery_test
 }  // namespace lockstep::harness

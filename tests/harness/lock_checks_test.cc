@@ -10,6 +10,7 @@
 #include "harness/lock_check_support.h"
 
 namespace lockstep::harness {
+namespace lock_checks_test {
 namespace {
 
 using namespace lock_check_support;  // NOLINT: the builders are the vocabulary of these tests
@@ -343,4 +344,5 @@ TEST(LockChecks, AtMostOnceWithoutClientRequestsIsNotApplicable) {
 }
 
 }  // namespace
+}  // namespace lock_checks_test
 }  // namespace lockstep::harness

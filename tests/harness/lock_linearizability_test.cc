@@ -9,6 +9,7 @@
 #include <string>
 
 namespace lockstep::harness {
+namespace lock_linearizability_test {
 namespace {
 
 using checkers::Outcome;
@@ -96,4 +97,5 @@ TEST(LockLinearizability, NoLockOrNodeCallsIsNotApplicable) {
 }
 
 }  // namespace
+}  // namespace lock_linearizability_test
 }  // namespace lockstep::harness

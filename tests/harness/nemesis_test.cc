@@ -13,6 +13,7 @@
 #include "support/fault_actors.h"
 
 namespace lockstep::harness {
+namespace nemesis_test {
 namespace {
 
 using testing::Beacon;
@@ -220,4 +221,5 @@ TEST(Nemesis, DescribeStatesTheProfile) {
 }
 
 }  // namespace
+}  // namespace nemesis_test
 }  // namespace lockstep::harness

@@ -7,6 +7,7 @@
 #include "protocols/paxos/paxos.h"
 
 namespace lockstep::harness {
+namespace paxos_options_test {
 namespace {
 
 JsonResult<ReplicaMaker> configure(const nlohmann::json& block) {
@@ -83,4 +84,5 @@ TEST(PaxosOptions, BadBlocksArePreciseErrors) {
 }
 
 }  // namespace
+}  // namespace paxos_options_test
 }  // namespace lockstep::harness

@@ -11,6 +11,7 @@
 #include "reports/run_report.h"
 
 namespace lockstep::harness {
+namespace run_leadership_test {
 namespace {
 
 // Three servers; the leader is isolated at 1s and the cluster heals at 2s: one failover.
@@ -84,4 +85,5 @@ TEST(RunLeadership, SummaryPrintsTheRowBesideTheProperties) {
 }
 
 }  // namespace
+}  // namespace run_leadership_test
 }  // namespace lockstep::harness

@@ -9,6 +9,7 @@
 #include "harness/run.h"
 
 namespace lockstep::harness {
+namespace run_outcome_test {
 namespace {
 
 std::vector<PropertyVerdict> verdicts(Verdict linearizability, Verdict mutual_exclusion) {
@@ -59,4 +60,5 @@ TEST(RunOutcome, ExpectedViolationIsJudgedByItsOwnProperty) {
 }
 
 }  // namespace
+}  // namespace run_outcome_test
 }  // namespace lockstep::harness

@@ -10,6 +10,7 @@
 #include "harness/scenario.h"
 
 namespace lockstep::harness {
+namespace scenario_determinism_test {
 namespace {
 
 std::vector<std::filesystem::path> scenario_files() {
@@ -43,4 +44,5 @@ TEST(ScenarioDeterminism, SameSeedSameHashDifferentSeedDifferentHash) {
 }
 
 }  // namespace
+}  // namespace scenario_determinism_test
 }  // namespace lockstep::harness

@@ -10,6 +10,7 @@
 #include "harness/scenario.h"
 
 namespace lockstep::harness {
+namespace scenario_disk_test {
 namespace {
 
 using Kind = sim::LatencyDistribution::Kind;
@@ -130,4 +131,5 @@ TEST(RunUnsyncedTailLost, InstantSyncsLeaveNoWindowSoTheExpectationFails) {
 }
 
 }  // namespace
+}  // namespace scenario_disk_test
 }  // namespace lockstep::harness

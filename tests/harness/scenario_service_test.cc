@@ -10,6 +10,7 @@
 #include "harness/scenario.h"
 
 namespace lockstep::harness {
+namespace scenario_service_test {
 namespace {
 
 constexpr std::array<std::string_view, 1> kKnown = {"raft"};
@@ -161,4 +162,5 @@ TEST(ScenarioService, BadValuesNameTheirPlace) {
 }
 
 }  // namespace
+}  // namespace scenario_service_test
 }  // namespace lockstep::harness

@@ -15,6 +15,7 @@
 #include "core/duration.h"
 
 namespace lockstep::harness {
+namespace scenario_test {
 namespace {
 
 constexpr std::array<std::string_view, 3> kKnown = {"raft", "paxos", "zab"};
@@ -537,4 +538,5 @@ RC_GTEST_PROP(ScenarioRoundTrip, ToJsonThenLoadIsIdentity, ()) {
 }
 
 }  // namespace
+}  // namespace scenario_test
 }  // namespace lockstep::harness

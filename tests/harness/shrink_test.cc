@@ -22,6 +22,7 @@
 #include "harness/shrink_edits.h"
 
 namespace lockstep::harness {
+namespace shrink_test {
 namespace {
 
 // Under the sanitizers a run is about ten times slower: ExplicitNemesisGivesTheSameRun then
@@ -359,4 +360,5 @@ TEST(ShrinkEdits, ShorterRunDropsLaterFaultsAndClampsClients) {
 }
 
 }  // namespace
+}  // namespace shrink_test
 }  // namespace lockstep::harness

@@ -13,6 +13,7 @@
 #include "harness/scenario.h"
 
 namespace lockstep::harness {
+namespace torn_tail_scenario_test {
 namespace {
 
 Scenario torn_tail_scenario() {
@@ -95,4 +96,5 @@ TEST(TornTailScenario, InstantSyncsWouldNeverTearTheLog) {
 }
 
 }  // namespace
+}  // namespace torn_tail_scenario_test
 }  // namespace lockstep::harness

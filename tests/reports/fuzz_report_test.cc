@@ -10,6 +10,7 @@
 #include <sstream>
 
 namespace lockstep::reports {
+namespace fuzz_report_test {
 namespace {
 
 std::string read(const std::filesystem::path& path) {
@@ -59,4 +60,5 @@ TEST(FuzzReport, FailuresByPropertyAndProtocolThenEveryFailingRun) {
 }
 
 }  // namespace
+}  // namespace fuzz_report_test
 }  // namespace lockstep::reports

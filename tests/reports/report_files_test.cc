@@ -14,6 +14,7 @@
 #include "reports/run_report.h"
 
 namespace lockstep::reports {
+namespace report_files_test {
 namespace {
 
 harness::Scenario load(const std::string& relative) {
@@ -170,4 +171,5 @@ TEST(RunReport, AViolationGetsAMessageSequenceDiagramOfItsLastEvents) {
 }
 
 }  // namespace
+}  // namespace report_files_test
 }  // namespace lockstep::reports

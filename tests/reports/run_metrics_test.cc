@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 namespace lockstep::reports {
+namespace run_metrics_test {
 namespace {
 
 using consensus::Role;
@@ -143,4 +144,5 @@ TEST(RunFailovers, ALeaderNeverReplacedLeavesAnOpenEpisode) {
 }
 
 }  // namespace
+}  // namespace run_metrics_test
 }  // namespace lockstep::reports

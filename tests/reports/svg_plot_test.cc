@@ -7,6 +7,7 @@
 #include <vector>
 
 namespace lockstep::reports {
+namespace svg_plot_test {
 namespace {
 
 std::size_t count(const std::string& text, const std::string& needle) {
@@ -207,4 +208,5 @@ TEST(SvgLanes, OneLanePerRowAndBarsWhereTheyBelong) {
 }
 
 }  // namespace
+}  // namespace svg_plot_test
 }  // namespace lockstep::reports

@@ -6,6 +6,7 @@
 #include "tests/service/lock_cluster.h"
 
 namespace lockstep::service::lock::testing {
+namespace lock_client_test {
 namespace {
 
 const std::string kLock = "/ls/local/lock";
@@ -218,4 +219,5 @@ TEST(LockClient, WatchStreamAcrossALeaderChangeLosesAndDoublesNothing) {
 }
 
 }  // namespace
+}  // namespace lock_client_test
 }  // namespace lockstep::service::lock::testing

@@ -8,6 +8,7 @@
 #include "tests/service/lock_cluster.h"
 
 namespace lockstep::service::lock::testing {
+namespace lock_server_test {
 namespace {
 
 const std::string kLock = "/ls/local/lock";
@@ -324,4 +325,5 @@ TEST_F(RawCell, GrantsGoFromTheLeaderToTheSessionsLatestNodeHeldUntilItIsKnown) 
 }
 
 }  // namespace
+}  // namespace lock_server_test
 }  // namespace lockstep::service::lock::testing

@@ -7,6 +7,7 @@
 #include "sim/world.h"
 
 namespace lockstep::service {
+namespace protected_resource_test {
 namespace {
 
 lock::Sequencer seq(std::uint64_t generation, std::string path = "/ls/local/lock") {
@@ -115,4 +116,5 @@ TEST(Resource, CodecRefusesTruncatedAndUnknownBytes) {
 }
 
 }  // namespace
+}  // namespace protected_resource_test
 }  // namespace lockstep::service

@@ -7,6 +7,7 @@
 #include <vector>
 
 namespace lockstep::sim {
+namespace clock_test {
 namespace {
 
 TEST(Clock, StartsAtItsOffsetAndRunsAtTrueRateWithoutDrift) {
@@ -164,4 +165,5 @@ RC_GTEST_PROP(Clock, InverseIsExactOverRandomHistories, ()) {
 }
 
 }  // namespace
+}  // namespace clock_test
 }  // namespace lockstep::sim

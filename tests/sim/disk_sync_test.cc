@@ -13,6 +13,7 @@
 #include "sim/disk.h"
 
 namespace lockstep::sim {
+namespace disk_sync_test {
 namespace {
 
 DiskConfig constant_sync(Nanos latency, bool torn_writes = false, double torn_corruption = 0.0) {
@@ -35,8 +36,10 @@ struct TimedDisk {
   TimedDisk& operator=(const TimedDisk&) = delete;
 
   void append(std::string_view file, std::string_view text) { disk.append(file, to_bytes(text)); }
-  std::string read(std::string_view file) const { return to_string(disk.read(file)); }
-  std::string read_durable(std::string_view file) { return to_string(disk.read_durable(file)); }
+  std::string read(std::string_view file) const { return lockstep::to_string(disk.read(file)); }
+  std::string read_durable(std::string_view file) {
+    return lockstep::to_string(disk.read_durable(file));
+  }
 };
 
 TEST(SimDiskSync, DataIsDurableOnlyWhenItsSyncCompletes) {
@@ -253,7 +256,7 @@ RC_GTEST_PROP(SimDiskSync, RecoveryKeepsExactlyWhatCompletedSyncsCaptured, ()) {
   RC_ASSERT(got.records.size() >= durable);
   RC_ASSERT(got.records.size() <= count);
   for (std::size_t i = 0; i < got.records.size(); ++i) {
-    RC_ASSERT(to_string(got.records[i]) == std::to_string(i));
+    RC_ASSERT(lockstep::to_string(got.records[i]) == std::to_string(i));
   }
   if (!torn) {
     RC_ASSERT(got.records.size() == durable);
@@ -262,4 +265,5 @@ RC_GTEST_PROP(SimDiskSync, RecoveryKeepsExactlyWhatCompletedSyncsCaptured, ()) {
 }
 
 }  // namespace
+}  // namespace disk_sync_test
 }  // namespace lockstep::sim

@@ -10,10 +10,11 @@
 #include <vector>
 
 namespace lockstep::sim {
+namespace disk_test {
 namespace {
 
 std::string read_str(const SimDisk& disk, std::string_view file) {
-  return to_string(disk.read(file));
+  return lockstep::to_string(disk.read(file));
 }
 
 void append_str(SimDisk& disk, std::string_view file, std::string_view text) {
@@ -375,4 +376,5 @@ RC_GTEST_PROP(Disk, ReadsFollowTheObviousModel, ()) {
 }
 
 }  // namespace
+}  // namespace disk_test
 }  // namespace lockstep::sim

@@ -6,6 +6,7 @@
 #include "support/actors.h"
 
 namespace lockstep::sim {
+namespace fiber_test {
 namespace {
 
 using testing::Recorder;
@@ -166,4 +167,5 @@ TEST(Fiber, SpawnedFiberRunsBeside) {
 }
 
 }  // namespace
+}  // namespace fiber_test
 }  // namespace lockstep::sim

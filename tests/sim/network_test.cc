@@ -10,6 +10,7 @@
 #include "sim/event_queue.h"
 
 namespace lockstep::sim {
+namespace network_test {
 namespace {
 
 NodeId n(std::uint32_t v) { return NodeId{v}; }
@@ -596,4 +597,5 @@ RC_GTEST_PROP(NetworkLaw, EveryCopyEndsDeliveredOrDroppedExactlyOnce, ()) {
 }
 
 }  // namespace
+}  // namespace network_test
 }  // namespace lockstep::sim

@@ -14,6 +14,7 @@
 #include "support/actors.h"
 
 namespace lockstep::sim {
+namespace world_sync_test {
 namespace {
 
 using testing::DurableCounter;
@@ -252,4 +253,5 @@ TEST(WorldSync, SameSeedSameTraceHash) {
 }
 
 }  // namespace
+}  // namespace world_sync_test
 }  // namespace lockstep::sim

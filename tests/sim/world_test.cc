@@ -10,6 +10,7 @@
 #include "support/actors.h"
 
 namespace lockstep::sim {
+namespace world_test {
 namespace {
 
 using testing::PingActor;
@@ -280,4 +281,5 @@ TEST(World, PartitionAndHealThroughTheWorld) {
 }
 
 }  // namespace
+}  // namespace world_test
 }  // namespace lockstep::sim

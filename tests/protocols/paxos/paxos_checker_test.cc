@@ -7,6 +7,7 @@
 #include "tests/protocols/paxos/paxos_test_cluster.h"
 
 namespace lockstep::paxos {
+namespace paxos_checker_test {
 namespace {
 
 using testing::command;
@@ -237,4 +238,5 @@ TEST(PaxosChecker, ReportsPromisesFromLessThanAQuorum) {
 }
 
 }  // namespace
+}  // namespace paxos_checker_test
 }  // namespace lockstep::paxos

@@ -7,6 +7,7 @@
 #include "protocols/paxos/paxos_messages.h"
 
 namespace lockstep::paxos {
+namespace paxos_codec_test {
 namespace {
 
 rc::Gen<std::uint64_t> gen_wire() { return rc::gen::inRange<std::uint64_t>(0, kMaxWireValue); }
@@ -211,4 +212,5 @@ TEST(PaxosCodec, MessagesAndRecordsNeverDecodeAsEachOther) {
 }
 
 }  // namespace
+}  // namespace paxos_codec_test
 }  // namespace lockstep::paxos

@@ -5,6 +5,7 @@
 #include "tests/protocols/paxos/paxos_test_cluster.h"
 
 namespace lockstep::paxos {
+namespace paxos_phase1_test {
 namespace {
 
 using testing::command;
@@ -211,4 +212,5 @@ TEST(PaxosPhase1, MembershipChangeIsUnsupported) {
 }
 
 }  // namespace
+}  // namespace paxos_phase1_test
 }  // namespace lockstep::paxos

@@ -5,6 +5,7 @@
 #include "tests/protocols/paxos/paxos_test_cluster.h"
 
 namespace lockstep::paxos {
+namespace paxos_phase2_test {
 namespace {
 
 using testing::command;
@@ -189,4 +190,5 @@ TEST(PaxosPhase2, DuplicateAcceptsAreHarmless) {
 }
 
 }  // namespace
+}  // namespace paxos_phase2_test
 }  // namespace lockstep::paxos

@@ -7,6 +7,7 @@
 #include "tests/protocols/support/random_faults.h"
 
 namespace lockstep::paxos {
+namespace paxos_random_faults_test {
 namespace {
 
 using protocol_testing::FaultRates;
@@ -75,4 +76,5 @@ TEST(PaxosRandomFaults, SafetyUnderHeavyLossAndSmallPipelines) {
 }
 
 }  // namespace
+}  // namespace paxos_random_faults_test
 }  // namespace lockstep::paxos

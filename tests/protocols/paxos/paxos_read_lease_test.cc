@@ -5,6 +5,7 @@
 #include "tests/protocols/paxos/paxos_test_cluster.h"
 
 namespace lockstep::paxos {
+namespace paxos_read_lease_test {
 namespace {
 
 using testing::messages_of;
@@ -234,4 +235,5 @@ TEST(PaxosTransfer, TransferToANonMemberIsUnsupported) {
 }
 
 }  // namespace
+}  // namespace paxos_read_lease_test
 }  // namespace lockstep::paxos

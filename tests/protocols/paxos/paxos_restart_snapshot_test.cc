@@ -6,6 +6,7 @@
 #include "tests/protocols/paxos/paxos_test_cluster.h"
 
 namespace lockstep::paxos {
+namespace paxos_restart_snapshot_test {
 namespace {
 
 using testing::command;
@@ -222,4 +223,5 @@ TEST(PaxosSnapshot, CandidateBehindACompactedAcceptorInstallsItsSnapshotFirst_P2
 }
 
 }  // namespace
+}  // namespace paxos_restart_snapshot_test
 }  // namespace lockstep::paxos

@@ -6,6 +6,7 @@
 #include "tests/protocols/raft/raft_test_cluster.h"
 
 namespace lockstep::raft {
+namespace raft_bug_switch_test {
 namespace {
 
 // A voter at term 2 whose log holds entries of terms 1 and 2, with the switch as given.
@@ -50,4 +51,5 @@ TEST(RaftBugSwitch, VoteWithoutLogCheckGrantsAStaleCandidate_5_4_1) {
 }
 
 }  // namespace
+}  // namespace raft_bug_switch_test
 }  // namespace lockstep::raft

@@ -6,6 +6,7 @@
 #include "tests/protocols/raft/raft_test_cluster.h"
 
 namespace lockstep::raft {
+namespace raft_checker_test {
 namespace {
 
 using testing::records_with_log;
@@ -196,4 +197,5 @@ TEST(RaftChecker, KeepsReportingTheFirstViolation) {
 }
 
 }  // namespace
+}  // namespace raft_checker_test
 }  // namespace lockstep::raft

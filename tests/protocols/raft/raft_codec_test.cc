@@ -9,6 +9,7 @@
 #include "protocols/raft/raft_messages.h"
 
 namespace lockstep::raft {
+namespace raft_codec_test {
 namespace {
 
 rc::Gen<Term> gen_term() {
@@ -221,4 +222,5 @@ TEST(RaftCodec, LayoutIsLittleEndianWithVersionThenTag) {
 }
 
 }  // namespace
+}  // namespace raft_codec_test
 }  // namespace lockstep::raft

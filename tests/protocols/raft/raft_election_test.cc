@@ -5,6 +5,7 @@
 #include "tests/protocols/raft/raft_test_cluster.h"
 
 namespace lockstep::raft {
+namespace raft_election_test {
 namespace {
 
 using testing::decoded;
@@ -306,4 +307,5 @@ TEST(RaftTransfer, TransferToNonMemberUnsupported_3_10) {
 }
 
 }  // namespace
+}  // namespace raft_election_test
 }  // namespace lockstep::raft

@@ -7,6 +7,7 @@
 #include "tests/protocols/support/random_faults.h"
 
 namespace lockstep::raft {
+namespace raft_random_faults_test {
 namespace {
 
 using protocol_testing::FaultRates;
@@ -58,4 +59,5 @@ TEST(RaftRandomFaults, SafetyUnderHeavyLossAndSmallPipelines) {
 }
 
 }  // namespace
+}  // namespace raft_random_faults_test
 }  // namespace lockstep::raft

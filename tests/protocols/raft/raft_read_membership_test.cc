@@ -5,6 +5,7 @@
 #include "tests/protocols/raft/raft_test_cluster.h"
 
 namespace lockstep::raft {
+namespace raft_read_membership_test {
 namespace {
 
 using testing::TestCluster;
@@ -294,4 +295,5 @@ TEST(RaftMembership, RemovingTheLastMemberIsUnsupported_4_1) {
 }
 
 }  // namespace
+}  // namespace raft_read_membership_test
 }  // namespace lockstep::raft

@@ -4,6 +4,7 @@
 #include "tests/protocols/raft/raft_test_cluster.h"
 
 namespace lockstep::raft {
+namespace raft_replication_test {
 namespace {
 
 using testing::decoded;
@@ -285,4 +286,5 @@ TEST(RaftReplication, StaleLeaderIsToldTheNewerTerm_5_1) {
 }
 
 }  // namespace
+}  // namespace raft_replication_test
 }  // namespace lockstep::raft

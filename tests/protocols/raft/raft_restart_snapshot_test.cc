@@ -4,6 +4,7 @@
 #include "tests/protocols/raft/raft_test_cluster.h"
 
 namespace lockstep::raft {
+namespace raft_restart_snapshot_test {
 namespace {
 
 using testing::TestCluster;
@@ -145,4 +146,5 @@ TEST(RaftSnapshot, WantsSnapshotOnceThresholdEntriesAreApplied_7) {
 }
 
 }  // namespace
+}  // namespace raft_restart_snapshot_test
 }  // namespace lockstep::raft

@@ -5,6 +5,7 @@
 #include "tests/protocols/zab/zab_test_solo.h"
 
 namespace lockstep::zab {
+namespace zab_broadcast_test {
 namespace {
 
 using testing::Solo;
@@ -238,4 +239,5 @@ TEST(ZabRead, MembershipChangesAndTransfersAreUnsupported) {
 }
 
 }  // namespace
+}  // namespace zab_broadcast_test
 }  // namespace lockstep::zab

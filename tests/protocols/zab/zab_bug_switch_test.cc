@@ -5,6 +5,7 @@
 #include "tests/protocols/zab/zab_test_solo.h"
 
 namespace lockstep::zab {
+namespace zab_bug_switch_test {
 namespace {
 
 using testing::Solo;
@@ -104,4 +105,5 @@ TEST(ZabBugSwitch, WithoutDiffInsteadOfTruncTheProposalIsTruncated) {
 }
 
 }  // namespace
+}  // namespace zab_bug_switch_test
 }  // namespace lockstep::zab

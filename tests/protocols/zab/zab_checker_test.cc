@@ -6,6 +6,7 @@
 #include "tests/protocols/zab/zab_test_solo.h"
 
 namespace lockstep::zab {
+namespace zab_checker_test {
 namespace {
 
 using testing::Solo;
@@ -175,4 +176,5 @@ TEST(ZabChecker, ReportsACommitPositionThatWentBack) {
 }
 
 }  // namespace
+}  // namespace zab_checker_test
 }  // namespace lockstep::zab

@@ -9,6 +9,7 @@
 #include "protocols/zab/zab_messages.h"
 
 namespace lockstep::zab {
+namespace zab_codec_test {
 namespace {
 
 constexpr std::uint64_t kSmall = std::uint64_t{1} << 40;  // room to count upwards from
@@ -277,4 +278,5 @@ TEST(ZabCodec, LayoutIsLittleEndianWithVersionThenTag) {
 }
 
 }  // namespace
+}  // namespace zab_codec_test
 }  // namespace lockstep::zab

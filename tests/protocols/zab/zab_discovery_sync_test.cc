@@ -5,6 +5,7 @@
 #include "tests/protocols/zab/zab_test_solo.h"
 
 namespace lockstep::zab {
+namespace zab_discovery_sync_test {
 namespace {
 
 using testing::Solo;
@@ -224,4 +225,5 @@ TEST(ZabSync, ALateFollowerCatchesUp) {
 }
 
 }  // namespace
+}  // namespace zab_discovery_sync_test
 }  // namespace lockstep::zab

@@ -5,6 +5,7 @@
 #include "tests/protocols/zab/zab_test_solo.h"
 
 namespace lockstep::zab {
+namespace zab_election_test {
 namespace {
 
 using testing::Solo;
@@ -173,4 +174,5 @@ TEST(ZabElection, NotificationsAreResentWithBackoff) {
 }
 
 }  // namespace
+}  // namespace zab_election_test
 }  // namespace lockstep::zab

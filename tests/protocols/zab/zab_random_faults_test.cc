@@ -7,6 +7,7 @@
 #include "tests/protocols/support/random_faults.h"
 
 namespace lockstep::zab {
+namespace zab_random_faults_test {
 namespace {
 
 using protocol_testing::FaultRates;
@@ -58,4 +59,5 @@ TEST(ZabRandomFaults, SafetyUnderHeavyLossSmallWindowsAndSmallDiffs) {
 }
 
 }  // namespace
+}  // namespace zab_random_faults_test
 }  // namespace lockstep::zab

@@ -5,6 +5,7 @@
 #include "tests/protocols/zab/zab_test_cluster.h"
 
 namespace lockstep::zab {
+namespace zab_restart_snapshot_test {
 namespace {
 
 using testing::TestCluster;
@@ -96,4 +97,5 @@ TEST(ZabSnapshot, AFollowerBehindTheSnapshotGetsSnap) {
 }
 
 }  // namespace
+}  // namespace zab_restart_snapshot_test
 }  // namespace lockstep::zab

@@ -6,6 +6,7 @@
 #include "tests/service/lock/lock_test_support.h"
 
 namespace lockstep::service::lock::testing {
+namespace at_most_once_test {
 namespace {
 
 TEST(LockAtMostOnce, RetryIsAnsweredFromTheRecordNotAppliedAgain) {
@@ -101,4 +102,5 @@ TEST(LockAtMostOnce, ReadsAreAnsweredAfreshNotFromARecord) {
 }
 
 }  // namespace
+}  // namespace at_most_once_test
 }  // namespace lockstep::service::lock::testing

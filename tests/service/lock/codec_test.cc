@@ -10,6 +10,7 @@
 #include "tests/service/lock/lock_test_support.h"
 
 namespace lockstep::service::lock::testing {
+namespace codec_test {
 namespace {
 
 RC_GTEST_PROP(LockCodec, CommandsRoundTrip, ()) {
@@ -126,4 +127,5 @@ RC_GTEST_PROP(LockCodec, ArbitraryDecodableCommandsAreAnsweredNotAsserted, ()) {
 }
 
 }  // namespace
+}  // namespace codec_test
 }  // namespace lockstep::service::lock::testing

@@ -5,6 +5,7 @@
 #include "tests/service/lock/lock_test_support.h"
 
 namespace lockstep::service::lock::testing {
+namespace election_test {
 namespace {
 
 class LockElection : public ::testing::Test {
@@ -115,4 +116,5 @@ TEST_F(LockElection, ObserversWatchLeaderChanges) {
 }
 
 }  // namespace
+}  // namespace election_test
 }  // namespace lockstep::service::lock::testing

@@ -5,6 +5,7 @@
 #include "tests/service/lock/lock_test_support.h"
 
 namespace lockstep::service::lock::testing {
+namespace lock_test {
 namespace {
 
 class LockLocks : public ::testing::Test {
@@ -279,4 +280,5 @@ TEST_F(LockLocks, EphemeralNodeGoingAwayTakesItsLockWithIt) {
 }
 
 }  // namespace
+}  // namespace lock_test
 }  // namespace lockstep::service::lock::testing

@@ -9,6 +9,7 @@
 #include "tests/service/lock/lock_test_support.h"
 
 namespace lockstep::service::lock::testing {
+namespace namespace_test {
 namespace {
 
 TEST(LockPath, NamesHoldExactlyLettersDigitsDotUnderscoreAndDash) {
@@ -314,4 +315,5 @@ TEST(LockNamespace, NodeCountIsBounded) {
 }
 
 }  // namespace
+}  // namespace namespace_test
 }  // namespace lockstep::service::lock::testing

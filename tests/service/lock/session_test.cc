@@ -5,6 +5,7 @@
 #include "tests/service/lock/lock_test_support.h"
 
 namespace lockstep::service::lock::testing {
+namespace session_test {
 namespace {
 
 std::vector<LeaseTimer> lease_timers(const ApplyOutcome& o) {
@@ -230,4 +231,5 @@ TEST(LockSessions, ExpiryDeletesEphemeralsAndWatchersSeeIt) {
 }
 
 }  // namespace
+}  // namespace session_test
 }  // namespace lockstep::service::lock::testing

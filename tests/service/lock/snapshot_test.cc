@@ -11,6 +11,7 @@
 #include "tests/service/lock/lock_test_support.h"
 
 namespace lockstep::service::lock::testing {
+namespace snapshot_test {
 namespace {
 
 // One abstract step; Driver turns it into a concrete command that is likely to do something.
@@ -426,4 +427,5 @@ TEST(LockService, KeepsABoundedBacklogOfUntakenEffects) {
 }
 
 }  // namespace
+}  // namespace snapshot_test
 }  // namespace lockstep::service::lock::testing

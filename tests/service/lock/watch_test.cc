@@ -6,6 +6,7 @@
 #include "tests/service/lock/lock_test_support.h"
 
 namespace lockstep::service::lock::testing {
+namespace watch_test {
 namespace {
 
 std::vector<EventKind> kinds_of(const std::vector<WatchFired>& fired) {
@@ -189,4 +190,5 @@ TEST_F(LockWatch, WatchesEndWithTheirSession) {
 }
 
 }  // namespace
+}  // namespace watch_test
 }  // namespace lockstep::service::lock::testing
