@@ -166,16 +166,6 @@ NodeId World::add_node(std::string name, ProcessFactory factory) {
   return NodeId{id};
 }
 
-World::Node& World::node(NodeId id) {
-  LS_ASSERT_LT(id.value, nodes_.size());
-  return *nodes_[id.value];
-}
-
-const World::Node& World::node(NodeId id) const {
-  LS_ASSERT_LT(id.value, nodes_.size());
-  return *nodes_[id.value];
-}
-
 const std::string& World::name(NodeId id) const { return node(id).name; }
 bool World::is_up(NodeId id) const { return node(id).up; }
 bool World::is_paused(NodeId id) const { return node(id).paused; }

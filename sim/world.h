@@ -220,8 +220,15 @@ class World {
   TimerId set_timer(NodeId node_id, Nanos delay);
   void reschedule_wake(Node& node);
   void release_slot(std::uint64_t slot);
-  Node& node(NodeId id);
-  const Node& node(NodeId id) const;
+  // Inline: several calls per event reach a node through here.
+  Node& node(NodeId id) {
+    LS_ASSERT_LT(id.value, nodes_.size());
+    return *nodes_[id.value];
+  }
+  const Node& node(NodeId id) const {
+    LS_ASSERT_LT(id.value, nodes_.size());
+    return *nodes_[id.value];
+  }
 
   WorldConfig config_;
   Nanos now_ = Nanos::zero();
