@@ -286,22 +286,31 @@ void encode_to(Bytes& out, const RaftRecord& record) {
 }
 
 std::optional<RaftRecord> decode_record(ByteView bytes) {
+  RaftRecord record;
+  if (!decode_record_into(bytes, record)) return std::nullopt;
+  return record;
+}
+
+bool decode_record_into(ByteView bytes, RaftRecord& out) {
   codec::Reader r(bytes);
   const auto tag = protocol_codec::read_header<Tag>(r, kFormatVersion);
-  if (!tag) return std::nullopt;
+  if (!tag) return false;
   switch (*tag) {
     case Tag::hard_state: {
       HardStateRecord rec;
       rec.term = r.term();
       rec.voted_for = r.optional_node();
-      return codec::finish<RaftRecord>(r, rec);
+      out = rec;
+      break;
     }
     case Tag::entries: {
-      EntriesRecord rec;
-      rec.first_index = r.index();
-      r.entries_into(rec.entries);
-      if (r.ok() && rec.first_index.value == 0) return std::nullopt;  // index 0 is never an entry
-      return codec::finish<RaftRecord>(r, std::move(rec));
+      // In place, like an AppendRequest: the entries' buffers are reused from record to record.
+      auto* rec = std::get_if<EntriesRecord>(&out);
+      if (rec == nullptr) rec = &out.emplace<EntriesRecord>();
+      rec->first_index = r.index();
+      r.entries_into(rec->entries);
+      if (r.ok() && rec->first_index.value == 0) return false;  // index 0 is never an entry
+      break;
     }
     case Tag::snapshot: {
       SnapshotRecord rec;
@@ -310,11 +319,13 @@ std::optional<RaftRecord> decode_record(ByteView bytes) {
       rec.digest = r.u64();
       rec.members = r.members();
       rec.data = r.owned_bytes();
-      return codec::finish<RaftRecord>(r, std::move(rec));
+      out = std::move(rec);
+      break;
     }
     default:
-      return std::nullopt;
+      return false;
   }
+  return r.done();
 }
 
 Bytes encode_members(const std::vector<NodeId>& members) {

@@ -162,6 +162,9 @@ bool decode_message_into(ByteView bytes, RaftMessage& out);
 Bytes encode(const RaftRecord& record);
 void encode_to(Bytes& out, const RaftRecord& record);
 std::optional<RaftRecord> decode_record(ByteView bytes);
+// The same into `out`, reusing an EntriesRecord's entry buffers (recovery reads every record of
+// the log into one); false when the bytes do not decode, and `out` then holds nothing meaningful.
+bool decode_record_into(ByteView bytes, RaftRecord& out);
 
 // Encoders that read entries straight out of the log instead of from a copy: EntryIt yields Entry
 // or EntryView.

@@ -49,18 +49,19 @@ void RaftReplica::recover(Nanos now, std::span<const Bytes> records) {
   recovered_at_ = now;
   last_now_ = now;
   std::size_t position = 0;
+  RaftRecord decoded;  // reused: its entries' buffers serve every record
   for (const Bytes& bytes : records) {
-    auto record = decode_record(bytes);
     // Records passed the host's checksum, so a record we cannot read was not written by this
     // code: the record log belongs to another protocol or format version.
-    LS_ASSERT_MSG(record.has_value(), "record " + std::to_string(position) +
-                                          " of the record log is not a Raft record (format " +
-                                          std::to_string(kFormatVersion) + ")");
+    const bool ok = decode_record_into(bytes, decoded);
+    LS_ASSERT_MSG(ok, "record " + std::to_string(position) +
+                          " of the record log is not a Raft record (format " +
+                          std::to_string(kFormatVersion) + ")");
     ++position;
-    if (auto* hs = std::get_if<HardStateRecord>(&*record)) {
+    if (auto* hs = std::get_if<HardStateRecord>(&decoded)) {
       term_ = hs->term;
       voted_for_ = hs->voted_for;
-    } else if (auto* er = std::get_if<EntriesRecord>(&*record)) {
+    } else if (auto* er = std::get_if<EntriesRecord>(&decoded)) {
       LS_ASSERT_LE(er->first_index, log_.last_index().next());
       LogIndex index = er->first_index;
       for (Entry& e : er->entries) {
@@ -71,7 +72,7 @@ void RaftReplica::recover(Nanos now, std::span<const Bytes> records) {
         index = index.next();
       }
     } else {
-      auto& sr = std::get<SnapshotRecord>(*record);
+      auto& sr = std::get<SnapshotRecord>(decoded);
       if (sr.last_index <= log_.snapshot_index()) continue;
       if (log_.matches(sr.last_index, sr.last_term)) {
         LS_ASSERT_EQ(log_.digest_at(sr.last_index).value_or(0), sr.digest);
