@@ -12,7 +12,7 @@
 //             [watches u32 × (id u64, path str, recursive bool, kinds u32, last_revision u64)]
 //
 // Derived indexes (children, a session's held/waiting/ephemeral sets, open tokens, locks in
-// lock-delay, the watch index) are not stored: restore rebuilds them.
+// lock-delay, the watch index, the node index) are not stored: restore rebuilds them.
 #include <fmt/format.h>
 
 #include "core/assert.h"
@@ -173,7 +173,11 @@ bool LockStateMachine::rebuild_derived(State& state, const LockConfig& config) {
       state.watch_index[ws.path].emplace(WatchKey{id, watch_id}, &ws);
     }
   }
-  for (auto& [path, n] : state.nodes) n.children.clear();
+  state.node_index.clear();
+  for (auto it = state.nodes.begin(); it != state.nodes.end(); ++it) {
+    state.node_index.emplace(IndexedPath(it->first), it);
+    it->second.children.clear();
+  }
   for (auto& [path, n] : state.nodes) {
     if (!valid_path(path, config)) return false;
     if (!is_cell_root(path, config)) {
@@ -220,11 +224,16 @@ std::vector<std::string> LockStateMachine::invariant_violations() const {
   auto fail = [&](std::string what) { out.push_back(std::move(what)); };
   const State& st = state_;
   if (!st.nodes.contains(cell_root(config_))) fail("the cell root is missing");
+  if (st.node_index.size() != st.nodes.size()) fail("node index not one per node");
   if (st.next_session == 0 || st.next_session > kOpenTokenBit) fail("next_session out of range");
   if (st.compacted > st.revision) fail("compacted revision above the revision");
 
   std::string child_path;  // reused for every child's lookup
   for (const auto& [path, n] : st.nodes) {
+    if (auto indexed = st.node_index.find(IndexedPath(path));
+        indexed == st.node_index.end() || &indexed->second->second != &n) {
+      fail(fmt::format("node {}: not indexed", path));
+    }
     const bool valid = valid_path(path, config_);
     if (!valid) fail(fmt::format("node {}: invalid path", path));
     if (!is_cell_root(path, config_) && valid) {
