@@ -77,8 +77,14 @@ struct PathHash {
       h = (std::rotl(h, 5) ^ word) * kSeed;
     }
     if (i < path.size()) {
+      // The last eight bytes (overlapping the words before) when there are that many: a
+      // fixed-size load, where copying just the rest was a call to memcpy.
       std::uint64_t word = 0;
-      std::memcpy(&word, path.data() + i, path.size() - i);
+      if (path.size() >= 8) {
+        std::memcpy(&word, path.data() + path.size() - 8, 8);
+      } else {
+        std::memcpy(&word, path.data(), path.size());
+      }
       h = (std::rotl(h, 5) ^ word) * kSeed;
     }
     return static_cast<std::size_t>(h ^ (h >> 32));
