@@ -96,8 +96,9 @@ void LockStateMachine::complete(SessionId session, std::uint64_t request, Result
 Result LockStateMachine::acquire(SessionId session, std::uint64_t request, const std::string& path,
                                  LockMode mode, bool wait, bool campaign, const Bytes& value) {
   Code problem = Code::ok;
-  if (!find_valid(path, problem)) return answer(problem);
-  Node& node = *find(path);
+  Node* found = find_valid(path, problem);
+  if (!found) return answer(problem);
+  Node& node = *found;
   Session& s = state_.sessions.at(session);
   if (node.lock.holders.contains(session)) return answer(Code::already_held);
   if (s.waiting.contains(path)) return answer(Code::already_waiting);
@@ -114,8 +115,9 @@ Result LockStateMachine::acquire(SessionId session, std::uint64_t request, const
 
 Result LockStateMachine::release(SessionId session, const std::string& path, bool campaign_only) {
   Code problem = Code::ok;
-  if (!find_valid(path, problem)) return answer(problem);
-  Node& node = *find(path);
+  Node* found = find_valid(path, problem);
+  if (!found) return answer(problem);
+  Node& node = *found;
   if (auto it = node.lock.holders.find(session); it != node.lock.holders.end()) {
     if (campaign_only && !it->second.campaign) return answer(Code::not_held);
     drop_holder(path, node, session, Cause::released);
@@ -134,15 +136,15 @@ Result LockStateMachine::release(SessionId session, const std::string& path, boo
 }
 
 Result LockStateMachine::check_sequencer(const CheckSequencer& c) const {
-  if (!valid_path(c.sequencer.path, config_)) return answer(Code::invalid_path);
-  if (const Node* node = find(c.sequencer.path)) {
+  Code problem = Code::ok;
+  if (const Node* node = find_valid(c.sequencer.path, problem)) {
     for (const auto& [id, holder] : node->lock.holders) {
       if (holder.generation == c.sequencer.generation && holder.mode == c.sequencer.mode) {
         return answer(Code::ok);
       }
     }
   }
-  return answer(Code::stale_sequencer);
+  return answer(problem == Code::invalid_path ? problem : Code::stale_sequencer);
 }
 
 Result LockStateMachine::observe(const Observe& c) const {

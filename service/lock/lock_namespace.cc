@@ -1,6 +1,4 @@
 // The namespace: create, delete, get, set, list; ephemeral and sequential nodes; versions.
-#include <tuple>
-
 #include "core/assert.h"
 #include "service/lock/lock_path.h"
 #include "service/lock/lock_state_machine.h"
@@ -43,8 +41,9 @@ Result LockStateMachine::create(SessionId session, const Create& c) {
   }
   if (c.content.size() > config_.content_bytes_max) return answer(Code::content_too_large);
   std::string parent_path(parent_of(c.path));
-  Node* parent = find(parent_path);
-  if (!parent) return answer(Code::no_parent);
+  const Nodes::iterator parent_entry = locate(parent_path);
+  if (parent_entry == state_.nodes.end()) return answer(Code::no_parent);
+  Node* parent = &parent_entry->second;
   if (parent->ephemeral_owner.value != 0) return answer(Code::ephemeral_parent);
   std::string path = c.path;
   if (c.sequential) {
@@ -52,9 +51,7 @@ Result LockStateMachine::create(SessionId session, const Create& c) {
     append_sequence(path, parent->next_sequence);
     if (path.size() > config_.path_bytes_max) return answer(Code::invalid_path);
   }
-  // One search finds both whether the node exists and where a new one goes.
-  const auto at = state_.nodes.lower_bound(path);
-  if (at != state_.nodes.end() && at->first == path) {
+  if (locate(path) != state_.nodes.end()) {
     // A node made by hand under a sequential name uses the number up, so that the next
     // sequential create moves past it instead of failing forever.
     if (c.sequential) ++parent->next_sequence;
@@ -64,11 +61,11 @@ Result LockStateMachine::create(SessionId session, const Create& c) {
 
   if (c.sequential) ++parent->next_sequence;
   const Revision created{state_.revision.value + 1};
+  // Sequential names only grow: a hint at the end makes their insertion one comparison.
+  const auto name = parent->children.emplace_hint(parent->children.end(), name_of(path));
+  ++parent->children_version;
   // std::map: `parent` stays valid.
-  Node& node = state_.nodes
-                   .emplace_hint(at, std::piecewise_construct, std::forward_as_tuple(path),
-                                 std::forward_as_tuple())
-                   ->second;
+  Node& node = insert_node(path, insertion_hint(parent_entry, *parent, name));
   node.content = c.content;
   node.created = created;
   node.modified = created;
@@ -76,8 +73,6 @@ Result LockStateMachine::create(SessionId session, const Create& c) {
     node.ephemeral_owner = session;
     state_.sessions.at(session).ephemerals.insert(path);
   }
-  parent->children.emplace(name_of(path));
-  ++parent->children_version;
 
   Event made;
   made.kind = EventKind::node_created;
@@ -92,10 +87,11 @@ Result LockStateMachine::create(SessionId session, const Create& c) {
 }
 
 Result LockStateMachine::remove(const Delete& c) {
-  if (!valid_path(c.path, config_) || is_cell_root(c.path, config_)) {
+  Code problem = Code::ok;
+  const Node* node = find_valid(c.path, problem);
+  if (problem == Code::invalid_path || is_cell_root(c.path, config_)) {
     return answer(Code::invalid_path);
   }
-  const Node* node = find(c.path);
   if (!node) return answer(Code::no_node);
   if (c.expected_version && *c.expected_version != node->version) {
     return answer(Code::version_mismatch);
@@ -104,6 +100,20 @@ Result LockStateMachine::remove(const Delete& c) {
   if (!node->lock.idle()) return answer(Code::node_busy);
   delete_node(c.path);
   return answer(Code::ok);
+}
+
+// Where `nodes` takes the child `name` of `parent` (just added to its children): right after its
+// previous sibling (after the parent when it has none), as long as that sibling has no children
+// of its own, since the paths between a node and its next sibling are its descendants. A wrong
+// hint costs the map a full search, nothing else.
+LockStateMachine::Nodes::iterator LockStateMachine::insertion_hint(
+    Nodes::iterator parent_entry, const Node& parent,
+    std::set<std::string, PathLess>::const_iterator name) {
+  if (name == parent.children.begin()) return std::next(parent_entry);
+  std::string& sibling = hint_path_;
+  sibling.assign(parent_entry->first).append("/").append(*std::prev(name));
+  const Nodes::iterator previous = locate(sibling);
+  return previous == state_.nodes.end() ? previous : std::next(previous);
 }
 
 void LockStateMachine::delete_node(const std::string& path) {
@@ -122,9 +132,14 @@ void LockStateMachine::delete_node(const std::string& path) {
   const std::uint64_t last_version = node.version;
   std::string parent_path(parent_of(path));
   Node& parent = *find(parent_path);
-  parent.children.erase(std::string(name_of(path)));
+  const auto child = parent.children.find(name_of(path));
+  LS_ASSERT(child != parent.children.end());
+  parent.children.erase(child);
   ++parent.children_version;
-  state_.nodes.erase(path);
+  const auto indexed = state_.node_index.find(IndexedPath(path));
+  const Nodes::iterator erased = indexed->second;
+  state_.node_index.erase(indexed);
+  state_.nodes.erase(erased);
 
   Event deleted;
   deleted.kind = EventKind::node_deleted;
@@ -148,9 +163,10 @@ Result LockStateMachine::get(const Get& c) const {
 }
 
 Result LockStateMachine::set(const Set& c) {
-  if (!valid_path(c.path, config_)) return answer(Code::invalid_path);
+  Code problem = Code::ok;
+  Node* node = find_valid(c.path, problem);
+  if (problem == Code::invalid_path) return answer(problem);
   if (c.content.size() > config_.content_bytes_max) return answer(Code::content_too_large);
-  Node* node = find(c.path);
   if (!node) return answer(Code::no_node);
   if (c.expected_version && *c.expected_version != node->version) {
     return answer(Code::version_mismatch);

@@ -12,7 +12,7 @@
 //             [watches u32 × (id u64, path str, recursive bool, kinds u32, last_revision u64)]
 //
 // Derived indexes (children, a session's held/waiting/ephemeral sets, open tokens, locks in
-// lock-delay, the watch index) are not stored: restore rebuilds them.
+// lock-delay, the watch index, the node index) are not stored: restore rebuilds them.
 #include <fmt/format.h>
 
 #include "core/assert.h"
@@ -173,7 +173,11 @@ bool LockStateMachine::rebuild_derived(State& state, const LockConfig& config) {
       state.watch_index[ws.path].emplace(WatchKey{id, watch_id}, &ws);
     }
   }
-  for (auto& [path, n] : state.nodes) n.children.clear();
+  state.node_index.clear();
+  for (auto it = state.nodes.begin(); it != state.nodes.end(); ++it) {
+    state.node_index.emplace(IndexedPath(it->first), it);
+    it->second.children.clear();
+  }
   for (auto& [path, n] : state.nodes) {
     if (!valid_path(path, config)) return false;
     if (!is_cell_root(path, config)) {
@@ -220,24 +224,35 @@ std::vector<std::string> LockStateMachine::invariant_violations() const {
   auto fail = [&](std::string what) { out.push_back(std::move(what)); };
   const State& st = state_;
   if (!st.nodes.contains(cell_root(config_))) fail("the cell root is missing");
+  if (st.node_index.size() != st.nodes.size()) fail("node index not one per node");
+  // The nodes' own lookups go through the index, as the state machine's do: the loop below
+  // checks that it holds every node and (with the sizes equal) nothing else.
+  auto node_at = [&](std::string_view path) -> const Node* {
+    auto it = st.node_index.find(IndexedPath(path));
+    return it == st.node_index.end() ? nullptr : &it->second->second;
+  };
   if (st.next_session == 0 || st.next_session > kOpenTokenBit) fail("next_session out of range");
   if (st.compacted > st.revision) fail("compacted revision above the revision");
 
   std::string child_path;  // reused for every child's lookup
   for (const auto& [path, n] : st.nodes) {
+    if (auto indexed = st.node_index.find(IndexedPath(path));
+        indexed == st.node_index.end() || &indexed->second->second != &n) {
+      fail(fmt::format("node {}: not indexed", path));
+    }
     const bool valid = valid_path(path, config_);
     if (!valid) fail(fmt::format("node {}: invalid path", path));
     if (!is_cell_root(path, config_) && valid) {
-      auto parent = st.nodes.find(parent_of(path));
-      if (parent == st.nodes.end() || !parent->second.children.contains(name_of(path))) {
+      const Node* parent = node_at(parent_of(path));
+      if (!parent || !parent->children.contains(name_of(path))) {
         fail(fmt::format("node {}: not among its parent's children", path));
-      } else if (parent->second.ephemeral_owner.value != 0) {
+      } else if (parent->ephemeral_owner.value != 0) {
         fail(fmt::format("node {}: child of an ephemeral node", path));
       }
     }
     for (const std::string& child : n.children) {
       child_path.assign(path).append("/").append(child);
-      if (!st.nodes.contains(child_path))
+      if (!node_at(child_path))
         fail(fmt::format("node {}: lost child {}", path, child));
     }
     if (n.created > st.revision || n.modified > st.revision || n.modified < n.created) {
@@ -298,7 +313,7 @@ std::vector<std::string> LockStateMachine::invariant_violations() const {
       fail(fmt::format("lock {}: lock-delay in the future", path));
   }
   for (const std::string& path : st.delayed_locks) {
-    if (!st.nodes.contains(path)) fail(fmt::format("lock-delay index names missing node {}", path));
+    if (!node_at(path)) fail(fmt::format("lock-delay index names missing node {}", path));
   }
 
   for (const auto& [id, s] : st.sessions) {
@@ -306,8 +321,8 @@ std::vector<std::string> LockStateMachine::invariant_violations() const {
       fail(fmt::format("s{}: id out of range", id.value));
     auto check_nodes = [&](const std::set<std::string>& paths, std::string_view what, auto has) {
       for (const std::string& path : paths) {
-        auto node = st.nodes.find(path);
-        if (node == st.nodes.end() || !has(node->second)) {
+        const Node* node = node_at(path);
+        if (!node || !has(*node)) {
           fail(fmt::format("s{}: {} {} not on the node", id.value, what, path));
         }
       }

@@ -14,7 +14,7 @@ namespace lockstep::service::lock {
 LockStateMachine::LockStateMachine(LockConfig config) : config_(std::move(config)) {
   const std::string problem = validate(config_);
   LS_ASSERT_MSG(problem.empty(), problem);
-  state_.nodes.emplace(cell_root(config_), Node{});
+  insert_node(cell_root(config_), state_.nodes.end());
 }
 
 ApplyOutcome LockStateMachine::apply(std::uint64_t index, const Caller& caller,
@@ -257,25 +257,44 @@ Result LockStateMachine::expire_session(const ExpireSession& c) {
 
 // ---- lookup ------------------------------------------------------------------------------------
 
-const LockStateMachine::Node* LockStateMachine::find(const std::string& path) const {
-  auto it = state_.nodes.find(path);
+LockStateMachine::Nodes::iterator LockStateMachine::locate(std::string_view path) {
+  auto it = state_.node_index.find(IndexedPath(path));
+  return it == state_.node_index.end() ? state_.nodes.end() : it->second;
+}
+
+const LockStateMachine::Node* LockStateMachine::find(std::string_view path) const {
+  auto it = state_.node_index.find(IndexedPath(path));
+  return it == state_.node_index.end() ? nullptr : &it->second->second;
+}
+
+LockStateMachine::Node* LockStateMachine::find(std::string_view path) {
+  auto it = locate(path);
   return it == state_.nodes.end() ? nullptr : &it->second;
 }
 
-LockStateMachine::Node* LockStateMachine::find(const std::string& path) {
-  auto it = state_.nodes.find(path);
-  return it == state_.nodes.end() ? nullptr : &it->second;
-}
-
-const LockStateMachine::Node* LockStateMachine::find_valid(const std::string& path,
+// Every node's path is valid (create checks it, restore refuses a snapshot with another), so a
+// path that names a node needs no check: only a miss tells invalid_path from no_node.
+const LockStateMachine::Node* LockStateMachine::find_valid(std::string_view path,
                                                            Code& problem) const {
-  if (!valid_path(path, config_)) {
-    problem = Code::invalid_path;
-    return nullptr;
-  }
   const Node* node = find(path);
-  problem = node ? Code::ok : Code::no_node;
+  if (node) {
+    problem = Code::ok;
+  } else {
+    problem = valid_path(path, config_) ? Code::no_node : Code::invalid_path;
+  }
   return node;
+}
+
+LockStateMachine::Node* LockStateMachine::find_valid(std::string_view path, Code& problem) {
+  return const_cast<Node*>(std::as_const(*this).find_valid(path, problem));
+}
+
+LockStateMachine::Node& LockStateMachine::insert_node(std::string path, Nodes::iterator hint) {
+  const std::size_t before = state_.nodes.size();
+  const auto it = state_.nodes.emplace_hint(hint, std::move(path), Node{});
+  LS_ASSERT_EQ(state_.nodes.size(), before + 1);
+  state_.node_index.emplace(IndexedPath(it->first), it);
+  return it->second;
 }
 
 }  // namespace lockstep::service::lock

@@ -64,11 +64,14 @@
 #include <map>
 #include <set>
 #include <string>
+#include <string_view>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
 #include "core/bytes.h"
 #include "service/lock/lock_commands.h"
+#include "service/lock/lock_path.h"
 
 namespace lockstep::service::lock {
 
@@ -155,8 +158,9 @@ class LockStateMachine {
     Revision modified;
     SessionId ephemeral_owner;
     std::uint64_t next_sequence = 0;
-    // Names (derived from the paths on restore). std::less<>: found by a path's string_view.
-    std::set<std::string, std::less<>> children;
+    // Names (derived from the paths on restore). PathLess: std::less<>'s order, found by a
+    // path's string_view.
+    std::set<std::string, PathLess> children;
     LockState lock;
   };
   struct WatchState {
@@ -183,6 +187,22 @@ class LockStateMachine {
     std::set<std::string> waiting;
     std::set<std::string> ephemerals;
   };
+  // PathLess: std::less<>'s order (snapshots and List iterate it), found by string_view too.
+  using Nodes = std::map<std::string, Node, PathLess>;
+  // A path with its PathHash: the node index's table hashes each path once, not again for every
+  // node it passes in a bucket or moves when it grows (libstdc++ keeps no hash of its own for a
+  // hasher it takes to be cheap).
+  struct IndexedPath {
+    explicit IndexedPath(std::string_view p) : path(p), hash(PathHash{}(p)) {}
+    bool operator==(const IndexedPath& other) const {
+      return hash == other.hash && path == other.path;
+    }
+    std::string_view path;
+    std::size_t hash;
+  };
+  struct IndexedPathHash {
+    std::size_t operator()(const IndexedPath& p) const noexcept { return p.hash; }
+  };
   using WatchKey = std::pair<SessionId, std::uint64_t>;
   struct WatchTarget {  // a watch an event matched, while emit notifies them
     WatchKey key;
@@ -190,8 +210,8 @@ class LockStateMachine {
   };
   struct State {
     State() = default;
-    // watch_index points into `sessions`: a copy would point into the original. A move keeps
-    // the maps' nodes, and so the pointers.
+    // watch_index points into `sessions` and node_index into `nodes`: a copy would point into
+    // the original. A move keeps the maps' nodes, and so the pointers.
     State(const State&) = delete;
     State& operator=(const State&) = delete;
     State(State&&) = default;
@@ -202,7 +222,7 @@ class LockStateMachine {
     std::uint64_t next_session = 1;
     Revision revision;
     Revision compacted;  // the newest revision dropped from `history` (0: none dropped)
-    std::map<std::string, Node, std::less<>> nodes;  // std::less<>: found by string_view too
+    Nodes nodes;
     std::map<SessionId, Session> sessions;
     std::deque<Event> history;
     // Derived (rebuilt on restore).
@@ -212,6 +232,10 @@ class LockStateMachine {
     // that emit reaches a watch without looking up its session. std::less<> finds a path's
     // ancestors by string_view, without a copy.
     std::map<std::string, std::map<WatchKey, WatchState*>, std::less<>> watch_index;
+    // Every node by its path (a view of its key in `nodes`), for lookups: a command's path is
+    // looked up on every replica, and the ordered map compared it with a dozen paths sharing
+    // long prefixes. Never iterated: `nodes` keeps the order.
+    std::unordered_map<IndexedPath, Nodes::iterator, IndexedPathHash> node_index;
   };
 
   // lock_state_machine.cc: dispatch, at-most-once, sessions, leadership
@@ -235,6 +259,8 @@ class LockStateMachine {
 
   // lock_namespace.cc
   Result create(SessionId session, const Create& c);
+  Nodes::iterator insertion_hint(Nodes::iterator parent_entry, const Node& parent,
+                                 std::set<std::string, PathLess>::const_iterator name);
   Result remove(const Delete& c);
   Result get(const Get& c) const;
   Result set(const Set& c);
@@ -268,9 +294,16 @@ class LockStateMachine {
   static bool decode_state(ByteView bytes, const LockConfig& config, State& state);
   static bool rebuild_derived(State& state, const LockConfig& config);
 
-  const Node* find(const std::string& path) const;
-  Node* find(const std::string& path);
-  const Node* find_valid(const std::string& path, Code& problem) const;
+  const Node* find(std::string_view path) const;
+  Node* find(std::string_view path);
+  // The node at `path`; null with `problem` invalid_path or no_node when there is none.
+  const Node* find_valid(std::string_view path, Code& problem) const;
+  Node* find_valid(std::string_view path, Code& problem);
+  // The entry of the node at `path`, or nodes.end().
+  Nodes::iterator locate(std::string_view path);
+  // Adds a node at `path` (where none is) to `nodes`, placed from `hint` (as std::map's
+  // emplace_hint), and to the index.
+  Node& insert_node(std::string path, Nodes::iterator hint);
 
   LockConfig config_;
   State state_;
@@ -278,6 +311,7 @@ class LockStateMachine {
   bool last_from_record_ = false;
   bool notifications_wanted_ = true;  // not replicated state: a replica's role decides it
   std::vector<WatchTarget> emit_targets_;  // emit's buffer, kept to reuse its allocation
+  std::string hint_path_;                  // insertion_hint's buffer, likewise
   // Map nodes of forgotten records, for record() to reuse: every request a session makes is
   // recorded and soon forgotten, and a node each time was an allocation and a free.
   static constexpr std::size_t kSpareRecordsMax = 64;
