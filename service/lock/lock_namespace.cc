@@ -117,7 +117,11 @@ LockStateMachine::Nodes::iterator LockStateMachine::insertion_hint(
 }
 
 void LockStateMachine::delete_node(const std::string& path) {
-  Node& node = *find(path);
+  // Kept to the end: nothing below inserts a node, so the index does not rehash.
+  const auto indexed = state_.node_index.find(IndexedPath(path));
+  LS_ASSERT(indexed != state_.node_index.end());
+  const Nodes::iterator entry = indexed->second;
+  Node& node = entry->second;
   LS_ASSERT(node.children.empty());  // explicit deletes check; ephemeral nodes have no children
   std::vector<SessionId> holders;
   for (const auto& [id, holder] : node.lock.holders) holders.push_back(id);
@@ -136,10 +140,8 @@ void LockStateMachine::delete_node(const std::string& path) {
   LS_ASSERT(child != parent.children.end());
   parent.children.erase(child);
   ++parent.children_version;
-  const auto indexed = state_.node_index.find(IndexedPath(path));
-  const Nodes::iterator erased = indexed->second;
   state_.node_index.erase(indexed);
-  state_.nodes.erase(erased);
+  state_.nodes.erase(entry);
 
   Event deleted;
   deleted.kind = EventKind::node_deleted;

@@ -225,12 +225,8 @@ std::vector<std::string> LockStateMachine::invariant_violations() const {
   const State& st = state_;
   if (!st.nodes.contains(cell_root(config_))) fail("the cell root is missing");
   if (st.node_index.size() != st.nodes.size()) fail("node index not one per node");
-  // The nodes' own lookups go through the index, as the state machine's do: the loop below
+  // The lookups below go through the index (find), as the state machine's do: the loop below
   // checks that it holds every node and (with the sizes equal) nothing else.
-  auto node_at = [&](std::string_view path) -> const Node* {
-    auto it = st.node_index.find(IndexedPath(path));
-    return it == st.node_index.end() ? nullptr : &it->second->second;
-  };
   if (st.next_session == 0 || st.next_session > kOpenTokenBit) fail("next_session out of range");
   if (st.compacted > st.revision) fail("compacted revision above the revision");
 
@@ -243,7 +239,7 @@ std::vector<std::string> LockStateMachine::invariant_violations() const {
     const bool valid = valid_path(path, config_);
     if (!valid) fail(fmt::format("node {}: invalid path", path));
     if (!is_cell_root(path, config_) && valid) {
-      const Node* parent = node_at(parent_of(path));
+      const Node* parent = find(parent_of(path));
       if (!parent || !parent->children.contains(name_of(path))) {
         fail(fmt::format("node {}: not among its parent's children", path));
       } else if (parent->ephemeral_owner.value != 0) {
@@ -252,7 +248,7 @@ std::vector<std::string> LockStateMachine::invariant_violations() const {
     }
     for (const std::string& child : n.children) {
       child_path.assign(path).append("/").append(child);
-      if (!node_at(child_path))
+      if (!find(child_path))
         fail(fmt::format("node {}: lost child {}", path, child));
     }
     if (n.created > st.revision || n.modified > st.revision || n.modified < n.created) {
@@ -313,7 +309,7 @@ std::vector<std::string> LockStateMachine::invariant_violations() const {
       fail(fmt::format("lock {}: lock-delay in the future", path));
   }
   for (const std::string& path : st.delayed_locks) {
-    if (!node_at(path)) fail(fmt::format("lock-delay index names missing node {}", path));
+    if (!find(path)) fail(fmt::format("lock-delay index names missing node {}", path));
   }
 
   for (const auto& [id, s] : st.sessions) {
@@ -321,7 +317,7 @@ std::vector<std::string> LockStateMachine::invariant_violations() const {
       fail(fmt::format("s{}: id out of range", id.value));
     auto check_nodes = [&](const std::set<std::string>& paths, std::string_view what, auto has) {
       for (const std::string& path : paths) {
-        const Node* node = node_at(path);
+        const Node* node = find(path);
         if (!node || !has(*node)) {
           fail(fmt::format("s{}: {} {} not on the node", id.value, what, path));
         }
