@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <sstream>
 #include <string>
+#include <type_traits>
 
 namespace lockstep::detail {
 
@@ -22,9 +23,17 @@ std::string describe(const T& value) {
   }
 }
 
+// Small trivially copyable operands (indices, times, ids) travel by value, so that an assertion
+// on a hot path does not make the compiler keep them in memory just to pass their address to the
+// cold failure branch.
+template <typename T>
+using Operand =
+    std::conditional_t<std::is_trivially_copyable_v<T> && sizeof(T) <= 16, T, const T&>;
+
 template <typename A, typename B>
-[[noreturn]] void comparison_failed(const char* file, int line, const char* expr, const A& a,
-                                    const B& b) {
+[[noreturn, gnu::cold, gnu::noinline]] void comparison_failed(const char* file, int line,
+                                                              const char* expr, Operand<A> a,
+                                                              Operand<B> b) {
   assertion_failed(file, line, expr, "left = " + describe(a) + ", right = " + describe(b));
 }
 
@@ -47,7 +56,9 @@ template <typename A, typename B>
     const auto& ls_a_ = (a);                                                               \
     const auto& ls_b_ = (b);                                                               \
     if (!(ls_a_ op ls_b_)) [[unlikely]]                                                    \
-      ::lockstep::detail::comparison_failed(__FILE__, __LINE__, #a " " #op " " #b, ls_a_, ls_b_); \
+      ::lockstep::detail::comparison_failed<std::remove_cvref_t<decltype(ls_a_)>,                 \
+                                            std::remove_cvref_t<decltype(ls_b_)>>(                \
+          __FILE__, __LINE__, #a " " #op " " #b, ls_a_, ls_b_);                                    \
   } while (false)
 
 #define LS_ASSERT_EQ(a, b) LS_ASSERT_CMP(a, ==, b)
