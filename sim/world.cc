@@ -332,7 +332,8 @@ void World::send(NodeId from, NodeId to, ByteView head, ByteView body) {
   // The slot holds the message in one piece, which the trace's tap may look at; taking it first
   // records nothing, so the trace is what it was.
   const std::uint64_t slot = take_slot(from, to, head, body);
-  trace_.record(now_, from.value, TraceKind::send, to.value, bytes, {}, in_flight_[slot].payload);
+  trace_.record(now_, from.value, TraceKind::send, to.value, bytes, {},
+                in_flight_[slot].payload.view());
   Node& sender = node(from);
   const Nanos sync_done_at = sender.disk.sync_done_at();
   if (now_ < sync_done_at || sender.holding()) {
@@ -357,10 +358,9 @@ std::uint64_t World::take_slot(NodeId from, NodeId to, ByteView head, ByteView b
   msg.from = from;
   msg.to = to;
   msg.copies_left = 0;
-  // Reuses the slot's buffer: one resize, then the copies. A head is usually one envelope byte,
+  // Reuses the slot's buffer, then copies. A head is usually one envelope byte,
   // stored without a call to memcpy.
-  msg.payload.resize(head.size() + body.size());
-  std::byte* at = msg.payload.data();
+  std::byte* at = msg.payload.overwrite(head.size() + body.size());
   if (head.size() == 1) {
     at[0] = head[0];
   } else if (!head.empty()) {
@@ -404,7 +404,7 @@ void World::transmit(std::uint64_t slot) {
   const SendDecision decision = network_->on_send(now_, msg.from, msg.to, bytes);
   if (decision.copies == 0) {
     trace_.record(now_, msg.from.value, TraceKind::drop, msg.to.value,
-                  static_cast<std::uint64_t>(decision.reason), {}, msg.payload);
+                  static_cast<std::uint64_t>(decision.reason), {}, msg.payload.view());
     free_slots_.push_back(static_cast<std::uint32_t>(slot));
     return;
   }
@@ -431,7 +431,7 @@ void World::deliver(NodeId to, std::uint64_t slot, ArrivalAttempt attempt) {
   }
   if (arrival.kind == ArrivalKind::drop) {
     trace_.record(now_, msg.from.value, TraceKind::drop, to.value,
-                  static_cast<std::uint64_t>(arrival.reason), {}, msg.payload);
+                  static_cast<std::uint64_t>(arrival.reason), {}, msg.payload.view());
     release_slot(slot);
     return;
   }
@@ -443,7 +443,7 @@ void World::hand_over(NodeId to, std::uint64_t slot) {
   InFlight& msg = in_flight_[slot];
   if (!n.up) {
     trace_.record(now_, msg.from.value, TraceKind::drop, to.value,
-                  static_cast<std::uint64_t>(DropReason::node_down), {}, msg.payload);
+                  static_cast<std::uint64_t>(DropReason::node_down), {}, msg.payload.view());
     release_slot(slot);
     return;
   }
@@ -453,12 +453,12 @@ void World::hand_over(NodeId to, std::uint64_t slot) {
   }
   ++stats_.messages_delivered;
   trace_.record(now_, to.value, TraceKind::deliver, msg.from.value, msg.payload.size(), {},
-                msg.payload);
+                msg.payload.view());
   // The handler may send, and so grow in_flight_ and move the slots: `msg` may dangle then, but
-  // not the payload, since moving a Bytes keeps its buffer. The slot is released only afterwards,
-  // which also keeps its buffer for reuse.
+  // not the payload, since moving a SlotBytes keeps its buffer. The slot is released only
+  // afterwards, which also keeps its buffer for reuse.
   const NodeId from = msg.from;
-  const ByteView payload = msg.payload;
+  const ByteView payload = msg.payload.view();
   n.process->on_message(*n.env, from, payload);
   release_slot(slot);
 }
@@ -519,7 +519,7 @@ void World::crash(NodeId id) {
     ++stats_.messages_lost_in_crash;
     trace_.record(now_, id.value, TraceKind::drop, in_flight_[slot].to.value,
                   static_cast<std::uint64_t>(DropReason::sender_crashed), {},
-                  in_flight_[slot].payload);
+                  in_flight_[slot].payload.view());
     free_slots_.push_back(static_cast<std::uint32_t>(slot));
   }
   n.held.clear();

@@ -30,6 +30,7 @@
 //             messages and timer expiries that arrive meanwhile wait and run, in order, on resume.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -167,13 +168,34 @@ class World {
     Nanos deadline_mono;
     std::uint64_t id = 0;
   };
+  // A slot's copy of a message. Unlike Bytes it does not zero what it grows by (the message is
+  // copied over it at once), and its buffer stays put when the slot table moves the slot.
+  class SlotBytes {
+   public:
+    // Room for `size` bytes, to be written by the caller; the old contents are gone.
+    std::byte* overwrite(std::size_t size) {
+      if (size > capacity_) {
+        capacity_ = std::max(size, 2 * capacity_);
+        data_ = std::make_unique_for_overwrite<std::byte[]>(capacity_);
+      }
+      size_ = size;
+      return data_.get();
+    }
+    ByteView view() const { return {data_.get(), size_}; }
+    std::size_t size() const { return size_; }
+
+   private:
+    std::unique_ptr<std::byte[]> data_;
+    std::size_t size_ = 0;
+    std::size_t capacity_ = 0;
+  };
   // A message from its send until its last copy is delivered or dropped: held behind its
   // sender's syncs (copies_left 0), then in the network.
   struct InFlight {
     NodeId from;
     NodeId to;
     std::uint32_t copies_left = 0;
-    Bytes payload;
+    SlotBytes payload;
   };
   // A message waiting for its sender's syncs in flight, in its slot.
   struct Held {
