@@ -30,6 +30,10 @@ sim::FiberBody append_client(AppendClientSettings s, std::function<Nanos()> true
       // Retry until acknowledged; a request still unacknowledged when the run ends is unknown.
       for (;;) {
         ++history->calls[slot].attempts;
+        // What this call would not take now, it never will (requests only move on): late and
+        // duplicated replies to earlier requests go, instead of being decoded again by every
+        // later call until the mailbox overflows.
+        f.discard([&is_reply](NodeId from, ByteView payload) { return !is_reply(from, payload); });
         const auto received =
             f.call(NodeId{target}, message, s.request_timeout, is_reply);
         if (!received) {

@@ -93,6 +93,10 @@ class FiberContext {
   // The first message `accept` takes — already waiting in the mailbox, or arriving within
   // `timeout` — or nullopt once `timeout` has passed. Nanos::max() waits forever.
   std::optional<Received> receive(Nanos timeout, const MessageFilter& accept = {});
+  // Drops every message waiting in the mailbox that `stale` picks: ones this node will never
+  // take (late replies to finished requests), which every later receive would otherwise look at
+  // again, up to a full mailbox.
+  void discard(const MessageFilter& stale);
   // Sends `request` and waits for a reply that `accept` takes.
   std::optional<Received> call(NodeId to, ByteView request, Nanos timeout,
                                const MessageFilter& accept = {});

@@ -108,6 +108,28 @@ TEST(Fiber, ReceiveFilterLeavesOtherMessagesForOtherFibers) {
   EXPECT_EQ(got_b, (std::vector<std::string>{"b1", "b2"}));
 }
 
+TEST(Fiber, DiscardDropsOnlyTheMessagesItPicksFromTheMailbox) {
+  World world(WorldConfig{});
+  std::vector<std::string> got;
+  world.add_node("sender", [](NodeId) {
+    auto r = std::make_unique<Recorder>();
+    r->on_start_fn = [](Env& env) {
+      for (const char* m : {"stale1", "keep1", "stale2", "keep2"}) env.send(NodeId{1}, to_bytes(m));
+    };
+    return r;
+  });
+  world.add_node("client", [&](NodeId) {
+    return std::make_unique<FiberHost>(std::vector<FiberBody>{[&](FiberContext& f) {
+      f.sleep(milliseconds(10));  // all four wait in the mailbox by now
+      f.discard([](NodeId, ByteView p) { return lockstep::to_string(p).starts_with("stale"); });
+      // What is left comes out in arrival order; nothing else arrives.
+      while (auto r = f.receive(milliseconds(10))) got.push_back(lockstep::to_string(r->payload));
+    }});
+  });
+  world.run_until(seconds(1));
+  EXPECT_EQ(got, (std::vector<std::string>{"keep1", "keep2"}));
+}
+
 TEST(Fiber, PausedNodeFibersDoNotRun) {
   World world(WorldConfig{});
   std::vector<Nanos> woke;
