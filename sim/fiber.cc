@@ -195,11 +195,6 @@ void FiberContext::sleep(Nanos duration) {
   host_.suspend(fiber_);
 }
 
-void FiberContext::discard(const MessageFilter& stale) {
-  std::erase_if(host_.mailbox_,
-                [&stale](const Received& r) { return stale(r.from, r.payload); });
-}
-
 std::optional<Received> FiberContext::receive(Nanos timeout, const MessageFilter& accept) {
   auto& mailbox = host_.mailbox_;
   for (auto it = mailbox.begin(); it != mailbox.end(); ++it) {

@@ -96,7 +96,10 @@ class FiberContext {
   // Drops every message waiting in the mailbox that `stale` picks: ones this node will never
   // take (late replies to finished requests), which every later receive would otherwise look at
   // again, up to a full mailbox.
-  void discard(const MessageFilter& stale);
+  template <typename Stale>  // bool(NodeId from, ByteView payload)
+  void discard(Stale stale) {
+    std::erase_if(host_.mailbox_, [&stale](const Received& r) { return stale(r.from, r.payload); });
+  }
   // Sends `request` and waits for a reply that `accept` takes.
   std::optional<Received> call(NodeId to, ByteView request, Nanos timeout,
                                const MessageFilter& accept = {});
