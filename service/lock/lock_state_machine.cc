@@ -30,10 +30,12 @@ ApplyOutcome LockStateMachine::apply(std::uint64_t index, const Caller& caller,
         caller.session.value != 0 ? answer(Code::not_permitted) : run_leader_command(command);
   } else if (const auto* open = std::get_if<OpenSession>(&command)) {
     outcome.result = open_session(index, caller.session.value, *open);
-  } else if (const Code problem = session_problem(caller.session); problem != Code::ok) {
-    outcome.result = answer(problem);
+  } else if (auto caller_session = state_.sessions.find(caller.session);
+             caller_session == state_.sessions.end()) {
+    // One lookup for the check and the session: every client command makes it.
+    outcome.result = answer(session_problem(caller.session));
   } else {
-    Session& s = state_.sessions.at(caller.session);
+    Session& s = caller_session->second;
     forget_acknowledged(s, caller.acked_through);
     if (is_read(command)) {
       outcome.result = read(command);
@@ -118,16 +120,19 @@ void LockStateMachine::forget_acknowledged(Session& s, std::uint64_t acked_throu
 }
 
 void LockStateMachine::record(Session& s, std::uint64_t request, const Result& result) {
-  Recorded recorded{result, result.code == Code::waiting};
+  const bool pending = result.code == Code::waiting;
   // apply records only a request it ran, and it runs only requests without a record.
   bool inserted = false;
   if (spare_records_.empty()) {
-    inserted = s.results.emplace(request, std::move(recorded)).second;
+    inserted = s.results.emplace(request, Recorded{result, pending}).second;
   } else {
     Records::node_type node = std::move(spare_records_.back());
     spare_records_.pop_back();
     node.key() = request;
-    node.mapped() = std::move(recorded);
+    // Copied straight into the spare (which holds no value): a Recorded built first and then
+    // moved in was a second pass over the result's variant, on every request a session makes.
+    node.mapped().result = result;
+    node.mapped().pending = pending;
     inserted = s.results.insert(std::move(node)).inserted;
   }
   LS_ASSERT(inserted);
@@ -146,7 +151,9 @@ LockStateMachine::Records::iterator LockStateMachine::forget(Session& s,
   const auto next = std::next(record);
   Records::node_type node = s.results.extract(record);
   if (spare_records_.size() < kSpareRecordsMax) {
-    node.mapped() = Recorded{};  // a spare holds no old result (a watch's replay, say)
+    // A spare holds no old result (a watch's replay, say). Only the value owns memory: the rest
+    // is overwritten by record(), so clearing it as a whole Recorded was wasted work.
+    node.mapped().result.value.emplace<std::monostate>();
     spare_records_.push_back(std::move(node));
   }
   return next;
