@@ -85,9 +85,10 @@ void LockStateMachine::drop_holder(const std::string& path, Node& node, SessionI
 
 void LockStateMachine::complete(SessionId session, std::uint64_t request, Result result) {
   Session& s = state_.sessions.at(session);
-  auto it = s.results.find(request);
+  auto it = find_record(s.results, request);
   LS_ASSERT(it != s.results.end() && it->second.pending);
-  it->second = Recorded{result, false};
+  it->second.result = result;
+  it->second.pending = false;
   if (notifications_wanted_) {
     out_->notifications.push_back(Notification{session, Completion{request, std::move(result)}});
   }

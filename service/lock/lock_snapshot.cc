@@ -13,6 +13,8 @@
 //
 // Derived indexes (children, a session's held/waiting/ephemeral sets, open tokens, locks in
 // lock-delay, the watch index, the node index) are not stored: restore rebuilds them.
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "core/assert.h"
@@ -131,7 +133,9 @@ bool LockStateMachine::decode_state(ByteView bytes, const LockConfig& config, St
       Recorded rec;
       rec.pending = r.boolean();
       rec.result = read_result(r);
-      if (!s.results.emplace(request, std::move(rec)).second) r.fail();
+      // Ascending, as snapshot() writes them (and so no request twice).
+      if (!s.results.empty() && s.results.back().first >= request) r.fail();
+      s.results.emplace_back(request, std::move(rec));
     }
     const std::uint32_t watches = r.u32();
     for (std::uint32_t k = 0; k < watches && r.ok(); ++k) {
@@ -281,7 +285,7 @@ std::vector<std::string> LockStateMachine::invariant_violations() const {
         fail(fmt::format("lock {}: waiter s{} does not know it", path, q.session.value));
         continue;
       }
-      auto rec = s->second.results.find(q.request);
+      auto rec = find_record(s->second.results, q.request);
       if (rec == s->second.results.end() || !rec->second.pending) {
         fail(fmt::format("lock {}: waiter s{} request {} has no pending record", path,
                          q.session.value, q.request));
@@ -322,6 +326,11 @@ std::vector<std::string> LockStateMachine::invariant_violations() const {
       return false;
     });
     check_nodes(s.ephemerals, "owns", [&](const Node& n) { return n.ephemeral_owner == id; });
+    if (std::adjacent_find(s.results.begin(), s.results.end(), [](const auto& a, const auto& b) {
+          return a.first >= b.first;
+        }) != s.results.end()) {
+      fail(fmt::format("s{}: records not in ascending request order", id.value));
+    }
     std::size_t pending = 0;
     for (const auto& [request, rec] : s.results) pending += rec.pending ? 1 : 0;
     if (pending != s.waiting.size()) {

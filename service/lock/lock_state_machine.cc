@@ -39,7 +39,7 @@ ApplyOutcome LockStateMachine::apply(std::uint64_t index, const Caller& caller,
     forget_acknowledged(s, caller.acked_through);
     if (is_read(command)) {
       outcome.result = read(command);
-    } else if (auto it = s.results.find(caller.request); it != s.results.end()) {
+    } else if (auto it = find_record(s.results, caller.request); it != s.results.end()) {
       outcome.result = it->second.result;  // a retry: answered, not applied again
       last_from_record_ = true;
     } else if (caller.request <= std::max(s.acked_through, s.forgotten_through)) {
@@ -113,50 +113,44 @@ Result LockStateMachine::read(const Command& command) const {
 void LockStateMachine::forget_acknowledged(Session& s, std::uint64_t acked_through) {
   if (acked_through <= s.acked_through) return;
   s.acked_through = acked_through;
-  for (auto it = s.results.begin(); it != s.results.end() && it->first <= acked_through;) {
-    // A queued request's record stays: its completion will update it.
-    it = it->second.pending ? std::next(it) : forget(s, it);
-  }
+  // The records up to acked_through go, but a queued request's record stays: its completion will
+  // update it. The kept ones move up, in order, and the rest shift down once.
+  const auto acked_end =
+      std::partition_point(s.results.begin(), s.results.end(),
+                           [&](const auto& entry) { return entry.first <= acked_through; });
+  const auto kept_end = std::remove_if(s.results.begin(), acked_end,
+                                       [](const auto& entry) { return !entry.second.pending; });
+  s.results.erase(kept_end, acked_end);
+}
+
+LockStateMachine::Records::iterator LockStateMachine::find_record(Records& records,
+                                                                  std::uint64_t request) {
+  const auto it =
+      std::partition_point(records.begin(), records.end(),
+                           [&](const auto& entry) { return entry.first < request; });
+  return it != records.end() && it->first == request ? it : records.end();
+}
+
+LockStateMachine::Records::const_iterator LockStateMachine::find_record(const Records& records,
+                                                                        std::uint64_t request) {
+  return find_record(const_cast<Records&>(records), request);
 }
 
 void LockStateMachine::record(Session& s, std::uint64_t request, const Result& result) {
-  const bool pending = result.code == Code::waiting;
+  const auto at =
+      std::partition_point(s.results.begin(), s.results.end(),
+                           [&](const auto& entry) { return entry.first < request; });
   // apply records only a request it ran, and it runs only requests without a record.
-  bool inserted = false;
-  if (spare_records_.empty()) {
-    inserted = s.results.emplace(request, Recorded{result, pending}).second;
-  } else {
-    Records::node_type node = std::move(spare_records_.back());
-    spare_records_.pop_back();
-    node.key() = request;
-    // Copied straight into the spare (which holds no value): a Recorded built first and then
-    // moved in was a second pass over the result's variant, on every request a session makes.
-    node.mapped().result = result;
-    node.mapped().pending = pending;
-    inserted = s.results.insert(std::move(node)).inserted;
-  }
-  LS_ASSERT(inserted);
+  LS_ASSERT(at == s.results.end() || at->first != request);
+  s.results.emplace(at, request, Recorded{result, result.code == Code::waiting});
   while (s.results.size() > config_.results_per_session_max) {
     auto victim = std::find_if(s.results.begin(), s.results.end(),
                                [](const auto& entry) { return !entry.second.pending; });
     // validate() keeps waits_per_session_max below results_per_session_max.
     LS_ASSERT(victim != s.results.end());
     s.forgotten_through = std::max(s.forgotten_through, victim->first);
-    forget(s, victim);
+    s.results.erase(victim);
   }
-}
-
-LockStateMachine::Records::iterator LockStateMachine::forget(Session& s,
-                                                             Records::iterator record) {
-  const auto next = std::next(record);
-  Records::node_type node = s.results.extract(record);
-  if (spare_records_.size() < kSpareRecordsMax) {
-    // A spare holds no old result (a watch's replay, say). Only the value owns memory: the rest
-    // is overwritten by record(), so clearing it as a whole Recorded was wasted work.
-    node.mapped().result.value.emplace<std::monostate>();
-    spare_records_.push_back(std::move(node));
-  }
-  return next;
 }
 
 // ---- sessions ----------------------------------------------------------------------------------
