@@ -61,9 +61,12 @@ bool valid_path(std::string_view path, const LockConfig& config) {
       if (c == kNameChar) continue;
       if (c == kOther) return false;
     }
-    // A component ends at `at` (a '/' or the end).
-    const std::string_view name(start, static_cast<std::size_t>(at - start));
-    if (name.empty() || name == "." || name == "..") return false;
+    // A component ends at `at` (a '/' or the end): not empty, "." or "..". Tested on the length
+    // and characters: string_view's == compares through memcmp.
+    const std::size_t length = static_cast<std::size_t>(at - start);
+    if (length == 0 || (length <= 2 && start[0] == '.' && (length == 1 || start[1] == '.'))) {
+      return false;
+    }
     if (++depth > config.path_depth_max) return false;
     if (at == end) return true;
     start = at + 1;
