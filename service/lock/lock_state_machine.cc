@@ -4,6 +4,7 @@
 #include "service/lock/lock_state_machine.h"
 
 #include <algorithm>
+#include <tuple>
 
 #include "core/assert.h"
 #include "core/overloaded.h"
@@ -292,7 +293,10 @@ LockStateMachine::Node* LockStateMachine::find_valid(std::string_view path, Code
 
 LockStateMachine::Node& LockStateMachine::insert_node(std::string path, Nodes::iterator hint) {
   const std::size_t before = state_.nodes.size();
-  const auto it = state_.nodes.emplace_hint(hint, std::move(path), Node{});
+  // The Node is built in the map's own node, not built aside and moved in.
+  const auto it = state_.nodes.emplace_hint(hint, std::piecewise_construct,
+                                            std::forward_as_tuple(std::move(path)),
+                                            std::forward_as_tuple());
   LS_ASSERT_EQ(state_.nodes.size(), before + 1);
   state_.node_index.emplace(IndexedPath(it->first), it);
   return it->second;
