@@ -77,7 +77,7 @@ void LockStateMachine::drop_holder(const std::string& path, Node& node, SessionI
     // second expiry during a lock-delay restarts it.
     if (node.lock.delay_started.value == 0) state_.delayed_locks.insert(path);
     node.lock.delay_started = revision;
-    out_->timers.emplace_back(LockDelayTimer{path, revision, config_.lock_delay});
+    effects_.timers.emplace_back(LockDelayTimer{path, revision, config_.lock_delay});
   } else if (cause != Cause::node_deleted) {
     grant_waiters(path, node);
   }
@@ -90,7 +90,7 @@ void LockStateMachine::complete(SessionId session, std::uint64_t request, Result
   it->second.result = result;
   it->second.pending = false;
   if (notifications_wanted_) {
-    out_->notifications.push_back(Notification{session, Completion{request, std::move(result)}});
+    effects_.notifications.push_back(Notification{session, Completion{request, std::move(result)}});
   }
 }
 

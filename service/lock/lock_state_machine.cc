@@ -22,39 +22,47 @@ ApplyOutcome LockStateMachine::apply(std::uint64_t index, const Caller& caller,
                                      const Command& command) {
   LS_ASSERT_GT(index, state_.applied_index);
   state_.applied_index = index;
-  ApplyOutcome outcome;
-  out_ = &outcome;
   last_from_record_ = false;
+  effects_.notifications.clear();  // moved out by the last apply: empty already
+  effects_.timers.clear();
+  // decide() runs first (a braced list is evaluated in order) and fills effects_; its result is
+  // built in the outcome itself, where assigning it was a pass over the variant on every apply.
+  return ApplyOutcome{decide(index, caller, command), std::move(effects_.notifications),
+                      std::move(effects_.timers)};
+}
 
+Result LockStateMachine::decide(std::uint64_t index, const Caller& caller,
+                                const Command& command) {
   if (is_leader_command(command)) {
-    outcome.result =
-        caller.session.value != 0 ? answer(Code::not_permitted) : run_leader_command(command);
-  } else if (const auto* open = std::get_if<OpenSession>(&command)) {
-    outcome.result = open_session(index, caller.session.value, *open);
-  } else if (auto caller_session = state_.sessions.find(caller.session);
-             caller_session == state_.sessions.end()) {
-    // One lookup for the check and the session: every client command makes it.
-    outcome.result = answer(session_problem(caller.session));
-  } else {
-    Session& s = caller_session->second;
-    forget_acknowledged(s, caller.acked_through);
-    if (is_read(command)) {
-      outcome.result = read(command);
-    } else if (auto it = find_record(s.results, caller.request); it != s.results.end()) {
-      outcome.result = it->second.result;  // a retry: answered, not applied again
-      last_from_record_ = true;
-    } else if (caller.request <= std::max(s.acked_through, s.forgotten_through)) {
-      outcome.result = answer(Code::stale_request);
-    } else {
-      outcome.result = run(index, caller.session, caller.request, command);
-      // CloseSession ends the session, and its record with it.
-      if (auto live = state_.sessions.find(caller.session); live != state_.sessions.end()) {
-        record(live->second, caller.request, outcome.result);
-      }
-    }
+    return caller.session.value != 0 ? answer(Code::not_permitted) : run_leader_command(command);
   }
-  out_ = nullptr;
-  return outcome;
+  if (const auto* open = std::get_if<OpenSession>(&command)) {
+    return open_session(index, caller.session.value, *open);
+  }
+  // One lookup for the check and the session: every client command makes it.
+  const auto caller_session = state_.sessions.find(caller.session);
+  if (caller_session == state_.sessions.end()) return answer(session_problem(caller.session));
+  Session& s = caller_session->second;
+  forget_acknowledged(s, caller.acked_through);
+  if (is_read(command)) return read(command);
+  if (auto it = find_record(s.results, caller.request); it != s.results.end()) {
+    last_from_record_ = true;
+    return it->second.result;  // a retry: answered, not applied again
+  }
+  if (caller.request <= std::max(s.acked_through, s.forgotten_through)) {
+    return answer(Code::stale_request);
+  }
+  return run_and_record(index, caller.session, caller.request, command);
+}
+
+Result LockStateMachine::run_and_record(std::uint64_t index, SessionId session,
+                                        std::uint64_t request, const Command& command) {
+  Result result = run(index, session, request, command);
+  // CloseSession ends the session, and its record with it.
+  if (auto live = state_.sessions.find(session); live != state_.sessions.end()) {
+    record(live->second, request, result);
+  }
+  return result;
 }
 
 Result LockStateMachine::query(const Command& command) const {
@@ -143,7 +151,9 @@ void LockStateMachine::record(Session& s, std::uint64_t request, const Result& r
                            [&](const auto& entry) { return entry.first < request; });
   // apply records only a request it ran, and it runs only requests without a record.
   LS_ASSERT(at == s.results.end() || at->first != request);
-  s.results.emplace(at, request, Recorded{result, result.code == Code::waiting});
+  // Built in its slot (usually the end), not built aside and moved in.
+  s.results.emplace(at, std::piecewise_construct, std::forward_as_tuple(request),
+                    std::forward_as_tuple(result, result.code == Code::waiting));
   while (s.results.size() > config_.results_per_session_max) {
     auto victim = std::find_if(s.results.begin(), s.results.end(),
                                [](const auto& entry) { return !entry.second.pending; });
@@ -180,14 +190,14 @@ Result LockStateMachine::open_session(std::uint64_t index, std::uint64_t token,
   s.last_keepalive_index = index;
   s.open_token = token;
   state_.open_tokens[token] = id;
-  out_->timers.emplace_back(LeaseTimer{id, index, c.ttl});
+  effects_.timers.emplace_back(LeaseTimer{id, index, c.ttl});
   return answer(Code::ok, SessionInfo{id, c.ttl});
 }
 
 Result LockStateMachine::keep_alive(std::uint64_t index, SessionId session) {
   Session& s = state_.sessions.at(session);
   s.last_keepalive_index = index;
-  out_->timers.emplace_back(LeaseTimer{session, index, s.ttl});
+  effects_.timers.emplace_back(LeaseTimer{session, index, s.ttl});
   return answer(Code::ok, SessionInfo{session, s.ttl});
 }
 
@@ -221,12 +231,12 @@ void LockStateMachine::end_session(SessionId id, Cause cause) {
       event.session = id;
       event.cause = cause;
       // Built in place: GCC 12 at -O3 reports a false maybe-uninitialized on a temporary here.
-      Notification& n = out_->notifications.emplace_back();
+      Notification& n = effects_.notifications.emplace_back();
       n.target = id;
       n.body.emplace<SessionEnded>(SessionEnded{std::move(event)});
     }
   }
-  out_->timers.emplace_back(LeaseEnded{id});
+  effects_.timers.emplace_back(LeaseEnded{id});
   state_.open_tokens.erase(s.open_token);
   state_.sessions.erase(id);
 }
@@ -237,11 +247,11 @@ Result LockStateMachine::begin_leadership(const BeginLeadership& c) {
   if (c.term <= state_.leader_term) return answer(Code::stale_leader);
   state_.leader_term = c.term;
   for (const auto& [id, s] : state_.sessions) {
-    out_->timers.emplace_back(
+    effects_.timers.emplace_back(
         LeaseTimer{id, s.last_keepalive_index, s.ttl + config_.session_grace});
   }
   for (const std::string& path : state_.delayed_locks) {
-    out_->timers.emplace_back(
+    effects_.timers.emplace_back(
         LockDelayTimer{path, find(path)->lock.delay_started, config_.lock_delay});
   }
   return answer(Code::ok);

@@ -242,6 +242,11 @@ class LockStateMachine {
   };
 
   // lock_state_machine.cc: dispatch, at-most-once, sessions, leadership
+  // The caller's result: what apply() returns besides the effects.
+  Result decide(std::uint64_t index, const Caller& caller, const Command& command);
+  // Runs a client command not run before and records its result for retries.
+  Result run_and_record(std::uint64_t index, SessionId session, std::uint64_t request,
+                        const Command& command);
   Result run(std::uint64_t index, SessionId session, std::uint64_t request, const Command& command);
   Result run_leader_command(const Command& command);
   Result read(const Command& command) const;
@@ -311,7 +316,12 @@ class LockStateMachine {
 
   LockConfig config_;
   State state_;
-  ApplyOutcome* out_ = nullptr;  // the outcome being built, during apply() only
+  // What the apply under way produces besides its result; apply() moves it into the outcome.
+  struct Effects {
+    std::vector<Notification> notifications;
+    std::vector<LeaderTimer> timers;
+  };
+  Effects effects_;
   bool last_from_record_ = false;
   bool notifications_wanted_ = true;  // not replicated state: a replica's role decides it
   std::vector<WatchTarget> emit_targets_;  // emit's buffer, kept to reuse its allocation
