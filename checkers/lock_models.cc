@@ -171,25 +171,28 @@ NamespaceModel::NamespaceModel(std::string key) : key_(std::move(key)), contents
 }
 
 std::optional<OperationProblem> NamespaceModel::check(const Operation& op) {
+  // Compared as a string_view: std::string's == with a literal is an out-of-line compare with a
+  // strlen, and every call of a lock-service history is checked (twice: compile asserts it).
+  const std::string_view f = op.f;
   const auto content_args = [&](std::size_t n, std::string_view expected) -> std::optional<OperationProblem> {
     const bool fits = op.args.size() == n && (n == 0 || is_string(op.args[0])) &&
                       (n < 2 || (is_int(op.args[1]) && std::get<std::int64_t>(op.args[1]) >= 0));
     if (!fits) return problem("args", fmt::format("{} for {}", expected, op.f));
     return std::nullopt;
   };
-  if (op.f == "create" || op.f == "delete") {
-    if (auto p = content_args(op.f == "create" ? 1 : 0, op.f == "create" ? "[content] (a string)" : "no arguments")) return p;
+  if (f == "create" || f == "delete") {
+    if (auto p = content_args(f == "create" ? 1 : 0, f == "create" ? "[content] (a string)" : "no arguments")) return p;
     return check_result(op, false, false, "nil");
   }
-  if (op.f == "get") {
+  if (f == "get") {
     if (auto p = content_args(0, "no arguments")) return p;
     return check_result(op, false, true, "the content (a string)");
   }
-  if (op.f == "set") {
+  if (f == "set") {
     if (auto p = content_args(1, "[content] (a string)")) return p;
     return check_result(op, true, false, "the new version (an integer)");
   }
-  if (op.f == "cas") {
+  if (f == "cas") {
     if (auto p = content_args(2, "[content expected_version] (a string, an integer >= 0)")) return p;
     return check_result(op, true, false, "the new version (an integer)");
   }
@@ -205,31 +208,33 @@ NamespaceModel::State NamespaceModel::intern(Node node) {
 Compiled<NamespaceModel::Op> NamespaceModel::compile(const Operation& op) {
   LS_ASSERT_MSG(!check(op).has_value(), op.f);
   using Code = Op::Code;
+  const std::string_view f = op.f;  // as in check()
   Op out;
   if (op.outcome == Outcome::failed) {
-    const std::string error = failure(op);
+    const std::string error_text = failure(op);
+    const std::string_view error = error_text;
     if (error == "no_node") return {Op{Code::absent, 0, -1, 0}, Role::observe};
-    if (error == "node_exists" && op.f == "create") return {Op{Code::exists, 0, -1, 0}, Role::observe};
-    if (error == "version_mismatch" && op.f == "cas") {
+    if (error == "node_exists" && f == "create") return {Op{Code::exists, 0, -1, 0}, Role::observe};
+    if (error == "version_mismatch" && f == "cas") {
       return {Op{Code::cas_mismatch, 0, -1, static_cast<std::uint64_t>(std::get<std::int64_t>(op.args[1]))},
               Role::observe};
     }
     return {};
   }
   const bool ok = op.outcome == Outcome::ok;
-  if (op.f == "get") {
+  if (f == "get") {
     if (!ok) return {};
     const Value content = is_nil(op.result) ? Value{std::string()} : op.result;
     return {Op{Code::get, contents_.intern(content), -1, 0}, Role::observe};
   }
-  if (op.f == "delete") return {Op{ok ? Code::remove : Code::remove_maybe, 0, -1, 0}, Role::update};
+  if (f == "delete") return {Op{ok ? Code::remove : Code::remove_maybe, 0, -1, 0}, Role::update};
   out.content = contents_.intern(op.args[0]);
   if (ok && is_int(op.result)) out.version = std::get<std::int64_t>(op.result);
-  if (op.f == "create") {
+  if (f == "create") {
     out.code = ok ? Code::create : Code::create_maybe;
     return {out, Role::update};
   }
-  if (op.f == "set") {
+  if (f == "set") {
     out.code = ok ? Code::set : Code::set_maybe;
     return {out, Role::update};
   }

@@ -43,6 +43,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "checkers/flat_map.h"
@@ -99,7 +100,10 @@ class ValueTable {
   const Value& value(std::uint32_t id) const { return values_[id]; }
 
  private:
-  std::map<Value, std::uint32_t> ids_;
+  // Hashed: the lock service's histories intern a fresh content string per write, and an ordered
+  // map compared it with a dozen stored strings (a variant visit each) to place it. Only looked
+  // up, never iterated, so its order cannot leak: ids go by first appearance.
+  std::unordered_map<Value, std::uint32_t> ids_;
   std::vector<Value> values_;
 };
 

@@ -50,7 +50,7 @@ void AppliedRecorder::record(const service::lock::LockService& service,
                              const service::lock::AppliedCommand& a) {
   if (a.index <= last_index_) return;  // another replica applied it first
   last_index_ = a.index;
-  AppliedRecord r;
+  AppliedRecord& r = history_->applied.emplace_back();  // built in place: one per command
   r.index = a.index;
   r.at = true_now_();
   r.session = a.caller.session;
@@ -70,7 +70,6 @@ void AppliedRecorder::record(const service::lock::LockService& service,
     });
     r.events.assign(first, kept.end());
   }
-  history_->applied.push_back(std::move(r));
 }
 
 }  // namespace lockstep::harness

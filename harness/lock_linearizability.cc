@@ -1,9 +1,12 @@
 #include "harness/lock_linearizability.h"
 
 #include <algorithm>
+#include <array>
+#include <charconv>
 #include <map>
 #include <set>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -17,14 +20,33 @@ using checkers::Operation;
 using checkers::Outcome;
 using checkers::Value;
 
+namespace {
+
+// "client <client> call <index>", written into a buffer and copied once.
+std::string origin_of(std::uint32_t client, std::size_t index) {
+  constexpr std::string_view kClient = "client ";
+  constexpr std::string_view kCall = " call ";
+  std::array<char, 64> buffer;
+  char* at = std::copy(kClient.begin(), kClient.end(), buffer.data());
+  at = std::to_chars(at, buffer.data() + buffer.size(), client).ptr;
+  at = std::copy(kCall.begin(), kCall.end(), at);
+  at = std::to_chars(at, buffer.data() + buffer.size(), index).ptr;
+  return std::string(buffer.data(), at);
+}
+
+}  // namespace
+
 checkers::History lock_service_history(const LockHistory& h) {
   checkers::History out;
   std::map<std::uint64_t, std::set<std::string>> locks_of;  // session -> locks it called
+  // Built in place, in a vector sized for every call: growing it moved each operation (three
+  // strings, the arguments, a value) about twice more.
+  out.operations.reserve(h.calls.size());
   for (std::size_t i = 0; i < h.calls.size(); ++i) {
     const LockCall& c = h.calls[i];
     if (!c.model) continue;
     const ModelCall& m = *c.model;
-    Operation op;
+    Operation& op = out.operations.emplace_back();
     op.process = c.client;
     op.key = m.path;
     op.f = m.f;
@@ -34,15 +56,12 @@ checkers::History lock_service_history(const LockHistory& h) {
     op.outcome = c.returned ? m.outcome : Outcome::unknown;
     op.result = op.outcome == Outcome::unknown ? Value{} : m.result;
     op.ret = op.outcome == Outcome::unknown ? Nanos::max() : *c.returned;
-    // "client {} call {}", built without fmt: one per call of every run.
-    op.origin.reserve(32);
-    op.origin.append("client ").append(std::to_string(c.client)).append(" call ").append(
-        std::to_string(i));
+    // "client {} call {}", built without fmt or temporary strings: one per call of every run.
+    op.origin = origin_of(c.client, i);
     if (checkers::is_lock_function(op.f)) {
       // The owner is the last argument of every lock function.
       locks_of[static_cast<std::uint64_t>(std::get<std::int64_t>(op.args.back()))].insert(op.key);
     }
-    out.operations.push_back(std::move(op));
   }
   for (const AppliedRecord& r : h.applied) {
     if (r.code != service::lock::Code::ok || r.from_record) continue;

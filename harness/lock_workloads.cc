@@ -1,5 +1,8 @@
 #include "harness/lock_workloads.h"
 
+#include <array>
+#include <charconv>
+
 #include <fmt/format.h>
 
 #include "service/lock/lock_client.h"
@@ -20,8 +23,24 @@ std::string election_path(const ServiceSettings& s, std::uint32_t i) {
   return fmt::format("/ls/{}/elections/election{}", s.cell, i);
 }
 std::string config_root(const ServiceSettings& s) { return fmt::format("/ls/{}/config", s.cell); }
+namespace {
+
+// Appends `n` in decimal, as fmt's "{}" writes it: for strings built on every operation of the
+// config workload, where formatting them went through fmt's parser each time.
+void append_decimal(std::string& out, std::uint64_t n) {
+  std::array<char, 20> digits;
+  const auto end = std::to_chars(digits.data(), digits.data() + digits.size(), n).ptr;
+  out.append(digits.data(), end);
+}
+
+}  // namespace
+
 std::string config_path(const ServiceSettings& s, std::uint32_t i) {
-  return fmt::format("/ls/{}/config/key{}", s.cell, i);
+  std::string path;
+  path.reserve(32 + s.cell.size());
+  path.append("/ls/").append(s.cell).append("/config/key");
+  append_decimal(path, i);
+  return path;
 }
 bool is_election_path(const ServiceSettings& s, std::string_view path) {
   return path.starts_with(fmt::format("/ls/{}/elections/", s.cell));
@@ -155,7 +174,10 @@ class Worker {
   // One get, set, compare-and-set or sequential create on a random key.
   void config_op(std::uint32_t keys, bool read_only) {
     const std::string key = config_path(s_.service, static_cast<std::uint32_t>(rng_.below(keys)));
-    const std::string content = fmt::format("client{}-{}", s_.client, ++writes_);
+    std::string content = "client";  // "client<client>-<write>"
+    append_decimal(content, s_.client);
+    content += '-';
+    append_decimal(content, ++writes_);
     switch (read_only ? 0 : rng_.below(4)) {
       case 0:
         track("get", false, [&] { return get(key).has_value(); });

@@ -1,5 +1,6 @@
 #include "service/lock/lock_codec.h"
 
+#include <tuple>
 #include <type_traits>
 
 #include "core/assert.h"
@@ -38,39 +39,77 @@ void write_nanos(Writer& w, Nanos n) { w.u64(static_cast<std::uint64_t>(n.count)
 Nanos read_nanos(FieldReader& r) { return Nanos{static_cast<std::int64_t>(r.u64())}; }
 LockMode read_mode(FieldReader& r) { return r.enumeration<LockMode>(kModeMax); }
 
-void write_value(Writer& w, const ResultValue& value) {
-  w.u8(static_cast<std::uint8_t>(value.index()));
-  std::visit(Overloaded{
-                 [](const std::monostate&) {},
-                 [&](const SessionInfo& v) {
-                   w.u64(v.session.value);
-                   write_nanos(w, v.ttl);
-                 },
-                 [&](const NodeData& v) {
-                   write(w, v.stat);
-                   w.bytes(v.content);
-                 },
-                 [&](const NodeCreated& v) {
-                   w.str(v.path);
-                   write(w, v.stat);
-                 },
-                 [&](const NodeStat& v) { write(w, v.stat); },
-                 [&](const Children& v) {
-                   w.u32(static_cast<std::uint32_t>(v.names.size()));
-                   for (const std::string& n : v.names) w.str(n);
-                 },
-                 [&](const Granted& v) { write(w, v.sequencer); },
-                 [&](const Leader& v) {
-                   w.u64(v.session.value);
-                   write(w, v.sequencer);
-                   w.bytes(v.value);
-                 },
-                 [&](const WatchStarted& v) {
-                   w.u32(static_cast<std::uint32_t>(v.replay.size()));
-                   for (const Event& e : v.replay) write(w, e);
-                 },
-             },
-             value);
+// Stat's fields in order, for Writer::fields along with whatever precedes them.
+auto stat_fields(const Stat& s) {
+  return std::tuple(s.version, s.children_version, s.created.value, s.modified.value,
+                    s.ephemeral_owner.value, s.content_bytes, s.children);
+}
+
+// An event after `head` (fixed-width fields: a notification's or a result's own): the path's
+// length goes with the fields before it, the rest after it, two appends in all. The same bytes as
+// the fields one by one and str(path).
+template <typename... Head>
+void write_event(Writer& w, const Event& e, Head... head) {
+  LS_ASSERT_LE(e.path.size(), std::size_t{0xffffffff});
+  w.fields(head..., e.revision.value, static_cast<std::uint8_t>(e.kind),
+           static_cast<std::uint32_t>(e.path.size()))
+      .rest(ByteView(reinterpret_cast<const std::byte*>(e.path.data()), e.path.size()))
+      .fields(e.session.value, static_cast<std::uint8_t>(e.mode), e.generation, e.version,
+              static_cast<std::uint8_t>(e.cause));
+}
+
+// A sequencer after `head`, likewise.
+template <typename... Head>
+void write_sequencer(Writer& w, const Sequencer& s, Head... head) {
+  LS_ASSERT_LE(s.path.size(), std::size_t{0xffffffff});
+  w.fields(head..., static_cast<std::uint32_t>(s.path.size()))
+      .rest(ByteView(reinterpret_cast<const std::byte*>(s.path.data()), s.path.size()))
+      .fields(static_cast<std::uint8_t>(s.mode), s.generation);
+}
+
+// A result after `head`: [code u8][revision u64][value tag u8][fields]. Every apply encodes one on
+// every replica, so the head, code, revision and tag go in one append with the value's leading
+// fixed-width fields, not one append each.
+template <typename... Head>
+void write_result(Writer& w, const Result& result, Head... head) {
+  const auto code = static_cast<std::uint8_t>(result.code);
+  const std::uint64_t revision = result.revision.value;
+  const auto tag = static_cast<std::uint8_t>(result.value.index());
+  std::visit(
+      Overloaded{
+          [&](const std::monostate&) { w.fields(head..., code, revision, tag); },
+          [&](const SessionInfo& v) {
+            w.fields(head..., code, revision, tag, v.session.value,
+                     static_cast<std::uint64_t>(v.ttl.count));
+          },
+          [&](const NodeData& v) {
+            std::apply([&](auto... stat) { w.fields(head..., code, revision, tag, stat...); },
+                       stat_fields(v.stat));
+            w.bytes(v.content);
+          },
+          [&](const NodeCreated& v) {
+            w.fields(head..., code, revision, tag).str(v.path);
+            write(w, v.stat);
+          },
+          [&](const NodeStat& v) {
+            std::apply([&](auto... stat) { w.fields(head..., code, revision, tag, stat...); },
+                       stat_fields(v.stat));
+          },
+          [&](const Children& v) {
+            w.fields(head..., code, revision, tag, static_cast<std::uint32_t>(v.names.size()));
+            for (const std::string& n : v.names) w.str(n);
+          },
+          [&](const Granted& v) { write_sequencer(w, v.sequencer, head..., code, revision, tag); },
+          [&](const Leader& v) {
+            write_sequencer(w, v.sequencer, head..., code, revision, tag, v.session.value);
+            w.bytes(v.value);
+          },
+          [&](const WatchStarted& v) {
+            w.fields(head..., code, revision, tag, static_cast<std::uint32_t>(v.replay.size()));
+            for (const Event& e : v.replay) write_event(w, e);
+          },
+      },
+      result.value);
 }
 
 ResultValue read_value(FieldReader& r) {
@@ -132,8 +171,7 @@ std::optional<T> decode_whole(ByteView bytes, ReadFn read) {
 // Stats and events are in most results and every watch notification: their fixed-width fields
 // go in with one append each (Writer::fields) rather than one per field.
 void write(Writer& w, const Stat& s) {
-  w.fields(s.version, s.children_version, s.created.value, s.modified.value,
-           s.ephemeral_owner.value, s.content_bytes, s.children);
+  std::apply([&w](auto... fields) { w.fields(fields...); }, stat_fields(s));
 }
 
 Stat read_stat(FieldReader& r) {
@@ -148,9 +186,7 @@ Stat read_stat(FieldReader& r) {
   return s;
 }
 
-void write(Writer& w, const Sequencer& s) {
-  w.str(s.path).u8(static_cast<std::uint8_t>(s.mode)).u64(s.generation);
-}
+void write(Writer& w, const Sequencer& s) { write_sequencer(w, s); }
 
 Sequencer read_sequencer(FieldReader& r) {
   Sequencer s;
@@ -160,15 +196,7 @@ Sequencer read_sequencer(FieldReader& r) {
   return s;
 }
 
-void write(Writer& w, const Event& e) {
-  // The path's length goes with the fields before it: the same bytes as str(), one append less.
-  LS_ASSERT_LE(e.path.size(), std::size_t{0xffffffff});
-  w.fields(e.revision.value, static_cast<std::uint8_t>(e.kind),
-           static_cast<std::uint32_t>(e.path.size()))
-      .rest(ByteView(reinterpret_cast<const std::byte*>(e.path.data()), e.path.size()))
-      .fields(e.session.value, static_cast<std::uint8_t>(e.mode), e.generation, e.version,
-              static_cast<std::uint8_t>(e.cause));
-}
+void write(Writer& w, const Event& e) { write_event(w, e); }
 
 Event read_event(FieldReader& r) {
   Event e;
@@ -183,10 +211,7 @@ Event read_event(FieldReader& r) {
   return e;
 }
 
-void write(Writer& w, const Result& result) {
-  w.fields(static_cast<std::uint8_t>(result.code), result.revision.value);
-  write_value(w, result.value);
-}
+void write(Writer& w, const Result& result) { write_result(w, result); }
 
 Result read_result(FieldReader& r) {
   Result result;
@@ -358,17 +383,15 @@ std::optional<Result> decode_result(ByteView bytes) {
 namespace {
 
 void write_notification(Writer& w, const Notification& n) {
-  w.fields(n.target.value, static_cast<std::uint8_t>(n.body.index()));
+  // The target and body tag go in the body's first append.
+  const std::uint64_t target = n.target.value;
+  const auto tag = static_cast<std::uint8_t>(n.body.index());
   std::visit(Overloaded{
-                 [&](const Completion& c) {
-                   w.u64(c.request);
-                   write(w, c.result);
-                 },
+                 [&](const Completion& c) { write_result(w, c.result, target, tag, c.request); },
                  [&](const WatchFired& f) {
-                   w.fields(f.watch_id, f.prev_revision.value);
-                   write(w, f.event);
+                   write_event(w, f.event, target, tag, f.watch_id, f.prev_revision.value);
                  },
-                 [&](const SessionEnded& s) { write(w, s.event); },
+                 [&](const SessionEnded& e) { write_event(w, e.event, target, tag); },
              },
              n.body);
 }

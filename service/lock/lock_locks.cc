@@ -77,7 +77,7 @@ void LockStateMachine::drop_holder(const std::string& path, Node& node, SessionI
     // second expiry during a lock-delay restarts it.
     if (node.lock.delay_started.value == 0) state_.delayed_locks.insert(path);
     node.lock.delay_started = revision;
-    out_->timers.emplace_back(LockDelayTimer{path, revision, config_.lock_delay});
+    effects_.timers.emplace_back(LockDelayTimer{path, revision, config_.lock_delay});
   } else if (cause != Cause::node_deleted) {
     grant_waiters(path, node);
   }
@@ -85,11 +85,12 @@ void LockStateMachine::drop_holder(const std::string& path, Node& node, SessionI
 
 void LockStateMachine::complete(SessionId session, std::uint64_t request, Result result) {
   Session& s = state_.sessions.at(session);
-  auto it = s.results.find(request);
+  auto it = find_record(s.results, request);
   LS_ASSERT(it != s.results.end() && it->second.pending);
-  it->second = Recorded{result, false};
+  it->second.result = result;
+  it->second.pending = false;
   if (notifications_wanted_) {
-    out_->notifications.push_back(Notification{session, Completion{request, std::move(result)}});
+    effects_.notifications.push_back(Notification{session, Completion{request, std::move(result)}});
   }
 }
 

@@ -62,7 +62,10 @@ Result LockStateMachine::create(SessionId session, const Create& c) {
   if (c.sequential) ++parent->next_sequence;
   const Revision created{state_.revision.value + 1};
   // Sequential names only grow: a hint at the end makes their insertion one comparison.
-  const auto name = parent->children.emplace_hint(parent->children.end(), name_of(path));
+  // The name follows the parent's path and its '/' (a sequential suffix has no '/'): no search
+  // for the last '/' as name_of does.
+  const auto name = parent->children.emplace_hint(
+      parent->children.end(), std::string_view(path).substr(parent_path.size() + 1));
   ++parent->children_version;
   // std::map: `parent` stays valid.
   Node& node = insert_node(path, insertion_hint(parent_entry, *parent, name));

@@ -2,6 +2,7 @@
 
 #include <array>
 #include <cstddef>
+#include <cstdint>
 
 #include "core/assert.h"
 
@@ -12,18 +13,21 @@ namespace {
 constexpr std::string_view kPrefix = "/ls/";
 
 // The characters a name may hold: letters, digits, '.', '_' and '-'. A table, since every path
-// of every command is checked character by character.
-constexpr std::array<bool, 256> kNameChars = [] {
-  std::array<bool, 256> table{};
+// of every command is checked character by character; it also marks the separator, so that
+// valid_path tells the three cases apart with one load per character.
+enum CharClass : std::uint8_t { kOther = 0, kNameChar = 1, kSlash = 2 };
+constexpr std::array<CharClass, 256> kCharClass = [] {
+  std::array<CharClass, 256> table{};
   for (int c = 0; c < 256; ++c) {
-    table[static_cast<std::size_t>(c)] = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-                                         (c >= '0' && c <= '9') || c == '.' || c == '_' ||
-                                         c == '-';
+    const bool name = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                      c == '.' || c == '_' || c == '-';
+    table[static_cast<std::size_t>(c)] = name ? kNameChar : c == '/' ? kSlash : kOther;
   }
   return table;
 }();
 
-bool valid_char(char c) { return kNameChars[static_cast<unsigned char>(c)]; }
+CharClass class_of(char c) { return kCharClass[static_cast<unsigned char>(c)]; }
+bool valid_char(char c) { return class_of(c) == kNameChar; }
 
 }  // namespace
 
@@ -49,18 +53,24 @@ bool valid_path(std::string_view path, const LockConfig& config) {
   if (rest[config.cell.size()] != '/') return false;
   rest.remove_prefix(config.cell.size() + 1);
   std::size_t depth = 0;
-  std::size_t start = 0;  // of the component being read
-  for (std::size_t i = 0; i <= rest.size(); ++i) {
-    if (i < rest.size() && rest[i] != '/') {
-      if (!valid_char(rest[i])) return false;
-      continue;
+  const char* const end = rest.data() + rest.size();
+  const char* start = rest.data();  // of the component being read
+  for (const char* at = start;; ++at) {
+    if (at != end) {
+      const CharClass c = class_of(*at);
+      if (c == kNameChar) continue;
+      if (c == kOther) return false;
     }
-    const std::string_view name = rest.substr(start, i - start);
-    if (name.empty() || name == "." || name == "..") return false;
+    // A component ends at `at` (a '/' or the end): not empty, "." or "..". Tested on the length
+    // and characters: string_view's == compares through memcmp.
+    const std::size_t length = static_cast<std::size_t>(at - start);
+    if (length == 0 || (length <= 2 && start[0] == '.' && (length == 1 || start[1] == '.'))) {
+      return false;
+    }
     if (++depth > config.path_depth_max) return false;
-    start = i + 1;
+    if (at == end) return true;
+    start = at + 1;
   }
-  return true;
 }
 
 bool is_cell_root(std::string_view path, const LockConfig& config) {

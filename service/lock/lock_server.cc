@@ -68,7 +68,8 @@ void LockServer::on_applied(HostContext& ctx, std::uint64_t, const LoggedCommand
     ++stats_.leaderships_begun;
     ctx.note("lock_leadership", fmt::format("begun term={}", leading_term_));
   }
-  for (AppliedEffects& effects : service_.take_effects()) {
+  service_.take_effects(effects_);
+  for (const AppliedEffects& effects : effects_) {
     if (leader) {
       for (const Notification& n : effects.notifications) deliver(ctx, n);
     }

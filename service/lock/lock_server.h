@@ -125,6 +125,7 @@ class LockServer final : public ServiceHooks {
   std::map<std::string, Delay> delays_;
   std::set<Due> due_;
   Bytes notify_buffer_;  // deliver's encoding, kept to reuse its allocation
+  std::vector<AppliedEffects> effects_;  // on_applied's take of the service's effects, likewise
 };
 
 // A ReplicaHost running the lock service: a LockService (made with `config`) as its state

@@ -1,7 +1,5 @@
 #include "service/lock/lock_service.h"
 
-#include <iterator>
-
 #include "core/assert.h"
 #include "service/lock/lock_codec.h"
 
@@ -24,21 +22,13 @@ void LockService::apply(std::uint64_t index, const LoggedCommand& command, Bytes
   }
   if (!outcome.notifications.empty() || !outcome.timers.empty()) {
     if (effects_.size() == kEffectsKeptMax) {
-      effects_.pop_front();
+      effects_.erase(effects_.begin());
       ++effects_dropped_;
     }
     effects_.push_back(
         AppliedEffects{index, std::move(outcome.notifications), std::move(outcome.timers)});
   }
   encode_to(result, outcome.result);
-}
-
-std::vector<AppliedEffects> LockService::take_effects() {
-  if (effects_.empty()) return {};  // most applies: no allocation, no deque reset
-  std::vector<AppliedEffects> out(std::make_move_iterator(effects_.begin()),
-                                  std::make_move_iterator(effects_.end()));
-  effects_.clear();
-  return out;
 }
 
 Bytes LockService::query(ByteView query) const {

@@ -11,7 +11,6 @@
 #pragma once
 
 #include <cstddef>
-#include <deque>
 #include <functional>
 #include <vector>
 
@@ -65,7 +64,18 @@ class LockService final : public StateMachine {
 
   // The effects of every apply since the last call, oldest first; applies that produced none are
   // left out.
-  std::vector<AppliedEffects> take_effects();
+  std::vector<AppliedEffects> take_effects() {
+    std::vector<AppliedEffects> out;
+    take_effects(out);
+    return out;
+  }
+  // The same, swapped into `out` (what it held is dropped): a caller that passes the same vector
+  // every time, as the server does after every apply, reuses the two buffers' capacity instead of
+  // allocating a vector and moving the effects into it.
+  void take_effects(std::vector<AppliedEffects>& out) {
+    out.clear();
+    out.swap(effects_);
+  }
   // Applies whose effects were dropped because nobody took them in time.
   std::uint64_t effects_dropped() const { return effects_dropped_; }
   const LockStateMachine& machine() const { return machine_; }
@@ -78,7 +88,9 @@ class LockService final : public StateMachine {
  private:
   LockStateMachine machine_;
   ApplyObserver observer_;
-  std::deque<AppliedEffects> effects_;
+  // A vector, taken whole by swapping: dropping the oldest when full shifts them all, but only a
+  // server that stopped taking its effects gets there.
+  std::vector<AppliedEffects> effects_;
   std::uint64_t effects_dropped_ = 0;
 };
 

@@ -13,6 +13,8 @@
 //
 // Derived indexes (children, a session's held/waiting/ephemeral sets, open tokens, locks in
 // lock-delay, the watch index, the node index) are not stored: restore rebuilds them.
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "core/assert.h"
@@ -29,53 +31,44 @@ constexpr std::uint8_t kModeMax = 1;
 
 }  // namespace
 
+// The fixed-width fields that follow one another go in with one append each (Writer::fields, the
+// same bytes as one u64()/u32()/u8() call per field): a snapshot has a dozen per node and per
+// session, and every append checks the capacity and grows the buffer.
 Bytes LockStateMachine::snapshot() const {
   Writer w(1024);
-  w.u32(kSnapshotMagic)
-      .str(config_.cell)
-      .u64(state_.applied_index)
-      .u64(state_.leader_term)
-      .u64(state_.next_session)
-      .u64(state_.revision.value)
-      .u64(state_.compacted.value);
-  w.u64(state_.nodes.size());
+  w.u32(kSnapshotMagic).str(config_.cell);
+  w.fields(state_.applied_index, state_.leader_term, state_.next_session, state_.revision.value,
+           state_.compacted.value, std::uint64_t{state_.nodes.size()});
   for (const auto& [path, n] : state_.nodes) {
-    w.str(path)
-        .bytes(n.content)
-        .u64(n.version)
-        .u64(n.children_version)
-        .u64(n.created.value)
-        .u64(n.modified.value)
-        .u64(n.ephemeral_owner.value)
-        .u64(n.next_sequence)
-        .u64(n.lock.delay_started.value);
-    w.u32(static_cast<std::uint32_t>(n.lock.holders.size()));
+    w.str(path).bytes(n.content);
+    w.fields(n.version, n.children_version, n.created.value, n.modified.value,
+             n.ephemeral_owner.value, n.next_sequence, n.lock.delay_started.value,
+             static_cast<std::uint32_t>(n.lock.holders.size()));
     for (const auto& [id, h] : n.lock.holders) {
-      w.u64(id.value).u8(static_cast<std::uint8_t>(h.mode)).u64(h.generation).boolean(h.campaign);
+      w.fields(id.value, static_cast<std::uint8_t>(h.mode), h.generation,
+               static_cast<std::uint8_t>(h.campaign ? 1 : 0));
       w.bytes(h.value);
     }
     w.u32(static_cast<std::uint32_t>(n.lock.waiters.size()));
     for (const Waiter& q : n.lock.waiters) {
-      w.u64(q.session.value).u64(q.request).u8(static_cast<std::uint8_t>(q.mode));
-      w.boolean(q.campaign).bytes(q.value);
+      w.fields(q.session.value, q.request, static_cast<std::uint8_t>(q.mode),
+               static_cast<std::uint8_t>(q.campaign ? 1 : 0));
+      w.bytes(q.value);
     }
   }
   w.u64(state_.sessions.size());
   for (const auto& [id, s] : state_.sessions) {
-    w.u64(id.value)
-        .u64(static_cast<std::uint64_t>(s.ttl.count))
-        .u64(s.last_keepalive_index)
-        .u64(s.open_token)
-        .u64(s.acked_through)
-        .u64(s.forgotten_through);
-    w.u32(static_cast<std::uint32_t>(s.results.size()));
+    w.fields(id.value, static_cast<std::uint64_t>(s.ttl.count), s.last_keepalive_index,
+             s.open_token, s.acked_through, s.forgotten_through,
+             static_cast<std::uint32_t>(s.results.size()));
     for (const auto& [request, r] : s.results) {
-      w.u64(request).boolean(r.pending);
+      w.fields(request, static_cast<std::uint8_t>(r.pending ? 1 : 0));
       write(w, r.result);
     }
     w.u32(static_cast<std::uint32_t>(s.watches.size()));
     for (const auto& [watch_id, ws] : s.watches) {
-      w.u64(watch_id).str(ws.path).boolean(ws.recursive).u32(ws.kinds).u64(ws.last_revision.value);
+      w.u64(watch_id).str(ws.path);
+      w.fields(static_cast<std::uint8_t>(ws.recursive ? 1 : 0), ws.kinds, ws.last_revision.value);
     }
   }
   w.u64(state_.history.size());
@@ -140,7 +133,9 @@ bool LockStateMachine::decode_state(ByteView bytes, const LockConfig& config, St
       Recorded rec;
       rec.pending = r.boolean();
       rec.result = read_result(r);
-      if (!s.results.emplace(request, std::move(rec)).second) r.fail();
+      // Ascending, as snapshot() writes them (and so no request twice).
+      if (!s.results.empty() && s.results.back().first >= request) r.fail();
+      s.results.emplace_back(request, std::move(rec));
     }
     const std::uint32_t watches = r.u32();
     for (std::uint32_t k = 0; k < watches && r.ok(); ++k) {
@@ -290,7 +285,7 @@ std::vector<std::string> LockStateMachine::invariant_violations() const {
         fail(fmt::format("lock {}: waiter s{} does not know it", path, q.session.value));
         continue;
       }
-      auto rec = s->second.results.find(q.request);
+      auto rec = find_record(s->second.results, q.request);
       if (rec == s->second.results.end() || !rec->second.pending) {
         fail(fmt::format("lock {}: waiter s{} request {} has no pending record", path,
                          q.session.value, q.request));
@@ -331,6 +326,11 @@ std::vector<std::string> LockStateMachine::invariant_violations() const {
       return false;
     });
     check_nodes(s.ephemerals, "owns", [&](const Node& n) { return n.ephemeral_owner == id; });
+    if (std::adjacent_find(s.results.begin(), s.results.end(), [](const auto& a, const auto& b) {
+          return a.first >= b.first;
+        }) != s.results.end()) {
+      fail(fmt::format("s{}: records not in ascending request order", id.value));
+    }
     std::size_t pending = 0;
     for (const auto& [request, rec] : s.results) pending += rec.pending ? 1 : 0;
     if (pending != s.waiting.size()) {

@@ -4,6 +4,7 @@
 #include "service/lock/lock_state_machine.h"
 
 #include <algorithm>
+#include <tuple>
 
 #include "core/assert.h"
 #include "core/overloaded.h"
@@ -21,37 +22,47 @@ ApplyOutcome LockStateMachine::apply(std::uint64_t index, const Caller& caller,
                                      const Command& command) {
   LS_ASSERT_GT(index, state_.applied_index);
   state_.applied_index = index;
-  ApplyOutcome outcome;
-  out_ = &outcome;
   last_from_record_ = false;
+  effects_.notifications.clear();  // moved out by the last apply: empty already
+  effects_.timers.clear();
+  // decide() runs first (a braced list is evaluated in order) and fills effects_; its result is
+  // built in the outcome itself, where assigning it was a pass over the variant on every apply.
+  return ApplyOutcome{decide(index, caller, command), std::move(effects_.notifications),
+                      std::move(effects_.timers)};
+}
 
+Result LockStateMachine::decide(std::uint64_t index, const Caller& caller,
+                                const Command& command) {
   if (is_leader_command(command)) {
-    outcome.result =
-        caller.session.value != 0 ? answer(Code::not_permitted) : run_leader_command(command);
-  } else if (const auto* open = std::get_if<OpenSession>(&command)) {
-    outcome.result = open_session(index, caller.session.value, *open);
-  } else if (const Code problem = session_problem(caller.session); problem != Code::ok) {
-    outcome.result = answer(problem);
-  } else {
-    Session& s = state_.sessions.at(caller.session);
-    forget_acknowledged(s, caller.acked_through);
-    if (is_read(command)) {
-      outcome.result = read(command);
-    } else if (auto it = s.results.find(caller.request); it != s.results.end()) {
-      outcome.result = it->second.result;  // a retry: answered, not applied again
-      last_from_record_ = true;
-    } else if (caller.request <= std::max(s.acked_through, s.forgotten_through)) {
-      outcome.result = answer(Code::stale_request);
-    } else {
-      outcome.result = run(index, caller.session, caller.request, command);
-      // CloseSession ends the session, and its record with it.
-      if (auto live = state_.sessions.find(caller.session); live != state_.sessions.end()) {
-        record(live->second, caller.request, outcome.result);
-      }
-    }
+    return caller.session.value != 0 ? answer(Code::not_permitted) : run_leader_command(command);
   }
-  out_ = nullptr;
-  return outcome;
+  if (const auto* open = std::get_if<OpenSession>(&command)) {
+    return open_session(index, caller.session.value, *open);
+  }
+  // One lookup for the check and the session: every client command makes it.
+  const auto caller_session = state_.sessions.find(caller.session);
+  if (caller_session == state_.sessions.end()) return answer(session_problem(caller.session));
+  Session& s = caller_session->second;
+  forget_acknowledged(s, caller.acked_through);
+  if (is_read(command)) return read(command);
+  if (auto it = find_record(s.results, caller.request); it != s.results.end()) {
+    last_from_record_ = true;
+    return it->second.result;  // a retry: answered, not applied again
+  }
+  if (caller.request <= std::max(s.acked_through, s.forgotten_through)) {
+    return answer(Code::stale_request);
+  }
+  return run_and_record(index, caller.session, caller.request, command);
+}
+
+Result LockStateMachine::run_and_record(std::uint64_t index, SessionId session,
+                                        std::uint64_t request, const Command& command) {
+  Result result = run(index, session, request, command);
+  // CloseSession ends the session, and its record with it.
+  if (auto live = state_.sessions.find(session); live != state_.sessions.end()) {
+    record(live->second, request, result);
+  }
+  return result;
 }
 
 Result LockStateMachine::query(const Command& command) const {
@@ -111,45 +122,46 @@ Result LockStateMachine::read(const Command& command) const {
 void LockStateMachine::forget_acknowledged(Session& s, std::uint64_t acked_through) {
   if (acked_through <= s.acked_through) return;
   s.acked_through = acked_through;
-  for (auto it = s.results.begin(); it != s.results.end() && it->first <= acked_through;) {
-    // A queued request's record stays: its completion will update it.
-    it = it->second.pending ? std::next(it) : forget(s, it);
-  }
+  // The records up to acked_through go, but a queued request's record stays: its completion will
+  // update it. The kept ones move up, in order, and the rest shift down once.
+  const auto acked_end =
+      std::partition_point(s.results.begin(), s.results.end(),
+                           [&](const auto& entry) { return entry.first <= acked_through; });
+  const auto kept_end = std::remove_if(s.results.begin(), acked_end,
+                                       [](const auto& entry) { return !entry.second.pending; });
+  s.results.erase(kept_end, acked_end);
+}
+
+LockStateMachine::Records::iterator LockStateMachine::find_record(Records& records,
+                                                                  std::uint64_t request) {
+  const auto it =
+      std::partition_point(records.begin(), records.end(),
+                           [&](const auto& entry) { return entry.first < request; });
+  return it != records.end() && it->first == request ? it : records.end();
+}
+
+LockStateMachine::Records::const_iterator LockStateMachine::find_record(const Records& records,
+                                                                        std::uint64_t request) {
+  return find_record(const_cast<Records&>(records), request);
 }
 
 void LockStateMachine::record(Session& s, std::uint64_t request, const Result& result) {
-  Recorded recorded{result, result.code == Code::waiting};
+  const auto at =
+      std::partition_point(s.results.begin(), s.results.end(),
+                           [&](const auto& entry) { return entry.first < request; });
   // apply records only a request it ran, and it runs only requests without a record.
-  bool inserted = false;
-  if (spare_records_.empty()) {
-    inserted = s.results.emplace(request, std::move(recorded)).second;
-  } else {
-    Records::node_type node = std::move(spare_records_.back());
-    spare_records_.pop_back();
-    node.key() = request;
-    node.mapped() = std::move(recorded);
-    inserted = s.results.insert(std::move(node)).inserted;
-  }
-  LS_ASSERT(inserted);
+  LS_ASSERT(at == s.results.end() || at->first != request);
+  // Built in its slot (usually the end), not built aside and moved in.
+  s.results.emplace(at, std::piecewise_construct, std::forward_as_tuple(request),
+                    std::forward_as_tuple(result, result.code == Code::waiting));
   while (s.results.size() > config_.results_per_session_max) {
     auto victim = std::find_if(s.results.begin(), s.results.end(),
                                [](const auto& entry) { return !entry.second.pending; });
     // validate() keeps waits_per_session_max below results_per_session_max.
     LS_ASSERT(victim != s.results.end());
     s.forgotten_through = std::max(s.forgotten_through, victim->first);
-    forget(s, victim);
+    s.results.erase(victim);
   }
-}
-
-LockStateMachine::Records::iterator LockStateMachine::forget(Session& s,
-                                                             Records::iterator record) {
-  const auto next = std::next(record);
-  Records::node_type node = s.results.extract(record);
-  if (spare_records_.size() < kSpareRecordsMax) {
-    node.mapped() = Recorded{};  // a spare holds no old result (a watch's replay, say)
-    spare_records_.push_back(std::move(node));
-  }
-  return next;
 }
 
 // ---- sessions ----------------------------------------------------------------------------------
@@ -178,14 +190,14 @@ Result LockStateMachine::open_session(std::uint64_t index, std::uint64_t token,
   s.last_keepalive_index = index;
   s.open_token = token;
   state_.open_tokens[token] = id;
-  out_->timers.emplace_back(LeaseTimer{id, index, c.ttl});
+  effects_.timers.emplace_back(LeaseTimer{id, index, c.ttl});
   return answer(Code::ok, SessionInfo{id, c.ttl});
 }
 
 Result LockStateMachine::keep_alive(std::uint64_t index, SessionId session) {
   Session& s = state_.sessions.at(session);
   s.last_keepalive_index = index;
-  out_->timers.emplace_back(LeaseTimer{session, index, s.ttl});
+  effects_.timers.emplace_back(LeaseTimer{session, index, s.ttl});
   return answer(Code::ok, SessionInfo{session, s.ttl});
 }
 
@@ -219,12 +231,12 @@ void LockStateMachine::end_session(SessionId id, Cause cause) {
       event.session = id;
       event.cause = cause;
       // Built in place: GCC 12 at -O3 reports a false maybe-uninitialized on a temporary here.
-      Notification& n = out_->notifications.emplace_back();
+      Notification& n = effects_.notifications.emplace_back();
       n.target = id;
       n.body.emplace<SessionEnded>(SessionEnded{std::move(event)});
     }
   }
-  out_->timers.emplace_back(LeaseEnded{id});
+  effects_.timers.emplace_back(LeaseEnded{id});
   state_.open_tokens.erase(s.open_token);
   state_.sessions.erase(id);
 }
@@ -235,11 +247,11 @@ Result LockStateMachine::begin_leadership(const BeginLeadership& c) {
   if (c.term <= state_.leader_term) return answer(Code::stale_leader);
   state_.leader_term = c.term;
   for (const auto& [id, s] : state_.sessions) {
-    out_->timers.emplace_back(
+    effects_.timers.emplace_back(
         LeaseTimer{id, s.last_keepalive_index, s.ttl + config_.session_grace});
   }
   for (const std::string& path : state_.delayed_locks) {
-    out_->timers.emplace_back(
+    effects_.timers.emplace_back(
         LockDelayTimer{path, find(path)->lock.delay_started, config_.lock_delay});
   }
   return answer(Code::ok);
@@ -291,7 +303,10 @@ LockStateMachine::Node* LockStateMachine::find_valid(std::string_view path, Code
 
 LockStateMachine::Node& LockStateMachine::insert_node(std::string path, Nodes::iterator hint) {
   const std::size_t before = state_.nodes.size();
-  const auto it = state_.nodes.emplace_hint(hint, std::move(path), Node{});
+  // The Node is built in the map's own node, not built aside and moved in.
+  const auto it = state_.nodes.emplace_hint(hint, std::piecewise_construct,
+                                            std::forward_as_tuple(std::move(path)),
+                                            std::forward_as_tuple());
   LS_ASSERT_EQ(state_.nodes.size(), before + 1);
   state_.node_index.emplace(IndexedPath(it->first), it);
   return it->second;

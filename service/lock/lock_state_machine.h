@@ -173,7 +173,10 @@ class LockStateMachine {
     Result result;
     bool pending = false;  // a queued acquire or campaign: never forgotten
   };
-  using Records = std::map<std::uint64_t, Recorded>;  // by request number
+  // By request number, ascending. A session keeps a handful of results at a time (its client
+  // acknowledges as it goes: each request is recorded, then soon forgotten), so a sorted vector:
+  // a map allocated, rebalanced and freed a node for every request on every replica.
+  using Records = std::vector<std::pair<std::uint64_t, Recorded>>;
   struct Session {
     Nanos ttl;
     std::uint64_t last_keepalive_index = 0;
@@ -239,6 +242,11 @@ class LockStateMachine {
   };
 
   // lock_state_machine.cc: dispatch, at-most-once, sessions, leadership
+  // The caller's result: what apply() returns besides the effects.
+  Result decide(std::uint64_t index, const Caller& caller, const Command& command);
+  // Runs a client command not run before and records its result for retries.
+  Result run_and_record(std::uint64_t index, SessionId session, std::uint64_t request,
+                        const Command& command);
   Result run(std::uint64_t index, SessionId session, std::uint64_t request, const Command& command);
   Result run_leader_command(const Command& command);
   Result read(const Command& command) const;
@@ -249,8 +257,9 @@ class LockStateMachine {
   void end_session(SessionId session, Cause cause);
   void record(Session& s, std::uint64_t request, const Result& result);
   void forget_acknowledged(Session& s, std::uint64_t acked_through);
-  // Erases a record, keeping its map node for a later record(); returns the next record.
-  Records::iterator forget(Session& s, Records::iterator record);
+  // The record of `request`, or records.end().
+  static Records::iterator find_record(Records& records, std::uint64_t request);
+  static Records::const_iterator find_record(const Records& records, std::uint64_t request);
   Code session_problem(SessionId session) const;
   Result answer(Code code) const { return Result{code, state_.revision, {}}; }
   Result answer(Code code, ResultValue value) const {
@@ -307,15 +316,16 @@ class LockStateMachine {
 
   LockConfig config_;
   State state_;
-  ApplyOutcome* out_ = nullptr;  // the outcome being built, during apply() only
+  // What the apply under way produces besides its result; apply() moves it into the outcome.
+  struct Effects {
+    std::vector<Notification> notifications;
+    std::vector<LeaderTimer> timers;
+  };
+  Effects effects_;
   bool last_from_record_ = false;
   bool notifications_wanted_ = true;  // not replicated state: a replica's role decides it
   std::vector<WatchTarget> emit_targets_;  // emit's buffer, kept to reuse its allocation
   std::string hint_path_;                  // insertion_hint's buffer, likewise
-  // Map nodes of forgotten records, for record() to reuse: every request a session makes is
-  // recorded and soon forgotten, and a node each time was an allocation and a free.
-  static constexpr std::size_t kSpareRecordsMax = 64;
-  std::vector<Records::node_type> spare_records_;
 };
 
 }  // namespace lockstep::service::lock

@@ -47,11 +47,11 @@ Revision LockStateMachine::emit(Event event) {
       std::sort(targets.begin(), targets.end(), by_key);
     }
     if (notifications_wanted_) {
-      out_->notifications.reserve(out_->notifications.size() + targets.size());
+      effects_.notifications.reserve(effects_.notifications.size() + targets.size());
     }
     for (const WatchTarget& target : targets) {
       if (notifications_wanted_) {
-        out_->notifications.emplace_back(
+        effects_.notifications.emplace_back(
             target.key.first, WatchFired{target.key.second, target.watch->last_revision, event});
       }
       target.watch->last_revision = event.revision;
