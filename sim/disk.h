@@ -48,6 +48,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <deque>
 #include <map>
 #include <optional>
@@ -193,7 +194,11 @@ class SimDisk final : public Disk {
   void complete(const PendingSync& sync);
   // Inline for the common case, the name looked up last (a node appends to and syncs one log).
   std::optional<Found> find_visible(std::string_view file) const {
-    if (cached_.inode != nullptr && cached_.name == file) return Found{cached_.id, cached_.inode};
+    // Sizes first, then the bytes: std::string's == went through an out-of-line compare().
+    if (cached_.inode != nullptr && cached_.name.size() == file.size() &&
+        std::memcmp(cached_.name.data(), file.data(), file.size()) == 0) {
+      return Found{cached_.id, cached_.inode};
+    }
     return find_visible_slow(file);
   }
   std::optional<Found> find_visible_slow(std::string_view file) const;
