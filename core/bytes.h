@@ -14,6 +14,14 @@ namespace lockstep {
 using Bytes = std::vector<std::byte>;
 using ByteView = std::span<const std::byte>;
 
+// Appends `from` to `to`: std::vector's range insert, inlined into the caller together with
+// everything it calls, so that the insert position is known to be the end and no tail is moved.
+// GCC stops inlining that insert on its own once enough call sites use it; out of line it cost
+// the encoders and the simulated disk about 3% of a run.
+[[gnu::always_inline, gnu::flatten]] inline void append_bytes(Bytes& to, ByteView from) {
+  to.insert(to.end(), from.begin(), from.end());
+}
+
 inline Bytes to_bytes(std::string_view s) {
   Bytes b(s.size());
   if (!s.empty()) std::memcpy(b.data(), s.data(), s.size());

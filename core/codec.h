@@ -65,7 +65,7 @@ class Writer {
   }
   // Raw bytes with no length: only as the last field.
   Writer& rest(ByteView b) {
-    out_->insert(out_->end(), b.begin(), b.end());
+    append_bytes(*out_, b);
     return *this;
   }
 

@@ -89,7 +89,7 @@ class PackedBytes {
   const_iterator end() const { return const_iterator(this, size()); }
 
   void add(Key key, ByteView b) {
-    open(key).insert(bytes_.end(), b.begin(), b.end());
+    append_bytes(open(key), b);
     close();
   }
   void add(ByteView b)

@@ -128,8 +128,8 @@ void SimDisk::append_parts(std::string_view file, ByteView head, ByteView body) 
     journal_.push_back(MetaOp{MetaOp::Kind::create, std::string(file), {}, id});
   }
   Bytes& to = inode->appending ? inode->data : inode->tail;
-  to.insert(to.end(), head.begin(), head.end());
-  to.insert(to.end(), body.begin(), body.end());
+  append_bytes(to, head);
+  append_bytes(to, body);
   stored_bytes_ += bytes;
   stats_.bytes_written += bytes;
 }

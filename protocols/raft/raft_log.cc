@@ -43,7 +43,7 @@ LogIndex RaftLog::append(Term term, EntryKind kind, ByteView data) {
   const std::uint64_t digest = chain_digest(last_digest(), term, kind, data);
   entries_.push_back(
       Stored{term, digest, data_.size(), static_cast<std::uint32_t>(data.size()), kind});
-  data_.insert(data_.end(), data.begin(), data.end());
+  append_bytes(data_, data);
   return index;
 }
 
