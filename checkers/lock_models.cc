@@ -181,7 +181,10 @@ std::optional<OperationProblem> NamespaceModel::check(const Operation& op) {
     return std::nullopt;
   };
   if (f == "create" || f == "delete") {
-    if (auto p = content_args(f == "create" ? 1 : 0, f == "create" ? "[content] (a string)" : "no arguments")) return p;
+    const bool create = f == "create";
+    if (auto p = content_args(create ? 1 : 0, create ? "[content] (a string)" : "no arguments")) {
+      return p;
+    }
     return check_result(op, false, false, "nil");
   }
   if (f == "get") {

@@ -358,8 +358,8 @@ std::uint64_t World::take_slot(NodeId from, NodeId to, ByteView head, ByteView b
   msg.from = from;
   msg.to = to;
   msg.copies_left = 0;
-  // Reuses the slot's buffer, then copies. A head is usually one envelope byte,
-  // stored without a call to memcpy.
+  // Reuses the slot's buffer, then copies. A head is usually one envelope byte, stored without a
+  // call to memcpy.
   std::byte* at = msg.payload.overwrite(head.size() + body.size());
   if (head.size() == 1) {
     at[0] = head[0];
