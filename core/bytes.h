@@ -22,6 +22,12 @@ using ByteView = std::span<const std::byte>;
   to.insert(to.end(), from.begin(), from.end());
 }
 
+// Whether `a` and `b` hold the same bytes. Faster than == on Bytes, which libstdc++ compares one
+// byte at a time (it uses memcmp only for integer element types).
+inline bool same_bytes(ByteView a, ByteView b) {
+  return a.size() == b.size() && (a.empty() || std::memcmp(a.data(), b.data(), a.size()) == 0);
+}
+
 inline Bytes to_bytes(std::string_view s) {
   Bytes b(s.size());
   if (!s.empty()) std::memcpy(b.data(), s.data(), s.size());

@@ -1,17 +1,15 @@
 #include "harness/lock_linearizability.h"
 
 #include <algorithm>
-#include <array>
-#include <charconv>
 #include <map>
 #include <set>
 #include <string>
-#include <string_view>
 #include <utility>
 #include <vector>
 
 #include <fmt/format.h>
 
+#include "core/decimal.h"
 #include "core/join.h"
 
 namespace lockstep::harness {
@@ -19,22 +17,6 @@ namespace lockstep::harness {
 using checkers::Operation;
 using checkers::Outcome;
 using checkers::Value;
-
-namespace {
-
-// "client <client> call <index>", written into a buffer and copied once.
-std::string origin_of(std::uint32_t client, std::size_t index) {
-  constexpr std::string_view kClient = "client ";
-  constexpr std::string_view kCall = " call ";
-  std::array<char, 64> buffer;
-  char* at = std::copy(kClient.begin(), kClient.end(), buffer.data());
-  at = std::to_chars(at, buffer.data() + buffer.size(), client).ptr;
-  at = std::copy(kCall.begin(), kCall.end(), at);
-  at = std::to_chars(at, buffer.data() + buffer.size(), index).ptr;
-  return std::string(buffer.data(), at);
-}
-
-}  // namespace
 
 checkers::History lock_service_history(const LockHistory& h) {
   checkers::History out;
@@ -57,7 +39,11 @@ checkers::History lock_service_history(const LockHistory& h) {
     op.result = op.outcome == Outcome::unknown ? Value{} : m.result;
     op.ret = op.outcome == Outcome::unknown ? Nanos::max() : *c.returned;
     // "client {} call {}", built without fmt or temporary strings: one per call of every run.
-    op.origin = origin_of(c.client, i);
+    op.origin.reserve(32);
+    op.origin.append("client ");
+    append_decimal(op.origin, c.client);
+    op.origin.append(" call ");
+    append_decimal(op.origin, i);
     if (checkers::is_lock_function(op.f)) {
       // The owner is the last argument of every lock function.
       locks_of[static_cast<std::uint64_t>(std::get<std::int64_t>(op.args.back()))].insert(op.key);

@@ -1,9 +1,8 @@
 #include "harness/lock_workloads.h"
 
-#include <array>
-#include <charconv>
-
 #include <fmt/format.h>
+
+#include "core/decimal.h"
 
 #include "service/lock/lock_client.h"
 #include "service/protected_resource.h"
@@ -23,18 +22,6 @@ std::string election_path(const ServiceSettings& s, std::uint32_t i) {
   return fmt::format("/ls/{}/elections/election{}", s.cell, i);
 }
 std::string config_root(const ServiceSettings& s) { return fmt::format("/ls/{}/config", s.cell); }
-namespace {
-
-// Appends `n` in decimal, as fmt's "{}" writes it: for strings built on every operation of the
-// config workload, where formatting them went through fmt's parser each time.
-void append_decimal(std::string& out, std::uint64_t n) {
-  std::array<char, 20> digits;
-  const auto end = std::to_chars(digits.data(), digits.data() + digits.size(), n).ptr;
-  out.append(digits.data(), end);
-}
-
-}  // namespace
-
 std::string config_path(const ServiceSettings& s, std::uint32_t i) {
   std::string path;
   path.reserve(32 + s.cell.size());
