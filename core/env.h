@@ -44,6 +44,10 @@ class Disk {
   virtual void remove(std::string_view file) = 0;
   // Makes every earlier write to `file` (including rename and remove) durable.
   virtual void sync(std::string_view file) = 0;
+  // How long until every sync issued so far has completed, in true time; zero when none is in
+  // flight (always, on a disk whose sync() returns only once the data is safe). A node's messages
+  // wait for its syncs, so a server gathers requests meanwhile and writes them as one batch.
+  virtual Nanos syncs_pending_for() const { return Nanos::zero(); }
   // Files in name order.
   virtual std::vector<std::string> list() const = 0;
 };

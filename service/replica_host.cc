@@ -52,6 +52,13 @@ void ReplicaHost::on_message(Env& env, NodeId from, ByteView payload) {
       break;
     case Envelope::request:
       if (auto request = decode_request(payload)) {
+        if (gathers(env, *request)) {
+          gathered_.push_back(Gathered{from, std::move(*request)});
+          // Fires as the syncs in flight complete; early by a rounding error at most under
+          // clock drift, which only makes the batch go out while the disk is still busy.
+          if (!gather_timer_) gather_timer_ = env.set_timer(env.disk().syncs_pending_for());
+          return;  // the replica saw nothing: no output to drain
+        }
         handle_request(env, from, *request);
       }
       break;
@@ -63,6 +70,12 @@ void ReplicaHost::on_message(Env& env, NodeId from, ByteView payload) {
 }
 
 void ReplicaHost::on_timer(Env& env, TimerId id) {
+  if (gather_timer_ && gather_timer_->value == id.value) {
+    gather_timer_.reset();
+    propose_gathered(env);
+    drain(env);
+    return;
+  }
   if (wake_timer_ && wake_timer_->value == id.value) {
     wake_timer_.reset();
     hooks_->on_wake(*this);
@@ -74,6 +87,23 @@ void ReplicaHost::on_timer(Env& env, TimerId id) {
   timer_deadline_ = Nanos::max();
   replica_->tick(env.monotonic());
   drain(env);
+}
+
+bool ReplicaHost::gathers(Env& env, const ClientRequest& request) const {
+  if (request.op != ClientOp::write || role_.role != consensus::Role::leader) return false;
+  if (gathered_.size() >= config_.pending_max) return false;
+  // Once one waits, later ones wait behind it even if the disk has just become idle: the timer
+  // that proposes the batch is already set.
+  return !gathered_.empty() || env.disk().syncs_pending_for() > Nanos::zero();
+}
+
+void ReplicaHost::propose_gathered(Env& env) {
+  std::vector<Gathered> batch;
+  batch.swap(gathered_);
+  for (const Gathered& g : batch) handle_request(env, g.from, g.request);
+  // Hands the buffer back, so that the next batch reuses its capacity.
+  batch.clear();
+  if (gathered_.empty()) gathered_.swap(batch);
 }
 
 void ReplicaHost::handle_request(Env& env, NodeId from, const ClientRequest& request) {

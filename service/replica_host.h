@@ -152,6 +152,10 @@ class ReplicaHost final : public Process, private HostContext {
   };
 
   void handle_request(Env& env, NodeId from, const ClientRequest& request);
+  // Whether a write that just arrived waits for the batch (see gathered_).
+  bool gathers(Env& env, const ClientRequest& request) const;
+  // Proposes the gathered writes, in the order they arrived.
+  void propose_gathered(Env& env);
   void drain(Env& env);
   void persist(Env& env, consensus::Output& out);
   void apply_committed(Env& env, consensus::Output& out);
@@ -196,6 +200,17 @@ class ReplicaHost final : public Process, private HostContext {
   std::map<std::pair<std::uint64_t, std::uint64_t>, PendingWrite> pending_writes_;
   std::deque<std::pair<std::uint64_t, std::uint64_t>> pending_write_order_;
   std::map<std::uint64_t, PendingRead> pending_reads_;  // by read id
+  // Group commit. A leader's messages wait for its syncs in flight, so a write proposed while its
+  // disk is busy would go out no sooner than one proposed when the disk is done; proposed then,
+  // together, the writes share one sync and one append per follower instead of one each. Writes
+  // that arrive while the disk is busy wait here, in arrival order, until gather_timer_ fires as
+  // the syncs complete.
+  struct Gathered {
+    NodeId from;
+    ClientRequest request;
+  };
+  std::vector<Gathered> gathered_;
+  std::optional<TimerId> gather_timer_;
   std::uint64_t next_read_id_ = 1;
   // Reused on every step so that the steady state allocates nothing for them.
   consensus::Output output_;

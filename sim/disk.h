@@ -112,6 +112,9 @@ class SimDisk final : public Disk {
   // Issues a sync that completes at sync_done_at() (see the header comment).
   void sync(std::string_view file) override;
   std::vector<std::string> list() const override;
+  Nanos syncs_pending_for() const override {
+    return sync_done_at_ > now() ? sync_done_at_ - now() : Nanos::zero();
+  }
 
   // The completion time of the latest sync issued; a sync is in flight while the clock reads
   // less. Never decreases, except that a crash forgets the syncs it cut short.

@@ -23,7 +23,9 @@ consensus::ProposeResult PaxosReplica::propose(Nanos now, ByteView command) {
   log_.put(s, ballot_, ValueKind::command, Bytes(command.begin(), command.end()));
   record_acceptance(s);  // the leader is one of the acceptors
   persist_accepted(s, s);
-  broadcast_accepts(now);
+  // The accepts leave with the step's output (take_output): several proposals in one step, as a
+  // host makes when it gathers requests while its disk is busy, go out as one batch per acceptor.
+  accepts_due_ = true;
   return {consensus::Outcome::accepted, leader_};
 }
 

@@ -318,6 +318,7 @@ void PaxosReplica::compact(Nanos now, std::uint64_t index, Bytes snapshot) {
 // ---- Output ---------------------------------------------------------------------------------------
 
 void PaxosReplica::take_output(consensus::Output& out) {
+  if (std::exchange(accepts_due_, false) && role_ == PaxosRole::leader) broadcast_accepts(last_now_);
   // What is chosen rides along with records written anyway, never costing a write of its own.
   if (!out_.persist.empty() && commit_ > persisted_commit_) {
     out_.persist.add(encode(PaxosRecord{ChosenRecord{commit_}}));

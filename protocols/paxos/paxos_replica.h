@@ -286,6 +286,7 @@ class PaxosReplica final : public consensus::Replica {
   };
   std::optional<EncodedAccept> last_accept_;
   bool wake_now_ = false;
+  bool accepts_due_ = false;  // proposals were made this step: take_output sends them
   consensus::Role reported_role_ = consensus::Role::follower;
   std::uint64_t reported_term_ = 0;
   std::optional<NodeId> reported_leader_;

@@ -337,6 +337,7 @@ void RaftReplica::apply_committed(Nanos now) {
 // ---- Output ---------------------------------------------------------------------------------------
 
 void RaftReplica::take_output(consensus::Output& out) {
+  if (std::exchange(append_due_, false) && role_ == RaftRole::leader) broadcast_append(last_now_);
   // Everything in the log has now been handed to the host, to be synced before our next message.
   const bool durable_advanced = durable_index_ != log_.last_index();
   durable_index_ = log_.last_index();

@@ -253,6 +253,7 @@ class RaftReplica final : public consensus::Replica {
   };
   std::optional<EncodedAppend> last_append_;
   bool wake_now_ = false;
+  bool append_due_ = false;  // proposals were appended this step: take_output sends them
   consensus::Role reported_role_ = consensus::Role::follower;
   Term reported_term_;
   std::optional<NodeId> reported_leader_;

@@ -22,7 +22,9 @@ consensus::ProposeResult RaftReplica::propose(Nanos now, ByteView command) {
   }
   const LogIndex index = log_.append(term_, EntryKind::command, command);
   persist_entries_from(index);
-  broadcast_append(now);
+  // The appends leave with the step's output (take_output): several proposals in one step, as a
+  // host makes when it gathers requests while its disk is busy, go out as one batch per follower.
+  append_due_ = true;
   return {consensus::Outcome::accepted, leader_};
 }
 

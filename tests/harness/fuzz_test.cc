@@ -262,11 +262,11 @@ TEST(FuzzCli, FailingRunIsWrittenAsAScenarioThatReproducesIt) {
   const std::filesystem::path dir =
       std::filesystem::temp_directory_path() / fmt::format("lockstep-fuzz-out-{}", ::getpid());
   const CliResult r = lockstep(fmt::format(
-      "fuzz --seeds 2-2 --nodes 3 --duration 2s --liveness-bound 1ms --jobs 1 --out {} 2>&1",
+      "fuzz --seeds 3-3 --nodes 3 --duration 2s --liveness-bound 1ms --jobs 1 --out {} 2>&1",
       dir.string()));
   EXPECT_EQ(r.exit_code, 1) << r.out;
-  const std::string file = (dir / "fuzz-raft-n3-seed2.json").string();
-  EXPECT_NE(r.out.find("FAIL fuzz-raft-n3-seed2: liveness: "), std::string::npos) << r.out;
+  const std::string file = (dir / "fuzz-raft-n3-seed3.json").string();
+  EXPECT_NE(r.out.find("FAIL fuzz-raft-n3-seed3: liveness: "), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("reproduce: lockstep run " + file + "\n"), std::string::npos) << r.out;
   EXPECT_EQ(r.out.find("WARNING"), std::string::npos) << r.out;
   const auto hash_at = r.out.find("trace      hash ");

@@ -131,6 +131,31 @@ TEST(PaxosPhase2, AcceptsAreBatchedAndInFlightIsBounded) {
   EXPECT_EQ(c.propose(0, "y").outcome, consensus::Outcome::accepted);
 }
 
+// A host that gathers writes while its disk is busy proposes them in one step: they leave as one
+// accept per acceptor, not one accept per proposal.
+TEST(PaxosPhase2, ProposalsOfOneStepLeaveAsOneAcceptPerAcceptor) {
+  TestCluster c(3);
+  c.elect(0);
+  c.network().clear();
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_EQ(c.node(0).propose(c.now(), to_bytes(testing::numbered("c", i))).outcome,
+              consensus::Outcome::accepted);
+  }
+  const consensus::Output out = c.collect(0);
+  std::vector<std::size_t> values_to(3, 0);
+  std::size_t accepts = 0;
+  for (const auto& [to, a] : messages_of<Accept>(out)) {
+    ++accepts;
+    values_to[to.value] += a.values.size();
+  }
+  EXPECT_EQ(accepts, 2u);
+  EXPECT_EQ(values_to[1], 3u);
+  EXPECT_EQ(values_to[2], 3u);
+  c.deliver_all();
+  c.run_for(milliseconds(100));
+  EXPECT_EQ(c.applied(1).size(), 3u);
+}
+
 TEST(PaxosPhase2, NonLeaderRefusesProposalsWithALeaderHint) {
   TestCluster c(3);
   c.elect(0);

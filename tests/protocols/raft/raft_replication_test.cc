@@ -235,6 +235,33 @@ TEST(RaftReplication, AppendsAreBatchedUpToTheEntryLimit) {
   EXPECT_EQ(largest, 4u);
 }
 
+// A host that gathers writes while its disk is busy proposes them in one step: they leave as one
+// append per follower, not one append per proposal.
+TEST(RaftReplication, ProposalsOfOneStepLeaveAsOneAppendPerFollower) {
+  TestCluster c(3);
+  c.elect(0);
+  c.network().clear();
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_EQ(c.node(0).propose(c.now(), to_bytes(testing::numbered("c", i))).outcome,
+              consensus::Outcome::accepted);
+  }
+  c.collect(0);
+  std::vector<std::size_t> entries_to(3, 0);
+  std::size_t appends = 0;
+  for (const auto& e : c.network()) {
+    const auto m = decode_message(e.payload);
+    ASSERT_TRUE(m && std::holds_alternative<AppendRequest>(*m));
+    ++appends;
+    entries_to[e.to.value] += std::get<AppendRequest>(*m).entries.size();
+  }
+  EXPECT_EQ(appends, 2u);
+  EXPECT_EQ(entries_to[1], 3u);
+  EXPECT_EQ(entries_to[2], 3u);
+  c.deliver_all();
+  c.run_for(milliseconds(100));
+  EXPECT_EQ(c.applied(1).size(), 3u);
+}
+
 TEST(RaftReplication, LostAppendsAreRecoveredByHeartbeats_5_3) {
   TestCluster c(3);
   c.elect(0);
