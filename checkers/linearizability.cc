@@ -365,9 +365,13 @@ struct KeyCalls {
       c.history = h;
       c.ended = model.compile(op);
       if (op.outcome == Outcome::ok) {
-        Operation pending = op;
-        pending.outcome = Outcome::unknown;
-        c.in_flight = model.compile(pending);
+        if constexpr (requires { model.compile(op, Outcome::unknown); }) {
+          c.in_flight = model.compile(op, Outcome::unknown);
+        } else {
+          Operation pending = op;
+          pending.outcome = Outcome::unknown;
+          c.in_flight = model.compile(pending);
+        }
       } else if (op.outcome == Outcome::unknown) {
         c.in_flight = c.ended;
       }

@@ -21,8 +21,10 @@ bool is_mode(const Value& v) {
 }
 
 // The error a failed call carries in its result ("not_held"), or "" when it names none.
-std::string failure(const Operation& op) {
-  return op.outcome == Outcome::failed && is_string(op.result) ? std::get<std::string>(op.result) : "";
+// A view into `op`: compile reads it once per call, and a copy was an allocation each time.
+std::string_view failure(const Operation& op, Outcome outcome) {
+  if (outcome != Outcome::failed || !is_string(op.result)) return {};
+  return std::get<std::string>(op.result);
 }
 
 // A failed call may name its error as a string result; an ok or unknown one follows `ok_result`.
@@ -67,7 +69,7 @@ LockModel::State LockModel::intern(Holders holders) {
   return it->second;
 }
 
-Compiled<LockModel::Op> LockModel::compile(const Operation& op) {
+Compiled<LockModel::Op> LockModel::compile(const Operation& op, Outcome outcome) {
   LS_ASSERT_MSG(!check(op).has_value(), op.f);
   using Code = Op::Code;
   const bool grant = op.f == "acquire" || op.f == "try_acquire" || op.f == "campaign";
@@ -78,8 +80,8 @@ Compiled<LockModel::Op> LockModel::compile(const Operation& op) {
     out.shared = op.f != "campaign" && std::get<std::string>(op.args[0]) == "shared";
     // A refused acquire (busy, lock-delay, already held or waiting, cancelled) changed nothing;
     // what it saw depends on waiters and lock-delay, which the model leaves out.
-    if (op.outcome == Outcome::failed) return {};
-    if (op.outcome == Outcome::unknown || !is_int(op.result)) {
+    if (outcome == Outcome::failed) return {};
+    if (outcome == Outcome::unknown || !is_int(op.result)) {
       out.code = Code::grant_unknown;
       return {out, Role::update};
     }
@@ -88,15 +90,15 @@ Compiled<LockModel::Op> LockModel::compile(const Operation& op) {
     return {out, Role::update};
   }
   if (op.f == "expire") {
-    if (op.outcome == Outcome::failed) return {};
+    if (outcome == Outcome::failed) return {};
     out.code = Code::release_maybe;
     return {out, Role::update};
   }
-  switch (op.outcome) {
+  switch (outcome) {
     case Outcome::ok: out.code = Code::release; return {out, Role::update};
     case Outcome::unknown: out.code = Code::release_maybe; return {out, Role::update};
     case Outcome::failed:
-      if (failure(op) != "not_held") return {};
+      if (failure(op, outcome) != "not_held") return {};
       out.code = Code::not_held;
       return {out, Role::observe};
   }
@@ -208,14 +210,13 @@ NamespaceModel::State NamespaceModel::intern(Node node) {
   return it->second;
 }
 
-Compiled<NamespaceModel::Op> NamespaceModel::compile(const Operation& op) {
+Compiled<NamespaceModel::Op> NamespaceModel::compile(const Operation& op, Outcome outcome) {
   LS_ASSERT_MSG(!check(op).has_value(), op.f);
   using Code = Op::Code;
   const std::string_view f = op.f;  // as in check()
   Op out;
-  if (op.outcome == Outcome::failed) {
-    const std::string error_text = failure(op);
-    const std::string_view error = error_text;
+  if (outcome == Outcome::failed) {
+    const std::string_view error = failure(op, outcome);
     if (error == "no_node") return {Op{Code::absent, 0, -1, 0}, Role::observe};
     if (error == "node_exists" && f == "create") return {Op{Code::exists, 0, -1, 0}, Role::observe};
     if (error == "version_mismatch" && f == "cas") {
@@ -224,11 +225,13 @@ Compiled<NamespaceModel::Op> NamespaceModel::compile(const Operation& op) {
     }
     return {};
   }
-  const bool ok = op.outcome == Outcome::ok;
+  const bool ok = outcome == Outcome::ok;
   if (f == "get") {
     if (!ok) return {};
-    const Value content = is_nil(op.result) ? Value{std::string()} : op.result;
-    return {Op{Code::get, contents_.intern(content), -1, 0}, Role::observe};
+    // The result interned where it is, not copied first.
+    const std::uint32_t content =
+        is_nil(op.result) ? contents_.intern(Value{std::string()}) : contents_.intern(op.result);
+    return {Op{Code::get, content, -1, 0}, Role::observe};
   }
   if (f == "delete") return {Op{ok ? Code::remove : Code::remove_maybe, 0, -1, 0}, Role::update};
   out.content = contents_.intern(op.args[0]);

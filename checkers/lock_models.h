@@ -65,7 +65,9 @@ class LockModel {
   explicit LockModel(std::string key);
   static std::optional<OperationProblem> check(const Operation& op);
   State initial() const { return 0; }
-  Compiled<Op> compile(const Operation& op);
+  Compiled<Op> compile(const Operation& op) { return compile(op, op.outcome); }
+  // `op` as if it had ended with `outcome` (see models.h): no copy of the operation.
+  Compiled<Op> compile(const Operation& op, Outcome outcome);
   bool step(State state, const Op& op, State& next);
   std::string describe_state(State state) const;
   std::string describe_need(const Op& op) const;
@@ -100,7 +102,9 @@ class NamespaceModel {
   explicit NamespaceModel(std::string key);
   static std::optional<OperationProblem> check(const Operation& op);
   State initial() const { return 0; }
-  Compiled<Op> compile(const Operation& op);
+  Compiled<Op> compile(const Operation& op) { return compile(op, op.outcome); }
+  // `op` as if it had ended with `outcome` (see models.h): no copy of the operation.
+  Compiled<Op> compile(const Operation& op, Outcome outcome);
   bool step(State state, const Op& op, State& next);
   std::string describe_state(State state) const;
   std::string describe_need(const Op& op) const;

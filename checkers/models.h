@@ -24,6 +24,9 @@
 //     // be among them (the search knows which calls are placed). The search then drops the
 //     // configuration where `op` waits unplaced (see RegisterModel and KvModel).
 //     bool may_fit_later(State state, const Op& op, bool resets_possible) const;
+//     // Optional: compile(op) as if op had ended with `outcome` instead (the search compiles an
+//     // ok call once more as still in flight); without it, a copy of op is compiled.
+//     Compiled<Op> compile(const Operation& op, Outcome outcome);
 //   };
 //
 // step() decides legality from the outcome compile() folded into the Op: an ok call must match

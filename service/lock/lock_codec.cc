@@ -121,18 +121,9 @@ ResultValue read_value(FieldReader& r) {
       v.ttl = read_nanos(r);
       return v;
     }
-    case 2: {
-      NodeData v;
-      v.stat = read_stat(r);
-      v.content = r.bytes();
-      return v;
-    }
-    case 3: {
-      NodeCreated v;
-      v.path = r.str();
-      v.stat = read_stat(r);
-      return v;
-    }
+    // Braced values below: read in order, built in place.
+    case 2: return NodeData{read_stat(r), r.bytes()};
+    case 3: return NodeCreated{r.str(), read_stat(r)};
     case 4: return NodeStat{read_stat(r)};
     case 5: {
       Children v;
@@ -141,13 +132,7 @@ ResultValue read_value(FieldReader& r) {
       return v;
     }
     case 6: return Granted{read_sequencer(r)};
-    case 7: {
-      Leader v;
-      v.session = SessionId{r.u64()};
-      v.sequencer = read_sequencer(r);
-      v.value = r.bytes();
-      return v;
-    }
+    case 7: return Leader{SessionId{r.u64()}, read_sequencer(r), r.bytes()};
     case 8: {
       WatchStarted v;
       const std::uint32_t n = r.u32();
@@ -189,26 +174,15 @@ Stat read_stat(FieldReader& r) {
 void write(Writer& w, const Sequencer& s) { write_sequencer(w, s); }
 
 Sequencer read_sequencer(FieldReader& r) {
-  Sequencer s;
-  s.path = r.str();
-  s.mode = read_mode(r);
-  s.generation = r.u64();
-  return s;
+  return Sequencer{r.str(), read_mode(r), r.u64()};  // braced: read in order, built in place
 }
 
 void write(Writer& w, const Event& e) { write_event(w, e); }
 
 Event read_event(FieldReader& r) {
-  Event e;
-  e.revision = Revision{r.u64()};
-  e.kind = r.enumeration<EventKind>(kEventKindMax);
-  e.path = r.str();
-  e.session = SessionId{r.u64()};
-  e.mode = read_mode(r);
-  e.generation = r.u64();
-  e.version = r.u64();
-  e.cause = r.enumeration<Cause>(kCauseMax);
-  return e;
+  // Braced: read in order, built in place.
+  return Event{Revision{r.u64()}, r.enumeration<EventKind>(kEventKindMax), r.str(),
+               SessionId{r.u64()}, read_mode(r), r.u64(), r.u64(), r.enumeration<Cause>(kCauseMax)};
 }
 
 void write(Writer& w, const Result& result) { write_result(w, result); }
@@ -265,76 +239,30 @@ void write(Writer& w, const Command& command) {
              command);
 }
 
+// Each command is built from braced initializers, which run in order (the wire's), straight into
+// its fields: assigning each decoded string or byte string to a default-built field was a second
+// pass over it, on every replica for every command.
 Command read_command(FieldReader& r) {
   switch (r.tag(kCommandTagMax)) {
     case 0: return OpenSession{read_nanos(r)};
     case 1: return KeepAlive{};
     case 2: return CloseSession{};
-    case 3: {
-      Create c;
-      c.path = r.str();
-      c.content = r.bytes();
-      c.ephemeral = r.boolean();
-      c.sequential = r.boolean();
-      return c;
-    }
-    case 4: {
-      Delete c;
-      c.path = r.str();
-      c.expected_version = read_optional(r);
-      return c;
-    }
+    case 3: return Create{r.str(), r.bytes(), r.boolean(), r.boolean()};
+    case 4: return Delete{r.str(), read_optional(r)};
     case 5: return Get{r.str()};
-    case 6: {
-      Set c;
-      c.path = r.str();
-      c.content = r.bytes();
-      c.expected_version = read_optional(r);
-      return c;
-    }
+    case 6: return Set{r.str(), r.bytes(), read_optional(r)};
     case 7: return List{r.str()};
-    case 8: {
-      Acquire c;
-      c.path = r.str();
-      c.mode = read_mode(r);
-      c.wait = r.boolean();
-      return c;
-    }
+    case 8: return Acquire{r.str(), read_mode(r), r.boolean()};
     case 9: return Release{r.str()};
     case 10: return CheckSequencer{read_sequencer(r)};
-    case 11: {
-      Campaign c;
-      c.path = r.str();
-      c.value = r.bytes();
-      return c;
-    }
+    case 11: return Campaign{r.str(), r.bytes()};
     case 12: return Resign{r.str()};
     case 13: return Observe{r.str()};
-    case 14: {
-      Watch c;
-      c.watch_id = r.u64();
-      c.path = r.str();
-      c.recursive = r.boolean();
-      c.kinds = r.u32();
-      c.start_revision = Revision{r.u64()};
-      return c;
-    }
+    case 14: return Watch{r.u64(), r.str(), r.boolean(), r.u32(), Revision{r.u64()}};
     case 15: return Unwatch{r.u64()};
     case 16: return BeginLeadership{r.u64()};
-    case 17: {
-      ExpireSession c;
-      c.session = SessionId{r.u64()};
-      c.keepalive_index = r.u64();
-      c.term = r.u64();
-      return c;
-    }
-    case 18: {
-      EndLockDelay c;
-      c.path = r.str();
-      c.started = Revision{r.u64()};
-      c.term = r.u64();
-      return c;
-    }
+    case 17: return ExpireSession{SessionId{r.u64()}, r.u64(), r.u64()};
+    case 18: return EndLockDelay{r.str(), Revision{r.u64()}, r.u64()};
     default: return KeepAlive{};  // the reader has failed
   }
 }
@@ -348,10 +276,7 @@ Bytes encode(const RequestPayload& payload) {
 
 std::optional<RequestPayload> decode_request_payload(ByteView bytes) {
   return decode_whole<RequestPayload>(bytes, [](FieldReader& r) {
-    RequestPayload p;
-    p.acked_through = r.u64();
-    p.command = read_command(r);
-    return p;
+    return RequestPayload{r.u64(), read_command(r)};  // in order, the command built in place
   });
 }
 

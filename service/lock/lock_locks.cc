@@ -30,9 +30,7 @@ Sequencer LockStateMachine::grant(const std::string& path, Node& node, SessionId
   const std::uint64_t generation = state_.revision.value + 1;
   node.lock.holders[session] = Holder{mode, generation, campaign, std::move(value)};
   state_.sessions.at(session).held.insert(path);
-  Event acquired;
-  acquired.kind = EventKind::lock_acquired;
-  acquired.path = path;
+  Event acquired = event_on(EventKind::lock_acquired, path);
   acquired.session = session;
   acquired.mode = mode;
   acquired.generation = generation;
@@ -63,9 +61,7 @@ void LockStateMachine::drop_holder(const std::string& path, Node& node, SessionI
   const Holder holder = std::move(it->second);
   node.lock.holders.erase(it);
   state_.sessions.at(session).held.erase(path);
-  Event released;
-  released.kind = EventKind::lock_released;
-  released.path = path;
+  Event released = event_on(EventKind::lock_released, path);
   released.session = session;
   released.mode = holder.mode;
   released.generation = holder.generation;

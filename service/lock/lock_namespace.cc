@@ -9,12 +9,13 @@ namespace {
 
 // ZooKeeper's sequential suffix: ten zero-padded digits.
 constexpr std::uint64_t kSequenceMax = 9'999'999'999;
+constexpr std::size_t kSequenceDigits = 10;
 
 // Appends `sequence` (at most kSequenceMax) as ten zero-padded digits: fmt's "{:010}" without
 // the formatting machinery, on the create path of every sequential node.
 void append_sequence(std::string& path, std::uint64_t sequence) {
-  char digits[10];
-  for (int i = 9; i >= 0; --i) {
+  char digits[kSequenceDigits];
+  for (int i = static_cast<int>(kSequenceDigits) - 1; i >= 0; --i) {
     digits[i] = static_cast<char>('0' + sequence % 10);
     sequence /= 10;
   }
@@ -40,12 +41,18 @@ Result LockStateMachine::create(SessionId session, const Create& c) {
     return answer(Code::invalid_path);
   }
   if (c.content.size() > config_.content_bytes_max) return answer(Code::content_too_large);
-  std::string parent_path(parent_of(c.path));
+  // A view into the command: it outlives this apply, and the parent's path is copied only into
+  // the children_changed event.
+  const std::string_view parent_path = parent_of(c.path);
   const Nodes::iterator parent_entry = locate(parent_path);
   if (parent_entry == state_.nodes.end()) return answer(Code::no_parent);
   Node* parent = &parent_entry->second;
   if (parent->ephemeral_owner.value != 0) return answer(Code::ephemeral_parent);
-  std::string path = c.path;
+  // Built once, with room for a sequential suffix (an exact-size copy grew again to append it),
+  // and moved into the map: the node's key is the one copy the state keeps.
+  std::string path;
+  path.reserve(c.path.size() + (c.sequential ? kSequenceDigits : 0));
+  path.append(c.path);
   if (c.sequential) {
     if (parent->next_sequence > kSequenceMax) return answer(Code::limit_exceeded);
     append_sequence(path, parent->next_sequence);
@@ -68,25 +75,23 @@ Result LockStateMachine::create(SessionId session, const Create& c) {
       parent->children.end(), std::string_view(path).substr(parent_path.size() + 1));
   ++parent->children_version;
   // std::map: `parent` stays valid.
-  Node& node = insert_node(path, insertion_hint(parent_entry, *parent, name));
+  const Nodes::iterator entry =
+      insert_node(std::move(path), insertion_hint(parent_entry, *parent, name));
+  const std::string& node_path = entry->first;
+  Node& node = entry->second;
   node.content = c.content;
   node.created = created;
   node.modified = created;
   if (c.ephemeral) {
     node.ephemeral_owner = session;
-    state_.sessions.at(session).ephemerals.insert(path);
+    state_.sessions.at(session).ephemerals.insert(node_path);
   }
 
-  Event made;
-  made.kind = EventKind::node_created;
-  made.path = path;
-  LS_ASSERT_EQ(emit(std::move(made)), created);
-  Event children;
-  children.kind = EventKind::children_changed;
-  children.path = std::move(parent_path);
+  LS_ASSERT_EQ(emit(event_on(EventKind::node_created, node_path)), created);
+  Event children = event_on(EventKind::children_changed, parent_path);
   children.version = parent->children_version;
   emit(std::move(children));
-  return answer(Code::ok, NodeCreated{std::move(path), stat_of(node)});
+  return answer(Code::ok, NodeCreated{node_path, stat_of(node)});
 }
 
 Result LockStateMachine::remove(const Delete& c) {
@@ -137,7 +142,7 @@ void LockStateMachine::delete_node(const std::string& path) {
     state_.sessions.at(node.ephemeral_owner).ephemerals.erase(path);
   }
   const std::uint64_t last_version = node.version;
-  std::string parent_path(parent_of(path));
+  const std::string_view parent_path = parent_of(path);
   Node& parent = *find(parent_path);
   const auto child = parent.children.find(name_of(path));
   LS_ASSERT(child != parent.children.end());
@@ -146,14 +151,10 @@ void LockStateMachine::delete_node(const std::string& path) {
   state_.node_index.erase(indexed);
   state_.nodes.erase(entry);
 
-  Event deleted;
-  deleted.kind = EventKind::node_deleted;
-  deleted.path = path;
+  Event deleted = event_on(EventKind::node_deleted, path);
   deleted.version = last_version;
   emit(std::move(deleted));
-  Event children;
-  children.kind = EventKind::children_changed;
-  children.path = std::move(parent_path);
+  Event children = event_on(EventKind::children_changed, parent_path);
   children.version = parent.children_version;
   emit(std::move(children));
   // Queued acquires and campaigns learn of it after the deletion, in the deletion's revision.
@@ -179,9 +180,7 @@ Result LockStateMachine::set(const Set& c) {
   node->content = c.content;
   ++node->version;
   node->modified = Revision{state_.revision.value + 1};
-  Event changed;
-  changed.kind = EventKind::node_changed;
-  changed.path = c.path;
+  Event changed = event_on(EventKind::node_changed, c.path);
   changed.version = node->version;
   LS_ASSERT_EQ(emit(std::move(changed)), node->modified);
   return answer(Code::ok, NodeStat{stat_of(*node)});

@@ -301,7 +301,8 @@ LockStateMachine::Node* LockStateMachine::find_valid(std::string_view path, Code
   return const_cast<Node*>(std::as_const(*this).find_valid(path, problem));
 }
 
-LockStateMachine::Node& LockStateMachine::insert_node(std::string path, Nodes::iterator hint) {
+LockStateMachine::Nodes::iterator LockStateMachine::insert_node(std::string path,
+                                                                Nodes::iterator hint) {
   const std::size_t before = state_.nodes.size();
   // The Node is built in the map's own node, not built aside and moved in.
   const auto it = state_.nodes.emplace_hint(hint, std::piecewise_construct,
@@ -309,7 +310,7 @@ LockStateMachine::Node& LockStateMachine::insert_node(std::string path, Nodes::i
                                             std::forward_as_tuple());
   LS_ASSERT_EQ(state_.nodes.size(), before + 1);
   state_.node_index.emplace(IndexedPath(it->first), it);
-  return it->second;
+  return it;
 }
 
 }  // namespace lockstep::service::lock

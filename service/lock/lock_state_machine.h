@@ -297,6 +297,9 @@ class LockStateMachine {
   Result unwatch(SessionId session, const Unwatch& c);
   // Gives `event` the next revision, keeps it in the history, and notifies matching watches.
   Revision emit(Event event);
+  // An event of `kind` on `path` (other fields default), its path held in the storage of the
+  // last event the history dropped, when there is one.
+  Event event_on(EventKind kind, std::string_view path);
   void drop_watch(SessionId session, std::uint64_t watch_id);
 
   // lock_snapshot.cc
@@ -311,8 +314,8 @@ class LockStateMachine {
   // The entry of the node at `path`, or nodes.end().
   Nodes::iterator locate(std::string_view path);
   // Adds a node at `path` (where none is) to `nodes`, placed from `hint` (as std::map's
-  // emplace_hint), and to the index.
-  Node& insert_node(std::string path, Nodes::iterator hint);
+  // emplace_hint), and to the index. Returns its entry, whose key later copies can read.
+  Nodes::iterator insert_node(std::string path, Nodes::iterator hint);
 
   LockConfig config_;
   State state_;
@@ -326,6 +329,7 @@ class LockStateMachine {
   bool notifications_wanted_ = true;  // not replicated state: a replica's role decides it
   std::vector<WatchTarget> emit_targets_;  // emit's buffer, kept to reuse its allocation
   std::string hint_path_;                  // insertion_hint's buffer, likewise
+  std::string spare_path_;                 // the path storage emit recycles for event_on
 };
 
 }  // namespace lockstep::service::lock

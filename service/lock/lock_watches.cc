@@ -62,9 +62,22 @@ Revision LockStateMachine::emit(Event event) {
   state_.history.push_back(std::move(event));
   if (state_.history.size() > config_.event_history_max) {
     state_.compacted = state_.history.front().revision;
+    // Its path's storage goes to the next event_on: once the history is full, every event
+    // dropped would free a path and every event made would allocate one.
+    spare_path_ = std::move(state_.history.front().path);
     state_.history.pop_front();
   }
   return revision;
+}
+
+Event LockStateMachine::event_on(EventKind kind, std::string_view path) {
+  Event event;
+  event.kind = kind;
+  event.path.swap(spare_path_);  // spare_path_ is left empty (a default Event's path)
+  // clear and append: assign() takes the general replace path, twice the instructions.
+  event.path.clear();
+  event.path.append(path.data(), path.size());
+  return event;
 }
 
 Result LockStateMachine::watch(SessionId session, const Watch& c) {
