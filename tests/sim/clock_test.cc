@@ -33,6 +33,21 @@ TEST(Clock, ReadingsRoundDownToTheNanosecond) {
   EXPECT_EQ(slow.monotonic(nanoseconds(10'001)), nanoseconds(9'999));
 }
 
+// With drift a reading is floor(elapsed * rate / 1e12), computed in 128 bits. The division takes a
+// 64-bit shortcut while the anchor is under ~75 s old: both ways must give the exact floor, up to
+// runs far longer than that.
+RC_GTEST_PROP(Clock, DriftingReadingIsTheExactFloorAtAnyAge, ()) {
+  const auto drift_ppb = *rc::gen::inRange<std::int64_t>(-500'000'000, 500'001);
+  // Up to 2,000 s, spread over magnitudes so that both ways of dividing are taken.
+  const auto true_ns = *rc::gen::inRange<std::int64_t>(0, 2'000'000'000'000) >>
+                       *rc::gen::inRange(0, 30);
+  const NodeClock clock(Nanos::zero(), static_cast<double>(drift_ppb) / 1000.0);
+  __extension__ using int128 = __int128;
+  const int128 rate = 1'000'000'000'000 + drift_ppb * 1000;  // parts per trillion
+  const auto expected = static_cast<std::int64_t>(int128{true_ns} * rate / 1'000'000'000'000);
+  RC_ASSERT(clock.monotonic(Nanos{true_ns}) == Nanos{expected});
+}
+
 TEST(Clock, StartsAtItsTrueStart) {
   const NodeClock clock(seconds(1), 0.0, seconds(5));
   EXPECT_EQ(clock.monotonic(seconds(5)), Nanos::zero());
