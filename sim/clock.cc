@@ -55,6 +55,7 @@ Nanos NodeClock::monotonic_general(Nanos true_now) const {
   }
   const int128 elapsed = static_cast<int128>(true_now.count - anchor_true_.count);
   LS_ASSERT(anchor_frac_ >= 0 && rate_ppt_ > 0);  // so the sum below is non-negative
+  static_assert(kScale == 1'000'000'000'000, "div_scale divides by this scale");
   const int128 whole = div_scale(anchor_frac_ + elapsed * rate_ppt_);
   const int128 reading = anchor_mono_.count + whole;
   LS_ASSERT_MSG(reading <= kInt64Max, "monotonic clock overflows 64-bit nanoseconds");
