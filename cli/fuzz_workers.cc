@@ -66,6 +66,20 @@ class IgnoreSigpipe {
   struct sigaction old_ {};
 };
 
+#ifdef LOCKSTEP_PROFILE_GENERATE
+extern "C" void __gcov_dump(void);  // libgcov, linked into -fprofile-generate programs
+#endif
+
+// A worker leaves with _exit, which skips the atexit hooks: its parent's are not its own to run.
+// A profile-generating build (LOCKSTEP_PGO=generate) writes its counts first, since training runs
+// the fuzz sweep in these workers and the exit hook that would write them is one of those skipped.
+[[noreturn]] void worker_exit(int code) {
+#ifdef LOCKSTEP_PROFILE_GENERATE
+  __gcov_dump();
+#endif
+  ::_exit(code);
+}
+
 // A worker's life: read "NUMBER SEED NODES PROTOCOL" lines until the command pipe closes, run
 // each case, answer with its record.
 [[noreturn]] void worker_main(const harness::FuzzSettings& settings, int command_fd,
@@ -77,7 +91,7 @@ class IgnoreSigpipe {
     while ((end = buffer.find('\n')) == std::string::npos) {
       const ssize_t n = ::read(command_fd, chunk.data(), chunk.size());
       if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) ::_exit(0);
+      if (n <= 0) worker_exit(0);
       buffer.append(chunk.data(), static_cast<std::size_t>(n));
     }
     const std::string line = buffer.substr(0, end);
@@ -92,11 +106,11 @@ class IgnoreSigpipe {
     const auto number = to_unsigned(fields[0]);
     const auto seed = to_unsigned(fields[1]);
     const auto nodes = to_unsigned(fields[2]);
-    if (!number || !seed || !nodes || fields[3].empty()) ::_exit(4);
+    if (!number || !seed || !nodes || fields[3].empty()) worker_exit(4);
     const harness::FuzzCase c{*seed, static_cast<std::uint32_t>(*nodes), std::string(fields[3])};
     const harness::FuzzRecord record = harness::run_fuzz_case(settings, c);
     if (!write_all(result_fd, fmt::format("{} {}\n", *number, harness::to_json_line(record)))) {
-      ::_exit(3);
+      worker_exit(3);
     }
   }
 }
