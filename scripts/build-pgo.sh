@@ -35,7 +35,7 @@ train --seeds 1001-1030 --nodes 5 --clients 10 --nemesis-kinds all --duration 30
 echo "build-pgo: 3/3 building from the profile" >&2
 cmake --preset pgo >/dev/null
 targets=(lockstep)
-if [[ -n $(sed -n 's/^LOCKSTEP_BUILD_BENCH:BOOL=ON$/on/p' build/pgo/CMakeCache.txt) ]]; then
+if grep -q '^LOCKSTEP_BUILD_BENCH:BOOL=ON$' build/pgo/CMakeCache.txt; then
   targets+=(lockstep_bench)
 fi
 cmake --build --preset pgo --target "${targets[@]}"
