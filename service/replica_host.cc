@@ -195,8 +195,12 @@ consensus::ProposeResult ReplicaHost::propose_own(ByteView payload) {
 }
 
 void ReplicaHost::wake_at(Nanos deadline) {
+  // The lock server asks again after every command it applies, mostly for the deadline it already
+  // has: a timer for the same monotonic deadline fires at the same instant, so it stays.
+  if (wake_timer_ && wake_deadline_ == deadline) return;
   if (wake_timer_) env_->cancel_timer(*wake_timer_);
   wake_timer_.reset();
+  wake_deadline_ = deadline;
   if (deadline == Nanos::max()) return;
   const Nanos now = env_->monotonic();
   wake_timer_ = env_->set_timer(deadline > now ? deadline - now : Nanos::zero());

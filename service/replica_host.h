@@ -185,6 +185,7 @@ class ReplicaHost final : public Process, private HostContext {
   Env* env_ = nullptr;  // the Env outlives the process
   std::unique_ptr<ServiceHooks> hooks_;
   std::optional<TimerId> wake_timer_;  // for the hooks' wake_at
+  Nanos wake_deadline_ = Nanos::max();  // wake_timer_'s, while it is set
   std::uint64_t next_own_request_ = 1;
   bool proposed_own_ = false;  // in this drain round: another round is due
   std::unique_ptr<consensus::Replica> replica_;
