@@ -15,6 +15,16 @@ constexpr std::string_view kRewriteFile = "replica.log.new";
 // message, so that the protocol's bytes are not copied behind it first.
 constexpr std::array<std::byte, 1> kPeerEnvelope{static_cast<std::byte>(Envelope::peer)};
 
+// Replaces `timer`, if set, with one that fires once the monotonic clock reaches `deadline`;
+// Nanos::max() leaves none.
+void replace_timer(Env& env, std::optional<TimerId>& timer, Nanos deadline) {
+  if (timer) env.cancel_timer(*timer);
+  timer.reset();
+  if (deadline == Nanos::max()) return;
+  const Nanos now = env.monotonic();
+  timer = env.set_timer(deadline > now ? deadline - now : Nanos::zero());
+}
+
 }  // namespace
 
 ReplicaHost::ReplicaHost(ReplicaFactory replica_factory,
@@ -198,12 +208,8 @@ void ReplicaHost::wake_at(Nanos deadline) {
   // The lock server asks again after every command it applies, mostly for the deadline it already
   // has: a timer for the same monotonic deadline fires at the same instant, so it stays.
   if (wake_timer_ && wake_deadline_ == deadline) return;
-  if (wake_timer_) env_->cancel_timer(*wake_timer_);
-  wake_timer_.reset();
   wake_deadline_ = deadline;
-  if (deadline == Nanos::max()) return;
-  const Nanos now = env_->monotonic();
-  wake_timer_ = env_->set_timer(deadline > now ? deadline - now : Nanos::zero());
+  replace_timer(*env_, wake_timer_, deadline);
 }
 
 // A proposal made in an earlier term may have been overwritten by another leader, and a read
@@ -288,12 +294,8 @@ void ReplicaHost::arm_timer(Env& env) {
   // nothing due and the timer is set again. A follower pushes its election deadline back on every
   // append, and one early wake per timeout costs less than a cancel and a new timer per message.
   if (timer_ && timer_deadline_ <= deadline) return;
-  if (timer_) env.cancel_timer(*timer_);
-  timer_.reset();
   timer_deadline_ = deadline;
-  if (deadline == Nanos::max()) return;
-  const Nanos now = env.monotonic();
-  timer_ = env.set_timer(deadline > now ? deadline - now : Nanos::zero());
+  replace_timer(env, timer_, deadline);
 }
 
 void ReplicaHost::reply(Env& env, NodeId to, const ClientReply& r) {
