@@ -508,6 +508,8 @@ RunResult Run::execute() {
   result.crashes_in_sync_window = world_.stats().crashes_cutting_syncs;
   result.unsynced_bytes_lost = world_.stats().unsynced_bytes_lost;
   result.messages_lost_in_crash = world_.stats().messages_lost_in_crash;
+  result.crashes_losing_unsynced = world_.stats().crashes_losing_unsynced;
+  result.torn_tails = world_.stats().torn_tails;
   result.faults = injector.log();
   result.faults_applied = injector.applied();
   if (scenario_.nemesis.enabled) result.nemesis = nemesis.describe();

@@ -101,9 +101,13 @@ struct RunResult {
   // Server crashes that landed inside a sync window (the server lost, or found torn, data it
   // had been told was synced), the unsynced bytes crashes lost, and messages that died with
   // their sender because the sync they waited for had not completed (sim/world.h).
+  // Also the crashes that found any data not yet durable, and the files a crash left with a
+  // torn tail (part of their unsynced bytes).
   std::uint64_t crashes_in_sync_window = 0;
   std::uint64_t unsynced_bytes_lost = 0;
   std::uint64_t messages_lost_in_crash = 0;
+  std::uint64_t crashes_losing_unsynced = 0;
+  std::uint64_t torn_tails = 0;
   std::vector<AppliedFault> faults;
   std::size_t faults_applied = 0;
   std::string nemesis;  // the nemesis profile, empty when off

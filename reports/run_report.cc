@@ -31,6 +31,28 @@ std::string faults_line(const harness::RunResult& r) {
   return line;
 }
 
+std::string counted(std::uint64_t n, std::string_view one, std::string_view many) {
+  return fmt::format("{} {}", n, n == 1 ? one : many);
+}
+
+// What crashes took from the servers' disks (sim/world.h): a reader reproducing a durability or
+// torn-write bug looks here first.
+std::string disk_line(const harness::RunResult& r) {
+  if (r.crashes_losing_unsynced == 0 && r.crashes_in_sync_window == 0) {
+    return "no crash found unsynced data";
+  }
+  std::string line = fmt::format("{} found unsynced data, {} cut a sync short: {} lost, {}",
+                                 counted(r.crashes_losing_unsynced, "crash", "crashes"),
+                                 r.crashes_in_sync_window,
+                                 counted(r.unsynced_bytes_lost, "byte", "bytes"),
+                                 counted(r.torn_tails, "torn tail", "torn tails"));
+  if (r.messages_lost_in_crash > 0) {
+    line += fmt::format("; {} waiting on a sync died with their sender",
+                        counted(r.messages_lost_in_crash, "message", "messages"));
+  }
+  return line;
+}
+
 }  // namespace
 
 void print_summary(std::ostream& out, const harness::RunResult& r, std::string_view file) {
@@ -45,6 +67,7 @@ void print_summary(std::ostream& out, const harness::RunResult& r, std::string_v
   out << fmt::format("messages   {} sent, {} delivered, {} bytes\n", r.messages_sent,
                      r.messages_delivered, r.bytes_sent);
   out << fmt::format("faults     {}\n", faults_line(r));
+  out << fmt::format("disk       {}\n", disk_line(r));
   out << fmt::format("leaders    {} leader changes\n", r.leader_changes);
   out << fmt::format("clients    {} clients, {} calls: {} ok, {} unknown; latency p50 {} p99 {} max {}\n",
                      r.clients.clients, r.clients.calls, r.clients.ok, r.clients.unknown,
@@ -84,6 +107,11 @@ nlohmann::ordered_json to_json(const harness::RunResult& r) {
   j["bytes_sent"] = r.bytes_sent;
   j["trace_hash"] = hash_text(r.trace_hash);
   j["leader_changes"] = r.leader_changes;
+  j["disk"] = {{"crashes_losing_unsynced", r.crashes_losing_unsynced},
+               {"crashes_in_sync_window", r.crashes_in_sync_window},
+               {"unsynced_bytes_lost", r.unsynced_bytes_lost},
+               {"torn_tails", r.torn_tails},
+               {"messages_lost_in_crash", r.messages_lost_in_crash}};
   j["nemesis"] = r.nemesis;
   auto& faults = j["faults"] = nlohmann::ordered_json::array();
   for (const auto& f : r.faults) {
@@ -214,6 +242,7 @@ std::vector<std::pair<std::string, std::string>> run_facts(const harness::RunRes
       {"messages", fmt::format("{} sent, {} delivered, {} bytes", r.messages_sent,
                                r.messages_delivered, r.bytes_sent)},
       {"faults", faults_line(r)},
+      {"disk", disk_line(r)},
       {"leader changes", fmt::format("{}", r.leader_changes)},
       {"clients", fmt::format("{} clients, {} calls: {} ok, {} unknown", r.clients.clients,
                               r.clients.calls, r.clients.ok, r.clients.unknown)},

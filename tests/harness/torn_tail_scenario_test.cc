@@ -1,6 +1,7 @@
 // scenarios/raft/crash-restart-torn-tail.json does what its description says: crashes land inside
 // sync windows, servers restart on logs whose unsynced tail was lost or torn, recover by cutting
 // the torn record off, and no acknowledged append is lost.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <map>
@@ -11,6 +12,7 @@
 #include "harness/protocols.h"
 #include "harness/run.h"
 #include "harness/scenario.h"
+#include "reports/run_report.h"
 
 namespace lockstep::harness {
 namespace torn_tail_scenario_test {
@@ -33,7 +35,18 @@ struct DiskStory {
   // sync short on the same server.
   std::uint64_t torn_recoveries_after_a_cut_sync = 0;
   std::uint64_t recoveries = 0;
+  // Summed over the crashes' disk_loss events: bytes gone, and files left with a torn tail.
+  std::uint64_t bytes_lost = 0;
+  std::uint64_t torn_files = 0;
 };
+
+// "kept 11 of 122 unsynced bytes: 1 file(s) torn mid-write, ..." -> 1
+std::uint64_t torn_files_in(const std::string& detail) {
+  const std::size_t end = detail.find(" file(s) torn");
+  if (end == std::string::npos) return 0;
+  const std::size_t begin = detail.rfind(' ', end - 1) + 1;
+  return std::stoull(detail.substr(begin, end - begin));
+}
 
 DiskStory read_trace(const std::string& jsonl, std::uint32_t servers) {
   DiskStory story;
@@ -47,9 +60,13 @@ DiskStory read_trace(const std::string& jsonl, std::uint32_t servers) {
     if (node >= servers) continue;
     if (kind == "crash") {
       cut_by_last_crash[node] = false;
-    } else if (kind == "disk_loss" && event["syncs_cut"].get<std::uint64_t>() > 0) {
-      ++story.crashes_cutting_syncs;
-      cut_by_last_crash[node] = true;
+    } else if (kind == "disk_loss") {
+      story.bytes_lost += event["bytes_lost"].get<std::uint64_t>();
+      if (event.contains("detail")) story.torn_files += torn_files_in(event["detail"]);
+      if (event["syncs_cut"].get<std::uint64_t>() > 0) {
+        ++story.crashes_cutting_syncs;
+        cut_by_last_crash[node] = true;
+      }
     } else if (kind == "drop" && event["reason"] == "sender_crashed") {
       ++story.messages_dropped_with_sender;
     } else if (kind == "note" && event["detail"].get<std::string>().starts_with("recovery ")) {
@@ -81,6 +98,29 @@ TEST(TornTailScenario, CrashesInsideSyncWindowsLeaveTornTailsThatRecoveryCutsOff
   // The host syncs every record it writes, so only a crash that cut a sync short can tear the
   // log: every recovery follows one.
   EXPECT_EQ(story.recoveries, story.torn_recoveries_after_a_cut_sync);
+
+  // The summary and summary.json tell the reader what the disks lost, as the trace does.
+  EXPECT_EQ(r.unsynced_bytes_lost, story.bytes_lost);
+  EXPECT_GE(story.torn_files, 1U);
+  EXPECT_EQ(r.torn_tails, story.torn_files);
+  EXPECT_GE(r.crashes_losing_unsynced, r.crashes_in_sync_window);
+  std::ostringstream summary;
+  reports::print_summary(summary, r, "crash-restart-torn-tail.json");
+  EXPECT_NE(summary.str().find(fmt::format(
+                "\ndisk       {} crashes found unsynced data, {} cut a sync short: {} bytes lost, "
+                "{} torn tail",
+                r.crashes_losing_unsynced, story.crashes_cutting_syncs, story.bytes_lost,
+                story.torn_files)),
+            std::string::npos)
+      << summary.str();
+  EXPECT_NE(summary.str().find(fmt::format("; {} message", story.messages_dropped_with_sender)),
+            std::string::npos)
+      << summary.str();
+  const nlohmann::ordered_json disk = reports::to_json(r).at("disk");
+  EXPECT_EQ(disk.at("unsynced_bytes_lost"), story.bytes_lost);
+  EXPECT_EQ(disk.at("torn_tails"), story.torn_files);
+  EXPECT_EQ(disk.at("crashes_in_sync_window"), story.crashes_cutting_syncs);
+  EXPECT_EQ(disk.at("messages_lost_in_crash"), story.messages_dropped_with_sender);
 }
 
 // The same scenario with instantaneous syncs, as the simulator had them before: no crash can
@@ -94,6 +134,10 @@ TEST(TornTailScenario, InstantSyncsWouldNeverTearTheLog) {
   EXPECT_EQ(r.crashes_in_sync_window, 0U);
   EXPECT_EQ(read_trace(trace.str(), scenario.nodes).recoveries, 0U);
   EXPECT_FALSE(r.as_expected);
+  std::ostringstream summary;
+  reports::print_summary(summary, r, "crash-restart-torn-tail.json");
+  EXPECT_NE(summary.str().find("\ndisk       no crash found unsynced data\n"), std::string::npos)
+      << summary.str();
 }
 
 }  // namespace
