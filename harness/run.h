@@ -98,11 +98,10 @@ struct RunResult {
   std::uint64_t bytes_sent = 0;
   std::uint64_t trace_hash = 0;
   std::uint64_t leader_changes = 0;  // over the whole run, the first election excluded
-  // Server crashes that landed inside a sync window (the server lost, or found torn, data it
-  // had been told was synced), the unsynced bytes crashes lost, and messages that died with
-  // their sender because the sync they waited for had not completed (sim/world.h).
-  // Also the crashes that found any data not yet durable, and the files a crash left with a
-  // torn tail (part of their unsynced bytes).
+  // What crashes took from the disks (sim/world.h): crashes that landed inside a sync window
+  // (the server lost, or found torn, data it had been told was synced), the unsynced bytes lost,
+  // messages that died with their sender because the sync they waited for had not completed,
+  // crashes that found any data not yet durable, and files left with a torn tail.
   std::uint64_t crashes_in_sync_window = 0;
   std::uint64_t unsynced_bytes_lost = 0;
   std::uint64_t messages_lost_in_crash = 0;
