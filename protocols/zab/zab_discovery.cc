@@ -87,13 +87,17 @@ void ZabReplica::handle(Nanos now, NodeId from, const FollowerInfo& m) {
   if (p->session == m.session && p->state != Peer::State::idle) {
     // A retransmission: our NEWEPOCH may have been lost. Send it again as what it was, the
     // session's first message (pings may have followed it).
-    if (p->state == Peer::State::epoch_sent) send(from, NewEpoch{p->session, 1, *new_epoch_});
+    if (p->state == Peer::State::epoch_sent) {
+      send(from, NewEpoch{p->session, p->first_seq, *new_epoch_});
+    }
     return;
   }
   // A new session (a follower that connects, reconnects or restarted) replaces the old one.
   *p = Peer{from};
   p->state = Peer::State::connected;
   p->session = m.session;
+  // Far from where any other leadership numbers it (below 2^62: no wrap-around in a session).
+  p->first_seq = p->next_seq = (seq_rng_.next() >> 2) | 1;
   p->accepted_epoch = m.accepted_epoch;
   p->recent_active = true;
   if (new_epoch_) {

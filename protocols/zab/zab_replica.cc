@@ -32,7 +32,8 @@ std::vector<NodeId> sorted(std::vector<NodeId> members) {
 
 ZabReplica::ZabReplica(const ZabConfig& config, NodeId self, std::vector<NodeId> members,
                        std::uint64_t seed)
-    : config_(config), self_(self), members_(sorted(std::move(members))), rng_(seed) {
+    : config_(config), self_(self), members_(sorted(std::move(members))), rng_(seed),
+      seq_rng_(Rng::derive(seed, "zab-session-seq")) {
   const auto error = validate(config_);
   LS_ASSERT_MSG(!error, error.value_or(""));
   LS_ASSERT_MSG(is_member(self_), "a Zab replica must be a member of its ensemble");
@@ -139,7 +140,18 @@ void ZabReplica::dispatch(Nanos now, NodeId from, ZabMessage& message) {
 void ZabReplica::on_session_message(Nanos now, NodeId from, ZabMessage& message, ByteView bytes) {
   if (state_ != ServerState::following || leader_ != from) return;  // stale: an old leader
   const auto [session, seq] = *session_seq(message);
-  if (session != session_ || seq < next_seq_) return;  // an old session, or a duplicate
+  if (session != session_) return;  // an old session
+  if (!got_new_epoch_ && std::holds_alternative<NewEpoch>(message)) {
+    // The session's first message, numbered from where this leadership numbers it. The session
+    // is ours, but the leader may have taken it twice: in discovery we keep sending FOLLOWERINFO
+    // until a NEWEPOCH comes, and if the leader lost its quorum and was elected again meanwhile,
+    // both leaderships answered it. What we hold numbered otherwise is the other's: dropped.
+    std::erase_if(held_, [&](const auto& h) {
+      return h.first <= seq || h.first - seq > config_.reorder_window;
+    });
+    next_seq_ = seq;
+  }
+  if (seq < next_seq_) return;  // a duplicate
   if (seq > next_seq_) {
     if (held_.size() >= config_.reorder_window) {
       reconnect(now);

@@ -96,6 +96,10 @@ struct Peer {
   NodeId id;
   State state = State::idle;
   std::uint64_t session = 0;
+  // This leadership's numbering of the session, from NEWEPOCH's seq: drawn for each session the
+  // leader accepts, so that two leaderships that take the same session (a follower that kept
+  // following us across our re-election) never number it alike (see on_session_message).
+  std::uint64_t first_seq = 1;
   std::uint64_t next_seq = 1;
   Epoch accepted_epoch;       // from FOLLOWERINFO
   Epoch current_epoch;        // from ACKEPOCH
@@ -235,6 +239,7 @@ class ZabReplica final : public consensus::Replica {
   const NodeId self_;
   const std::vector<NodeId> members_;  // sorted
   Rng rng_;
+  Rng seq_rng_;  // first seqs of the sessions we accept as leader; apart, so rng_'s draws stay
   History history_;
 
   // Persistent state (§III-B): acceptedEpoch (with the leader it came from) and currentEpoch.

@@ -93,6 +93,51 @@ TEST(ZabDiscovery, AcceptedEpochIsSyncedBeforeAckEpoch) {
   EXPECT_EQ(acks[0].session, session);
 }
 
+// A session is named by the follower, but numbered by the leadership that takes it, from its
+// NEWEPOCH: a follower still in discovery keeps sending FOLLOWERINFO, and a leader that lost its
+// quorum and was elected again meanwhile takes the same session a second time. What the follower
+// held before NEWEPOCH under another numbering is the earlier leadership's, and must not stand in
+// for this one's messages (found by fuzzing: scenarios/zab/session-reused-across-leaderships.json).
+TEST(ZabDiscovery, ASessionIsNumberedFromItsNewEpoch) {
+  Solo s(0);
+  const std::uint64_t session = s.follow(1, {2});
+  s.feed(1, Ping{session, 5008, 1});  // the earlier leadership's, numbered from 5001
+  s.feed(1, Ping{session, 1001, 2});  // this one's, overtaking its NEWEPOCH
+  EXPECT_TRUE(s.sent_to(1).empty());
+  s.feed(1, NewEpoch{session, 1000, Epoch{6}});
+  EXPECT_EQ(s.sent_of<AckEpoch>(1).size(), 1u);
+  const auto answers = s.sent_of<PingAck>(1);
+  ASSERT_EQ(answers.size(), 1u);
+  EXPECT_EQ(answers[0].round, 2u);
+  // Nothing is left behind a gap: no reconnect.
+  s.advance(s.r().config().gap_timeout + milliseconds(1));
+  EXPECT_EQ(s.r().reconnects(), 0u);
+  EXPECT_EQ(s.r().phase(), Phase::synchronization);
+}
+
+// The leader's side: a retransmitted FOLLOWERINFO gets NEWEPOCH again under the same number, and
+// the same session taken by a later leadership of the same server is numbered apart.
+TEST(ZabDiscovery, EachLeadershipNumbersTheSessionsItTakes) {
+  Solo s(0);
+  s.lead({1});
+  s.feed(1, FollowerInfo{kSession, Epoch{0}, Zxid{}});
+  const auto first = s.sent_of<NewEpoch>(1);
+  ASSERT_EQ(first.size(), 1u);
+  s.feed(1, FollowerInfo{kSession, Epoch{0}, Zxid{}});
+  const auto again = s.sent_of<NewEpoch>(1);
+  ASSERT_EQ(again.size(), 1u);
+  EXPECT_EQ(again[0].seq, first[0].seq);
+
+  s.advance(s.r().config().init_timeout);  // no ACKEPOCH: back to election
+  ASSERT_EQ(s.r().state(), ServerState::looking);
+  s.lead({1});
+  s.feed(1, FollowerInfo{kSession, Epoch{first[0].epoch}, Zxid{}});
+  const auto second = s.sent_of<NewEpoch>(1);
+  ASSERT_EQ(second.size(), 1u);
+  EXPECT_GT(second[0].epoch, first[0].epoch);
+  EXPECT_NE(second[0].seq, first[0].seq);
+}
+
 // ZooKeeper's check in waitForEpochAck: a follower of the first quorum that is ahead of the
 // leader means the election went wrong; the leader goes back to it instead of truncating that
 // follower's (possibly committed) transactions.
