@@ -98,7 +98,7 @@ struct Peer {
   std::uint64_t session = 0;
   // This leadership's numbering of the session, from NEWEPOCH's seq: drawn for each session the
   // leader accepts, so that two leaderships that take the same session (a follower that kept
-  // following us across our re-election) never number it alike (see on_session_message).
+  // following us across our re-election) all but never number it alike (see on_session_message).
   std::uint64_t first_seq = 1;
   std::uint64_t next_seq = 1;
   Epoch accepted_epoch;       // from FOLLOWERINFO
