@@ -131,7 +131,7 @@ TEST(ZabDiscovery, EachLeadershipNumbersTheSessionsItTakes) {
   s.advance(s.r().config().init_timeout);  // no ACKEPOCH: back to election
   ASSERT_EQ(s.r().state(), ServerState::looking);
   s.lead({1});
-  s.feed(1, FollowerInfo{kSession, Epoch{first[0].epoch}, Zxid{}});
+  s.feed(1, FollowerInfo{kSession, first[0].epoch, Zxid{}});
   const auto second = s.sent_of<NewEpoch>(1);
   ASSERT_EQ(second.size(), 1u);
   EXPECT_GT(second[0].epoch, first[0].epoch);
